@@ -159,6 +159,7 @@ def stage_label(preset: Preset, out: Path) -> dict:
         "baselines": {
             "random": 0.5,
             "longer_wins": labeler.alignment(labeler.length_labeler(test), test),
+            "minilm_similarity": labeler.alignment(labeler.embedding_labeler(test), test),
         },
     }
     return metrics
@@ -190,20 +191,43 @@ def gold_reward_fn(posts: dict):
     return gold
 
 
+def reward_for(policy: str, preset: Preset, out: Path):
+    """The reward each RL policy of Table 1 optimises: RLAIF and RLHF a reward model (trained on AI
+    and on human labels), d-RLAIF the labeler's own 1-10 score with no reward model."""
+    from .reward import make_reward_fn
+
+    weight = 1 - preset.rl.beta if preset.rl.weight_reward_by_one_minus_beta else 1.0
+    if policy == "rlaif":
+        return make_reward_fn(out.parent / "reward" / "ai", weight=weight)
+    if policy == "rlhf":
+        return make_reward_fn(out.parent / "reward" / "human", weight=weight)
+    if policy == "drlaif":
+        from .labeler import make_drlaif_reward
+
+        fn = make_drlaif_reward(preset.labeler, preset.label)
+        return (lambda prompts, completions, **kw: [weight * r for r in fn(prompts, completions, **kw)]) if weight != 1 else fn
+    raise ValueError(f"unknown RL policy {policy!r}; choose from 'rlaif', 'rlhf', 'drlaif'")
+
+
 def stage_rl(preset: Preset, out: Path) -> dict:
-    """Algorithm 3: RL from the SFT policy against the AI-label reward model (RLAIF)."""
+    """Algorithm 3: RL from the SFT policy, once per reward (RLAIF, RLHF, d-RLAIF)."""
+    from dataclasses import replace
+
     from datasets import Dataset
 
-    from .reward import make_reward_fn
     from .rl import train_rl
 
     prompts = Dataset.from_list(read_jsonl(out.parent / "data" / "rl_prompts.jsonl"))
     gold = gold_reward_fn(toy_posts(preset, "sft")) if is_toy(preset) else None
-    reward_fn = make_reward_fn(out.parent / "reward" / "ai",
-                               weight=1 - preset.rl.beta if preset.rl.weight_reward_by_one_minus_beta else 1.0)
-    train_rl(out.parent / "sft", reward_fn, prompts, out / "rlaif", preset.rl, gold_fn=gold)
-    curves = json.loads((out / "rlaif" / "curves.json").read_text())
-    return {"rlaif": {k: v[-1] for k, v in curves.items() if v}}
+    metrics = {}
+    for policy in preset.rl_policies:
+        folder = out / policy
+        if not (folder / "curves.json").exists():  # each policy is its own resumable unit
+            config = replace(preset.rl, max_steps=preset.drlaif_steps) if policy == "drlaif" else preset.rl
+            train_rl(out.parent / "sft", reward_for(policy, preset, out), prompts, folder, config, gold_fn=gold)
+        curves = json.loads((folder / "curves.json").read_text())
+        metrics[policy] = {k: v[-1] for k, v in curves.items() if v}
+    return metrics
 
 
 def stage_evaluate(preset: Preset, out: Path) -> dict:
@@ -213,7 +237,7 @@ def stage_evaluate(preset: Preset, out: Path) -> dict:
 
     rows = read_jsonl(out.parent / "data" / "eval_prompts.jsonl")
     prompts = [r["prompt"] for r in rows]
-    policies = {"sft": out.parent / "sft", "rlaif": out.parent / "rl" / "rlaif"}
+    policies = {"sft": out.parent / "sft", **{p: out.parent / "rl" / p for p in preset.rl_policies}}
     summaries = {name: [s[0] for s in generate(str(path), prompts, n=1, temperature=preset.eval_temperature,
                                                  max_new_tokens=preset.max_new_tokens, seed=preset.seed)]
                  for name, path in policies.items()}
@@ -223,13 +247,19 @@ def stage_evaluate(preset: Preset, out: Path) -> dict:
         raise NotImplementedError("win rates on real data need the AI judge (issue 5)")
     posts = toy_posts(preset, "eval")
     post_list = [posts[r["id"]] for r in rows]
+    summaries["reference"] = [p.reference for p in post_list]
     metrics = {"gold_score": {name: sum(toy_world.gold_score(p, s) for p, s in zip(post_list, summ)) / len(rows)
-                              for name, summ in summaries.items()}}
-    metrics["gold_score"]["reference"] = sum(toy_world.gold_score(p, p.reference) for p in post_list) / len(rows)
-    prefs = gold_preferences(post_list, summaries["rlaif"], summaries["sft"])
-    metrics["win_rate"] = {"rlaif_vs_sft": win_rate(prefs)}
-    metrics["win_rate_length_controlled"] = {
-        "rlaif_vs_sft": length_controlled_win_rate(prefs, summaries["rlaif"], summaries["sft"])}
+                              for name, summ in summaries.items()},
+               "win_rate": {}, "win_rate_length_controlled": {}}
+    comparisons = [(p, "sft") for p in preset.rl_policies]
+    if {"rlaif", "rlhf"} <= set(preset.rl_policies):
+        comparisons.append(("rlaif", "rlhf"))
+    for a, b in comparisons:
+        name = f"{a}_vs_{b}"
+        prefs = gold_preferences(post_list, summaries[a], summaries[b])
+        metrics["win_rate"][name] = win_rate(prefs)
+        if b == "sft" and a in ("rlaif", "rlhf"):
+            metrics["win_rate_length_controlled"][name] = length_controlled_win_rate(prefs, summaries[a], summaries[b])
     return metrics
 
 
@@ -269,4 +299,7 @@ def collect_metrics(preset: Preset, results: dict) -> dict:
         m["win_rate"] = ev.get("win_rate")
         m["win_rate_length_controlled"] = ev.get("win_rate_length_controlled")
         m["gold_score"] = ev.get("gold_score")
+        if "sft" in ev.get("gold_score", {}):
+            m["sft"] = {"gold_score": ev["gold_score"]["sft"]}
+            m["reference"] = {"gold_score": ev["gold_score"]["reference"]}
     return m

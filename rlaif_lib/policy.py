@@ -1,16 +1,20 @@
-"""The tiny policy of the `tiny` preset: a small GPT-2 that the kit pretrains itself on ToyTLDR posts.
+"""The tiny policy of the `tiny` preset: a 1M-parameter causal LM that the kit pretrains itself on ToyTLDR posts.
 
 The paper starts from PaLM 2 XS, a model that already knows language. Our stand-in must know the
-toy world's language before SFT can teach it to summarise, so the kit builds one, once, in about
-a minute on 2 CPU cores:
+toy world's language before SFT can teach it to summarise, so the kit builds one:
 
 1. a byte-level BPE tokenizer trained on toy-world text (posts *and* reference-style sentences,
    so that every word a summary needs has tokens), and
-2. a 4-layer GPT-2 trained as a plain language model on posts in the TL;DR prompt format,
-   *without* any TL;DR after them. It can read a post; it has never seen a summary.
+2. a 4-layer, 128-wide Llama-style decoder (rotary positions) trained as a plain language model
+   on posts. Half of them end in an "EDIT:" line restating their facts, as real Reddit posts often
+   do; that is where it learns to carry facts forward. No text has "TL;DR:" and a summary after it.
+
+Measured while choosing it (1000 SFT rows, 3 epochs, 100 held-out posts, gold rater): a GPT-2 of
+the same size with learned positions and the same budget never learned to copy facts from the post
+(greedy SFT gold score 0.00, every summary with wrong facts); the Llama-style model reached 0.81.
 
 The kit ships the result (4 MB) in `rlaif_lib/assets/tiny-policy/`, so a fresh machine starts
-at SFT. `python -m rlaif_lib.policy` rebuilds it from scratch (about 4 minutes on 2 cores);
+at SFT. `python -m rlaif_lib.policy` rebuilds it from scratch (about 8 minutes on 2 cores);
 with a non-default config the build goes to `cache_dir()/tiny-policy-<hash>` instead.
 """
 from __future__ import annotations
@@ -29,14 +33,16 @@ EOS, PAD = "<|endoftext|>", "<|pad|>"
 class TinyPolicyConfig:
     """Size and pretraining budget of the kit's own base policy."""
 
+    arch: str = "llama"  # "llama" (rotary positions) or "gpt2" (learned positions, as nanoGPT)
     vocab_size: int = 2048
     n_layer: int = 4
     n_embd: int = 128
     n_head: int = 4
     n_positions: int = 320
-    n_posts: int = 4000  # pretraining posts (toy-world "sft" split, a different seed than SFT uses)
+    n_posts: int = 12000  # pretraining posts (toy-world "sft" split, a different seed than SFT uses)
+    edit_share: float = 0.5  # share of posts followed by an "EDIT:"/"UPDATE:" line restating their facts
     epochs: int = 2
-    batch_size: int = 32
+    batch_size: int = 16
     learning_rate: float = 1e-3
     seed: int = 1234
 
@@ -58,13 +64,23 @@ def train_tokenizer(texts, vocab_size: int):
     return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=EOS, pad_token=PAD, bos_token=EOS)
 
 
-def pretraining_texts(n_posts: int, seed: int) -> tuple[list[str], list[str]]:
-    """(language-model texts, tokenizer texts). The LM sees posts only; the tokenizer also sees
-    reference-style sentences so that summaries tokenize as compactly as posts do."""
-    from .toy_world import format_prompt, generate_posts
+def pretraining_texts(n_posts: int, seed: int, edit_share: float = 0.5) -> tuple[list[str], list[str]]:
+    """(language-model texts, tokenizer texts). The LM reads posts; like real Reddit posts, some end
+    in an "EDIT:" or "UPDATE:" line that restates their facts, which is where a language model learns
+    to carry facts from earlier in a text (copying). No text ever contains "TL;DR:" and a summary
+    after it: that task is SFT's to teach."""
+    import random
 
+    from .toy_world import generate_posts, render_reference, tldr_prompt
+
+    rng = random.Random(seed)
     posts = generate_posts(n_posts, split="sft", seed=seed)
-    lm_texts = [format_prompt(p) for p in posts]
+    lm_texts = []
+    for p in posts:
+        text = tldr_prompt(p.subreddit, p.title, p.body).rsplit("TL;DR:", 1)[0].rstrip()
+        if rng.random() < edit_share:
+            text += f"\n\n{rng.choice(['EDIT:', 'UPDATE:', 'Edit for clarity:'])} {render_reference(p.facts, rng)}"
+        lm_texts.append(text)
     return lm_texts, lm_texts + [p.reference for p in posts]
 
 
@@ -84,33 +100,33 @@ def tiny_policy_path(config: TinyPolicyConfig = TinyPolicyConfig(), progress: bo
     return out
 
 
+def build_model(config: TinyPolicyConfig, tokenizer):
+    """A randomly initialised causal LM of the configured size and architecture."""
+    from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
+
+    ids = dict(bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
+               pad_token_id=tokenizer.pad_token_id)
+    if config.arch == "gpt2":
+        return GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_positions=config.n_positions,
+                                          n_embd=config.n_embd, n_layer=config.n_layer, n_head=config.n_head, **ids))
+    if config.arch == "llama":
+        return LlamaForCausalLM(LlamaConfig(vocab_size=len(tokenizer), hidden_size=config.n_embd,
+                                            intermediate_size=3 * config.n_embd, num_hidden_layers=config.n_layer,
+                                            num_attention_heads=config.n_head, num_key_value_heads=config.n_head,
+                                            max_position_embeddings=config.n_positions, tie_word_embeddings=True, **ids))
+    raise ValueError(f"TinyPolicyConfig.arch must be 'gpt2' or 'llama', got {config.arch!r}")
+
+
 def pretrain_tiny_policy(config: TinyPolicyConfig, out: Path, progress: bool = True) -> Path:
     """Build the tokenizer and pretrain the GPT-2 as a causal LM on toy posts; save both to `out`."""
     import torch
     from datasets import Dataset
-    from transformers import (
-        DataCollatorForLanguageModeling,
-        GPT2Config,
-        GPT2LMHeadModel,
-        Trainer,
-        TrainingArguments,
-    )
+    from transformers import DataCollatorForLanguageModeling, Trainer, TrainingArguments
 
     torch.manual_seed(config.seed)
-    lm_texts, tok_texts = pretraining_texts(config.n_posts, config.seed)
+    lm_texts, tok_texts = pretraining_texts(config.n_posts, config.seed, config.edit_share)
     tokenizer = train_tokenizer(tok_texts, config.vocab_size)
-    model = GPT2LMHeadModel(
-        GPT2Config(
-            vocab_size=len(tokenizer),
-            n_positions=config.n_positions,
-            n_embd=config.n_embd,
-            n_layer=config.n_layer,
-            n_head=config.n_head,
-            bos_token_id=tokenizer.eos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            pad_token_id=tokenizer.pad_token_id,
-        )
-    )
+    model = build_model(config, tokenizer)
     data = Dataset.from_dict({"text": lm_texts}).map(
         lambda b: tokenizer(b["text"], truncation=True, max_length=config.n_positions),
         batched=True,
@@ -134,6 +150,7 @@ def pretrain_tiny_policy(config: TinyPolicyConfig, out: Path, progress: bool = T
     collator = DataCollatorForLanguageModeling(tokenizer, mlm=False)
     trainer = Trainer(model=model, args=args, train_dataset=data, data_collator=collator)
     trainer.train()
+    model.config.use_cache = True  # the Trainer turns the KV cache off; generation needs it
     tmp = out.with_name(out.name + ".tmp")
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 # The paper's numbers (Lee et al., v2), shown beside the kit's.
 PAPER = {
     "alignment": 0.780,  # Table 2, Detailed + CoT 0-shot, PaLM 2 L
-    "same_position_pct": {"PaLM 2 L": 0.18, "PaLM 2 S": 0.21, "PaLM 2 XS": 0.56},  # Table 4
+    "same_position_pct": {"PaLM 2 L": 18, "PaLM 2 S": 21, "PaLM 2 XS": 56},  # Table 4, in percent
     "rm_accuracy": {"human": 0.793, "ai": 0.742},  # Table 5
     "win_rate": {"rlaif_vs_sft": 0.71, "rlhf_vs_sft": 0.73, "rlaif_vs_rlhf": 0.50, "drlaif_vs_sft": 0.74},  # Table 1
 }
@@ -104,7 +104,7 @@ def write_report(run, metrics: dict) -> Path:
         lines += ["", "## AI labeler (Sec. 2.1)", "", "| measure | this run | paper |", "| --- | --- | --- |",
                   f"| alignment with held-out human labels | {_ci(lab['alignment_ci'])} | {_pct(PAPER['alignment'])} (PaLM 2 L) |",
                   f"| alignment, high-confidence pairs | {_ci(lab['alignment_high_confidence'])} | |",
-                  f"| same position preferred after swap | {_pct(lab['same_position_pct'])} | 18% (L), 21% (S), 56% (XS) |"]
+                  f"| same position preferred after swap | {lab['same_position_pct']:.1f}% | 18% (L), 21% (S), 56% (XS) |"]
         for name, val in lab.get("baselines", {}).items():
             lines.append(f"| baseline: {name} | {_ci(val) if isinstance(val, dict) else _pct(val)} | |")
     if "reward_model" in metrics:

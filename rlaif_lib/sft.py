@@ -54,6 +54,7 @@ def train_sft(base_model: str, rows, out_dir, config: SFTStageConfig = SFTStageC
     )
     trainer = SFTTrainer(model=base_model, args=args, train_dataset=rows)
     trainer.train()
+    trainer.model.config.use_cache = True  # keep generation fast for sampling and RL
     trainer.save_model(str(out_dir))
     trainer.processing_class.save_pretrained(str(out_dir))
     losses = [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]

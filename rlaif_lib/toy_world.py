@@ -6,7 +6,8 @@ same schemas, so that every notebook runs offline and still has a gold "human" t
 A post has latent facts: the narrator ("I (24F)"), the other person ("my boyfriend (26M)"), how
 long they have known each other, what happened (the event), a complication, and the question
 asked. Templates turn the facts into English; distractor sentences (weather, a pet, the
-narrator's job, what a friend said) are not key facts.
+narrator's job, what a friend said) are not key facts. Posts are 35-90 words, shorter than real
+TL;DR posts, so that a 135M labeler on a laptop CPU reads hundreds of pairs in minutes.
 
 Gold quality of any text as a summary of a post (`gold_score`), in [0, 1]:
 
@@ -381,16 +382,16 @@ def _render_body(facts: dict, rng: random.Random) -> str:
     if rng.random() < 0.3:
         core.insert(0, _pick(rng, OPENERS))
     pool = rng.sample(DISTRACTORS, len(DISTRACTORS))
-    distractors = pool[: rng.randint(1, 4)]
+    distractors = pool[: rng.randint(0, 2)]
     while True:
         sentences = [_fill(s, w, rng) for s in core]
         for d in distractors:  # anywhere after the intro, before the question
             sentences.insert(1 + rng.randrange(len(sentences) - 1), _fill(d, w, rng))
         body = " ".join(sentences)
         n = len(body.split())
-        if n < 60 and len(distractors) < len(pool):
+        if n < 35 and len(distractors) < len(pool):
             distractors = pool[: len(distractors) + 1]
-        elif n > 130 and distractors:
+        elif n > 90 and distractors:
             distractors = distractors[:-1]
         else:
             return body

@@ -333,8 +333,8 @@ def test_drlaif_reward_callable(smol):
     values = reward([prompt, prompt, prompt], [PAIRS[0]["summary_a"], PAIRS[0]["summary_b"], " "])
     assert len(values) == 3 and all(-1.0 <= v <= 1.0 for v in values) and values[2] == -1.0
     # the score distribution by hand: P("1".."9") at "SCORE: ", "10" = "1" then "0"
-    ending, ids, zero = L._score_tokens(tok, L.DRLAIF_ENDING)
-    assert zero is not None and len(ids) == 9  # SmolLM2 splits digits
+    ending, sep, ids, zero = L._score_tokens(tok, L.DRLAIF_ENDING)
+    assert ending == "SCORE: " and sep == "" and zero is not None and len(ids) == 9  # SmolLM2 splits digits
     post = L.parse_tldr_prompt(prompt)
     s = L.dscore(smol, [post], [PAIRS[0]["summary_a"]])[0]
     body = (f"SUBREDDIT: r/relationships\n\nTITLE: Roommate\n\nPOST: {post['post']}\n\n"
@@ -347,3 +347,19 @@ def test_drlaif_reward_callable(smol):
     expected = float((probs / probs.sum() * torch.arange(1, 11)).sum())
     assert s == pytest.approx(expected, abs=1e-3)
     assert values[0] == pytest.approx((expected - 5.5) / 4.5, abs=1e-3)
+
+
+def test_score_tokens_gpt2_style_bpe():
+    """Byte-level BPE merges " 7" into one token and may have " 10": the space moves to the answer."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator([f"SCORE: {s}" for s in range(1, 11)] * 50,
+                            trainers.BpeTrainer(vocab_size=300, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    hf = PreTrainedTokenizerFast(tokenizer_object=tok)
+    ending, sep, ids, zero = L._score_tokens(hf, "SCORE: ")
+    assert (ending, sep, zero) == ("SCORE:", " ", None)
+    assert hf.convert_ids_to_tokens(ids) == [f"Ġ{s}" for s in range(1, 11)]

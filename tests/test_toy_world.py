@@ -36,7 +36,7 @@ def test_splits_are_disjoint():
 def test_post_shape(posts):
     for p in posts:
         f = p.facts
-        assert 60 <= len(p.body.split()) <= 130
+        assert 35 <= len(p.body.split()) <= 90
         assert 12 <= len(p.reference.split()) <= 35
         assert f"({f['narrator_age']}{f['narrator_gender']})" in p.body or f"I'm {f['narrator_age']}" in p.body
         assert not p.subreddit.startswith("r/") and p.title

@@ -1,0 +1,77 @@
+"""The whole paper on a very small budget (`micro` preset), end to end, and its resume logic.
+
+The run folder is $RLAIF_RUN when set (`make test` points the notebooks at the same folder, so
+nbmake reuses these artefacts), else a temporary folder.
+"""
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from rlaif_lib import pipeline
+from rlaif_lib.presets import get_preset
+
+
+@pytest.fixture(scope="module")
+def micro_run(tmp_path_factory):
+    run = Path(os.environ.get("RLAIF_RUN") or tmp_path_factory.mktemp("micro"))
+    metrics = pipeline.run(get_preset("micro"), run)
+    return run, metrics
+
+
+def test_metrics_have_every_headline_number(micro_run):
+    run, m = micro_run
+    assert m["preset"] == "micro"
+    assert set(m["stages"]) == set(pipeline.STAGES) and all(s is not None for s in m["stages"].values())
+    assert 0 <= m["labeler"]["alignment"] <= 1 and m["labeler"]["alignment_ci"]["n"] > 0
+    assert 0 <= m["labeler"]["same_position_pct"] <= 100
+    for key in ("reward_model", "reward_model_rlhf"):
+        assert set(m[key]) >= {"accuracy_human", "ci_low", "ci_high", "n"} and m[key]["n"] > 0
+    for name in ("rlaif_vs_sft", "rlhf_vs_sft", "rlaif_vs_rlhf", "drlaif_vs_sft"):
+        w = m["win_rate"][name]
+        assert w["ci_low"] <= w["value"] <= w["ci_high"] and w["n"] == get_preset("micro").n_eval_posts
+    assert set(m["win_rate_length_controlled"]) == {"rlaif_vs_sft", "rlhf_vs_sft"}
+    assert 0 <= m["sft"]["gold_score"] <= 1 and m["reference"]["gold_score"] > 0.9
+    assert json.loads((run / "metrics.json").read_text()) == m
+
+
+def test_artefacts_of_every_stage(micro_run):
+    run, _ = micro_run
+    for path in ("data/sft.jsonl", "data/comparisons_train.jsonl", "data/comparisons_test.jsonl", "sft/model.safetensors",
+                 "label/labels_train.jsonl", "label/cache.jsonl", "reward/ai/model.safetensors",
+                 "reward/human/model.safetensors", "rl/rlaif/curves.json", "rl/rlhf/curves.json",
+                 "rl/drlaif/curves.json", "evaluate/summaries.jsonl", "report.md", "report.html",
+                 "figures/win_rates.png", "figures/rl_curves.png"):
+        assert (run / path).exists(), path
+    labels = pipeline.read_jsonl(run / "label" / "labels_train.jsonl")
+    assert all(0 <= x["p_a"] <= 1 for x in labels)
+    curves = json.loads((run / "rl" / "rlaif" / "curves.json").read_text())
+    assert {"reward_model", "kl", "length", "gold"} <= set(curves)
+
+
+def test_rerun_skips_completed_stages(micro_run):
+    run, m = micro_run
+    start = time.time()
+    again = pipeline.run(get_preset("micro"), run)
+    assert time.time() - start < 30
+    assert again["win_rate"] == m["win_rate"]
+
+
+def test_unknown_preset_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown preset"):
+        get_preset("huge")
+
+
+def test_the_tiny_policy_rebuilds_from_scratch(tmp_path):
+    """The shipped checkpoint's recipe, at a toy budget: tokenizer + GPT-2 pretraining, then generation."""
+    from rlaif_lib.policy import TinyPolicyConfig, pretrain_tiny_policy
+    from rlaif_lib.sft import generate
+
+    config = TinyPolicyConfig(vocab_size=400, n_layer=1, n_embd=32, n_head=2, n_posts=40, epochs=1, batch_size=8)
+    path = pretrain_tiny_policy(config, tmp_path / "policy", progress=False)
+    log = json.loads((path / "pretrain_log.json").read_text())
+    assert log[-1]["train_loss"] > 0
+    out = generate(str(path), ["SUBREDDIT: r/relationships\n\nTITLE: Help\n\nPOST: My boyfriend"], max_new_tokens=5)
+    assert len(out) == 1 and isinstance(out[0][0], str)
