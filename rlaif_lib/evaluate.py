@@ -4,6 +4,10 @@ In the toy world the judge is the simulated human rater of `toy_world`: for each
 prefers A with probability sigmoid((q_A - q_B) / tau), q being the gold quality. The win rate is the
 mean of that probability over posts, i.e. the share of human judgements A would win in expectation
 (no extra rater noise), with a bootstrap 95% interval over posts.
+
+On real data the paper's judges were human raters. Offline there are none, so the kit's judge is
+the AI labeler, asked in both orders exactly as in Sec. 2.1 (`ai_judge_preferences`). Such a
+judge shares the labeler's biases, which is why the toy world's gold rater is the kit's reference.
 """
 from __future__ import annotations
 
@@ -19,6 +23,25 @@ def gold_preferences(posts, summaries_a: list[str], summaries_b: list[str]) -> n
     q_a = np.array([gold_score(p, s) for p, s in zip(posts, summaries_a)])
     q_b = np.array([gold_score(p, s) for p, s in zip(posts, summaries_b)])
     return 1 / (1 + np.exp(-(q_a - q_b) / TAU))
+
+
+def gold_score_summary(posts, summaries: list[str], n_boot: int = 2000, seed: int = 0) -> dict:
+    """Mean gold score of `summaries` (one per post) with a bootstrap 95% interval (toy world)."""
+    from .toy_world import gold_score
+
+    return bootstrap_mean([gold_score(p, s) for p, s in zip(posts, summaries)], n_boot=n_boot, seed=seed)
+
+
+def ai_judge_preferences(prompts: list[str], summaries_a: list[str], summaries_b: list[str], judge,
+                         config=None, cache_path=None) -> np.ndarray:
+    """P(judge prefers A) per prompt: the AI labeler's position-debiased soft label (both orders).
+    `prompts` are TL;DR prompts; `judge` is anything `labeler.label_pairs` accepts."""
+    from .labeler import LabelConfig, label_pairs, parse_tldr_prompt
+
+    pairs = [{"id": f"judge-{i}", **parse_tldr_prompt(p), "summary_a": a.strip() or "(empty)", "summary_b": b.strip() or "(empty)"}
+             for i, (p, a, b) in enumerate(zip(prompts, summaries_a, summaries_b))]
+    labels = label_pairs(pairs, judge, config or LabelConfig(), cache_path=cache_path)
+    return np.array([x["p_a"] for x in labels])
 
 
 def win_rate(preferences, n_boot: int = 2000, seed: int = 0) -> dict:

@@ -162,20 +162,30 @@ def stage_label(preset: Preset, out: Path) -> dict:
             "minilm_similarity": labeler.alignment(labeler.embedding_labeler(test), test),
         },
     }
+    if preset.techniques:
+        from .labeler_tables import techniques_table
+
+        metrics["techniques"] = techniques_table(test[: preset.n_technique_pairs], train, preset.labeler,
+                                                 preset.techniques, preset.label, cache_path=out / "cache.jsonl",
+                                                 seed=preset.seed, cot_max_tokens=preset.technique_cot_tokens)
     return metrics
 
 
 def stage_reward(preset: Preset, out: Path) -> dict:
     """Algorithm 2, second loop: the RLAIF reward model on soft AI labels, and the RLHF baseline's
-    reward model on the human labels of the same pairs, both initialised from the SFT policy."""
+    reward model on the human labels of the same pairs, both initialised from the SFT policy. For
+    comparison, a third one on the AI labels made hard (argmax), as most RLHF code would."""
+    from dataclasses import replace
+
     from .reward import load_reward_model, preference_accuracy, train_reward_model
 
     train, test = load_pairs(out.parent, "train"), load_pairs(out.parent, "test")
     ai_p = [row["p_a"] for row in read_jsonl(out.parent / "label" / "labels_train.jsonl")]
     human_p = [1.0 if pair["choice"] == 0 else 0.0 for pair in train]
     metrics = {}
-    for name, p_a in (("ai", ai_p), ("human", human_p)):
-        path = train_reward_model(str(out.parent / "sft"), train, p_a, out / name, preset.reward)
+    for name, p_a, config in (("ai", ai_p, preset.reward), ("human", human_p, preset.reward),
+                              ("ai_hard", ai_p, replace(preset.reward, loss="hard"))):
+        path = train_reward_model(str(out.parent / "sft"), train, p_a, out / name, config)
         acc = preference_accuracy(load_reward_model(path), test)
         acc.pop("p_a")
         metrics[name] = {"accuracy_human": acc["value"], **{k: acc[k] for k in ("ci_low", "ci_high", "n")}}
@@ -232,7 +242,8 @@ def stage_rl(preset: Preset, out: Path) -> dict:
 
 def stage_evaluate(preset: Preset, out: Path) -> dict:
     """Sec. 3.2: summaries of held-out posts from each policy, judged pairwise; win rates with CIs."""
-    from .evaluate import gold_preferences, length_controlled_win_rate, win_rate
+    from .evaluate import (ai_judge_preferences, gold_preferences, gold_score_summary, length_controlled_win_rate,
+                           win_rate)
     from .sft import generate
 
     rows = read_jsonl(out.parent / "data" / "eval_prompts.jsonl")
@@ -243,20 +254,26 @@ def stage_evaluate(preset: Preset, out: Path) -> dict:
                  for name, path in policies.items()}
     write_jsonl(out / "summaries.jsonl", [{"id": r["id"], "reference": r["reference"], **{k: v[i] for k, v in summaries.items()}}
                                           for i, r in enumerate(rows)])
-    if not is_toy(preset):
-        raise NotImplementedError("win rates on real data need the AI judge (issue 5)")
-    posts = toy_posts(preset, "eval")
-    post_list = [posts[r["id"]] for r in rows]
-    summaries["reference"] = [p.reference for p in post_list]
-    metrics = {"gold_score": {name: sum(toy_world.gold_score(p, s) for p, s in zip(post_list, summ)) / len(rows)
-                              for name, summ in summaries.items()},
+    metrics = {"judge": "simulated human rater (gold score)" if is_toy(preset) else f"AI labeler {preset.labeler}, both orders",
                "win_rate": {}, "win_rate_length_controlled": {}}
+    if is_toy(preset):
+        posts = toy_posts(preset, "eval")
+        post_list = [posts[r["id"]] for r in rows]
+        summaries["reference"] = [p.reference for p in post_list]
+        metrics["gold_score"] = {name: gold_score_summary(post_list, summ) for name, summ in summaries.items()}
+
+        def judge(a, b):
+            return gold_preferences(post_list, summaries[a], summaries[b])
+    else:
+        def judge(a, b):
+            return ai_judge_preferences(prompts, summaries[a], summaries[b], preset.labeler, preset.label,
+                                        cache_path=out / "judge_cache.jsonl")
     comparisons = [(p, "sft") for p in preset.rl_policies]
     if {"rlaif", "rlhf"} <= set(preset.rl_policies):
         comparisons.append(("rlaif", "rlhf"))
     for a, b in comparisons:
         name = f"{a}_vs_{b}"
-        prefs = gold_preferences(post_list, summaries[a], summaries[b])
+        prefs = judge(a, b)
         metrics["win_rate"][name] = win_rate(prefs)
         if b == "sft" and a in ("rlaif", "rlhf"):
             metrics["win_rate_length_controlled"][name] = length_controlled_win_rate(prefs, summaries[a], summaries[b])
@@ -280,6 +297,13 @@ def run(preset: Preset, out, stages=STAGES) -> dict:
     return metrics
 
 
+def position_direction(bias: dict) -> str:
+    """Which position a labeler keeps when it keeps one (Table 4's "direction")."""
+    if not bias.get("n"):
+        return "n/a"
+    return "first" if bias["first_pct"] > bias["second_pct"] else "second" if bias["second_pct"] > bias["first_pct"] else "none"
+
+
 def collect_metrics(preset: Preset, results: dict) -> dict:
     """metrics.json: the headline numbers of each stage, flattened the way the report reads them."""
     m = {"preset": preset.name, "stages": {k: v.get("seconds") for k, v in results.items()}}
@@ -288,10 +312,13 @@ def collect_metrics(preset: Preset, results: dict) -> dict:
         m["labeler"] = {"name": lab["labeler"], "alignment": lab["alignment"]["value"], "alignment_ci": lab["alignment"],
                         "alignment_high_confidence": lab["alignment_high_confidence"],
                         "same_position_pct": lab["position_bias"]["same_position_pct"],
-                        "position_bias": lab["position_bias"], "baselines": lab["baselines"]}
+                        "position_bias": lab["position_bias"], "baselines": lab["baselines"],
+                        "position_direction": position_direction(lab["position_bias"]),
+                        "techniques": lab.get("techniques", [])}
     if "reward" in results:
         m["reward_model"] = results["reward"]["ai"]
         m["reward_model_rlhf"] = results["reward"]["human"]
+        m["reward_model_hard_ai_labels"] = results["reward"]["ai_hard"]
     if "rl" in results:
         m["rl"] = {k: v for k, v in results["rl"].items() if k != "seconds"}
     if "evaluate" in results:
@@ -299,7 +326,8 @@ def collect_metrics(preset: Preset, results: dict) -> dict:
         m["win_rate"] = ev.get("win_rate")
         m["win_rate_length_controlled"] = ev.get("win_rate_length_controlled")
         m["gold_score"] = ev.get("gold_score")
-        if "sft" in ev.get("gold_score", {}):
-            m["sft"] = {"gold_score": ev["gold_score"]["sft"]}
-            m["reference"] = {"gold_score": ev["gold_score"]["reference"]}
+        m["judge"] = ev.get("judge")
+        if "sft" in (ev.get("gold_score") or {}):
+            m["sft"] = {"gold_score": ev["gold_score"]["sft"]["value"]}
+            m["reference"] = {"gold_score": ev["gold_score"]["reference"]["value"]}
     return m

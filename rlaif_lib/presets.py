@@ -25,8 +25,9 @@ class Preset:
     comparisons: str = "toy"  # "toy" (pairs sampled from the SFT policy, simulated raters) or a hub id / local path
     base_policy: str = "tiny"  # "tiny" = the kit's own pretrained GPT-2; else a folder or hub id
     labeler: str = "smollm2-135m-instruct"
+    labeler_ladder: tuple = ()  # extra labelers for Table 3 (labeler size) in notebook 02
     n_sft: int = 1000  # SFT examples
-    n_label_posts: int = 160  # posts whose candidate pairs get AI (and human) labels: the RM's training set
+    n_label_posts: int = 300  # posts whose candidate pairs get AI (and human) labels: the RM's training set
     n_test_pairs: int = 80  # held-out human-labelled pairs: labeler alignment and RM accuracy
     n_rl_prompts: int = 256  # RL prompts (from the SFT split)
     n_eval_posts: int = 200  # held-out posts for win rates
@@ -34,8 +35,13 @@ class Preset:
     sample_temperature: float = 1.0
     max_new_tokens: int = 40
     eval_temperature: float = 0.0  # 0 = greedy decoding for the win-rate comparison
+    # Table 2 on a subset of the held-out pairs: (preamble, shots, chain of thought) settings
+    techniques: tuple = (("base", 0, False), ("base", 0, True), ("detailed", 0, False), ("detailed", 0, True),
+                         ("detailed", 1, False), ("detailed", 2, False))
+    n_technique_pairs: int = 16
+    technique_cot_tokens: int = 32  # rationale budget for the CoT rows (the paper: 512)
     rl_policies: tuple = ("rlaif", "rlhf", "drlaif")  # Table 1's policies, each trained from SFT
-    drlaif_steps: int = 10  # d-RLAIF scores every rollout with the labeler LLM: its own (smaller) budget
+    drlaif_steps: int = 8  # d-RLAIF scores every rollout with the labeler LLM: its own (smaller) budget
     sft: SFTStageConfig = field(default_factory=SFTStageConfig)
     label: LabelConfig = field(default_factory=LabelConfig)
     reward: RewardStageConfig = field(default_factory=RewardStageConfig)
@@ -51,12 +57,14 @@ def get_preset(name: str, **overrides) -> Preset:
         preset = Preset(
             name="micro", n_sft=400, n_label_posts=24, n_test_pairs=16, n_rl_prompts=32, n_eval_posts=24,
             sft=SFTStageConfig(epochs=1.0), reward=RewardStageConfig(epochs=1.0),
-            rl=RLStageConfig(max_steps=2, batch_size=8), drlaif_steps=1,
+            rl=RLStageConfig(max_steps=2, batch_size=8), drlaif_steps=1, n_technique_pairs=4,
+            techniques=(("base", 0, False), ("detailed", 0, True), ("detailed", 1, False)), technique_cot_tokens=8,
         )
     elif name == "colab":
         preset = Preset(
             name="colab", sft_data="trl-lib/tldr", comparisons="openai/summarize_from_feedback",
             base_policy="HuggingFaceTB/SmolLM2-360M", labeler="Qwen/Qwen2.5-1.5B-Instruct",
+            labeler_ladder=("Qwen/Qwen2.5-0.5B-Instruct", "Qwen/Qwen2.5-3B-Instruct", "Qwen/Qwen2.5-7B-Instruct"),
             n_sft=20000, n_label_posts=4000, n_test_pairs=1000, n_rl_prompts=4000, n_eval_posts=500,
             max_new_tokens=64, drlaif_steps=300,
             sft=SFTStageConfig(epochs=1.0, learning_rate=2e-5, batch_size=16, max_length=640, use_cpu=False),

@@ -105,15 +105,22 @@ def write_report(run, metrics: dict) -> Path:
                   f"| alignment with held-out human labels | {_ci(lab['alignment_ci'])} | {_pct(PAPER['alignment'])} (PaLM 2 L) |",
                   f"| alignment, high-confidence pairs | {_ci(lab['alignment_high_confidence'])} | |",
                   f"| same position preferred after swap | {lab['same_position_pct']:.1f}% | 18% (L), 21% (S), 56% (XS) |"]
+        lines.append(f"| position kept after the swap, when kept | {lab.get('position_direction')} | L: first; S, XS: second |")
         for name, val in lab.get("baselines", {}).items():
             lines.append(f"| baseline: {name} | {_ci(val) if isinstance(val, dict) else _pct(val)} | |")
+        if lab.get("techniques"):
+            from .labeler_tables import markdown
+
+            lines += ["", "### Prompt techniques (Table 2; `paper` = PaLM 2 L alignment %)", "", markdown(lab["techniques"])]
     if "reward_model" in metrics:
         lines += ["", "## Reward models (Table 5)", "", "| reward model | accuracy on held-out human prefs | paper |",
                   "| --- | --- | --- |"]
-        for key, label, paper in (("reward_model", "AI labels (RLAIF)", "ai"), ("reward_model_rlhf", "human labels (RLHF)", "human")):
+        for key, label, paper in (("reward_model", "soft AI labels (RLAIF)", "74.2%"),
+                                  ("reward_model_rlhf", "human labels (RLHF)", "79.3%"),
+                                  ("reward_model_hard_ai_labels", "hard (argmax) AI labels", "")):
             rm = metrics.get(key)
             if rm:
-                lines.append(f"| {label} | {_ci({'value': rm['accuracy_human'], **rm})} | {_pct(PAPER['rm_accuracy'][paper])} |")
+                lines.append(f"| {label} | {_ci({'value': rm['accuracy_human'], **rm})} | {paper} |")
     if metrics.get("win_rate"):
         lines += ["", "## Win rates (Table 1)", "", "| comparison | this run | length-controlled | paper |",
                   "| --- | --- | --- | --- |"]
@@ -121,8 +128,9 @@ def write_report(run, metrics: dict) -> Path:
         for name, val in metrics["win_rate"].items():
             lines.append(f"| {name.replace('_', ' ')} | {_ci(val)} | {_pct(lc.get(name))} | {_pct(PAPER['win_rate'].get(name))} |")
     if metrics.get("gold_score"):
-        lines += ["", "## Gold rater score of greedy summaries (toy world)", "", "| policy | mean gold score |",
-                  "| --- | --- |"] + [f"| {k} | {v:.3f} |" for k, v in metrics["gold_score"].items()]
+        lines += ["", "## Gold rater score of held-out summaries (toy world)", "", "| policy | mean gold score [95% CI] |",
+                  "| --- | --- |"] + [f"| {k} | {v['value']:.3f} [{v['ci_low']:.3f}, {v['ci_high']:.3f}] |"
+                                     for k, v in metrics["gold_score"].items()]
     summaries = run / "evaluate" / "summaries.jsonl"
     if summaries.exists():
         first = json.loads(summaries.read_text().splitlines()[0])

@@ -35,7 +35,8 @@ class RewardStageConfig:
     the label, standard pairwise loss) or "margin" (hard label with TRL's margin = |2p - 1|)."""
 
     loss: str = "soft"
-    epochs: float = 4.0
+    backbone: str | None = None  # None: start from the SFT policy (the paper); or a folder/hub id, e.g. models.MINILM
+    epochs: float = 3.0
     learning_rate: float = 5e-4
     batch_size: int = 16
     max_length: int = 320
@@ -98,14 +99,18 @@ def reward_rows(pairs: list[dict], p_a: list[float], loss: str = "soft") -> list
 
 def train_reward_model(init_model: str, pairs: list[dict], p_a: list[float], out_dir,
                        config: RewardStageConfig = RewardStageConfig(), progress: bool = True) -> Path:
-    """Train a reward model initialised from `init_model` (the SFT policy in the paper; any folder or
-    hub id, e.g. the MiniLM encoder) on `pairs` with labels `p_a`. Saves model, tokenizer, loss curve."""
+    """Train a reward model initialised from `init_model` (the SFT policy, as in the paper; or
+    `config.backbone` when set, e.g. the offline MiniLM encoder) on `pairs` with labels `p_a`
+    (P(summary A preferred) per pair). Saves model, tokenizer and loss curve to `out_dir`."""
     from datasets import Dataset
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     if config.loss not in ("soft", "hard", "margin"):
         raise ValueError(f"RewardStageConfig.loss must be 'soft', 'hard' or 'margin', got {config.loss!r}")
+    from .models import resolve
+
     out_dir = Path(out_dir)
+    init_model = resolve(config.backbone) if config.backbone else str(init_model)
     tokenizer = AutoTokenizer.from_pretrained(str(init_model))
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token

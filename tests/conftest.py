@@ -26,7 +26,7 @@ def tiny_lm(tmp_path_factory):
     torch.manual_seed(0)
     rng = random.Random(0)
     tokenizer = train_tokenizer([random_text(rng, 30) for _ in range(200)] + ["SUBREDDIT: r/x\n\nTITLE: \n\nPOST: \n\nTL;DR:"], 400)
-    model = GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_positions=256, n_embd=64, n_layer=2, n_head=2,
+    model = GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_positions=1024, n_embd=64, n_layer=2, n_head=2,
                                        eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.eos_token_id,
                                        pad_token_id=tokenizer.pad_token_id))
     path = tmp_path_factory.mktemp("tiny_lm")

@@ -1,0 +1,56 @@
+"""The paper's labeler tables, run with a tiny random causal LM as the labeler (mechanics, not quality)."""
+import random
+
+import pytest
+
+from rlaif_lib import labeler as lab
+from rlaif_lib import labeler_tables as tables
+
+from .conftest import random_text
+
+
+def pairs(n, seed, prefix):
+    rng = random.Random(seed)
+    return [{"id": f"{prefix}-{i}", "post": random_text(rng, 25), "title": "t", "subreddit": f"s{i % 3}",
+             "summary_a": random_text(rng, 6), "summary_b": random_text(rng, 7), "choice": i % 2,
+             "confidence": 1 + i % 9} for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def labeler(tiny_lm):
+    from rlaif_lib.models import load_causal_lm
+
+    return load_causal_lm(tiny_lm)
+
+
+def test_techniques_table_rows_and_paper_numbers(labeler, tmp_path):
+    test, train = pairs(6, 0, "test"), pairs(10, 1, "train")
+    config = lab.LabelConfig(chat_template=False, cot_max_tokens=4, batch_size=4)
+    settings = (("base", 0, False), ("base", 1, False), ("base", 0, True))  # Detailed is too long for this toy LM
+    rows = tables.techniques_table(test, train, labeler, settings, config, cache_path=tmp_path / "cache.jsonl")
+    assert [(r["preamble"], r["shots"], r["cot"]) for r in rows] == list(settings)
+    assert [r["paper"] for r in rows] == [76.1, None, 77.5]
+    for r in rows:
+        assert r["n"] == 6 and r["ci_low"] <= r["alignment"] <= r["ci_high"] and 0 <= r["same_position_pct"] <= 100
+    # the cache now holds every (pair, setting): a second call labels nothing new
+    before = (tmp_path / "cache.jsonl").read_text()
+    tables.techniques_table(test, train, labeler, (("base", 0, False),), config, cache_path=tmp_path / "cache.jsonl")
+    assert (tmp_path / "cache.jsonl").read_text() == before
+
+
+def test_exemplars_never_come_from_the_scored_pairs(labeler):
+    test = pairs(4, 0, "test")
+    with pytest.raises(ValueError, match="exemplar"):
+        tables.techniques_table(test, test, labeler, (("base", 1, False),), lab.LabelConfig(chat_template=False))
+
+
+def test_self_consistency_and_size_tables(labeler, tmp_path):
+    test = pairs(4, 2, "test")
+    config = lab.LabelConfig(preamble="base", chat_template=False, cot_max_tokens=3, batch_size=4)
+    sc = tables.self_consistency_table(test, labeler, settings=((1, 0.0), (2, 0.7)), base=config)
+    assert [(r["samples"], r["temperature"]) for r in sc] == [(1, 0.0), (2, 0.7)]
+    assert sc[0]["paper_16_samples"] == 78.0 and sc[1]["paper_16_samples"] == 74.0
+    size = tables.labeler_size_table(test, {"tiny random LM": labeler}, config)
+    assert [r["labeler"] for r in size][0] == "tiny random LM" and len(size) == 4
+    md = tables.markdown(size)
+    assert md.count("\n") == len(size) + 1 and "| labeler |" in md
