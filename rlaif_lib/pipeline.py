@@ -162,6 +162,9 @@ def stage_label(preset: Preset, out: Path) -> dict:
             "minilm_similarity": labeler.alignment(labeler.embedding_labeler(test), test),
         },
     }
+    if preset.same_size_labeler:  # Table 1's "same-size RLAIF": a labeler as small as the policy
+        same = labeler.label_pairs(train, labeler=preset.same_size_labeler, config=preset.label, cache_path=out / "cache.jsonl")
+        write_jsonl(out / "labels_train_same_size.jsonl", same)
     if preset.techniques:
         from .labeler_tables import techniques_table
 
@@ -183,8 +186,12 @@ def stage_reward(preset: Preset, out: Path) -> dict:
     ai_p = [row["p_a"] for row in read_jsonl(out.parent / "label" / "labels_train.jsonl")]
     human_p = [1.0 if pair["choice"] == 0 else 0.0 for pair in train]
     metrics = {}
-    for name, p_a, config in (("ai", ai_p, preset.reward), ("human", human_p, preset.reward),
-                              ("ai_hard", ai_p, replace(preset.reward, loss="hard"))):
+    runs = [("ai", ai_p, preset.reward), ("human", human_p, preset.reward),
+            ("ai_hard", ai_p, replace(preset.reward, loss="hard"))]
+    same_size = out.parent / "label" / "labels_train_same_size.jsonl"
+    if same_size.exists():
+        runs.append(("ai_same_size", [row["p_a"] for row in read_jsonl(same_size)], preset.reward))
+    for name, p_a, config in runs:
         path = train_reward_model(str(out.parent / "sft"), train, p_a, out / name, config)
         acc = preference_accuracy(load_reward_model(path), test)
         acc.pop("p_a")
@@ -211,12 +218,14 @@ def reward_for(policy: str, preset: Preset, out: Path):
         return make_reward_fn(out.parent / "reward" / "ai", weight=weight)
     if policy == "rlhf":
         return make_reward_fn(out.parent / "reward" / "human", weight=weight)
+    if policy == "rlaif_same_size":
+        return make_reward_fn(out.parent / "reward" / "ai_same_size", weight=weight)
     if policy == "drlaif":
         from .labeler import make_drlaif_reward
 
         fn = make_drlaif_reward(preset.labeler, preset.label)
         return (lambda prompts, completions, **kw: [weight * r for r in fn(prompts, completions, **kw)]) if weight != 1 else fn
-    raise ValueError(f"unknown RL policy {policy!r}; choose from 'rlaif', 'rlhf', 'drlaif'")
+    raise ValueError(f"unknown RL policy {policy!r}; choose from 'rlaif', 'rlhf', 'drlaif', 'rlaif_same_size'")
 
 
 def stage_rl(preset: Preset, out: Path) -> dict:
@@ -275,7 +284,7 @@ def stage_evaluate(preset: Preset, out: Path) -> dict:
         name = f"{a}_vs_{b}"
         prefs = judge(a, b)
         metrics["win_rate"][name] = win_rate(prefs)
-        if b == "sft" and a in ("rlaif", "rlhf"):
+        if b == "sft" and a in ("rlaif", "rlhf", "rlaif_same_size"):
             metrics["win_rate_length_controlled"][name] = length_controlled_win_rate(prefs, summaries[a], summaries[b])
     return metrics
 
@@ -319,6 +328,8 @@ def collect_metrics(preset: Preset, results: dict) -> dict:
         m["reward_model"] = results["reward"]["ai"]
         m["reward_model_rlhf"] = results["reward"]["human"]
         m["reward_model_hard_ai_labels"] = results["reward"]["ai_hard"]
+        if "ai_same_size" in results["reward"]:
+            m["reward_model_same_size"] = results["reward"]["ai_same_size"]
     if "rl" in results:
         m["rl"] = {k: v for k, v in results["rl"].items() if k != "seconds"}
     if "evaluate" in results:

@@ -25,6 +25,9 @@ class Preset:
     comparisons: str = "toy"  # "toy" (pairs sampled from the SFT policy, simulated raters) or a hub id / local path
     base_policy: str = "tiny"  # "tiny" = the kit's own pretrained GPT-2; else a folder or hub id
     labeler: str = "smollm2-135m-instruct"
+    # Table 1's same-size RLAIF: a labeler as small as the policy. The tiny policy (1M parameters) has
+    # no instruction-tuned sibling, so `tiny` leaves it out; `colab` uses SmolLM2-360M-Instruct.
+    same_size_labeler: str | None = None
     labeler_ladder: tuple = ()  # extra labelers for Table 3 (labeler size) in notebook 02
     n_sft: int = 1000  # SFT examples
     n_label_posts: int = 300  # posts whose candidate pairs get AI (and human) labels: the RM's training set
@@ -64,6 +67,8 @@ def get_preset(name: str, **overrides) -> Preset:
         preset = Preset(
             name="colab", sft_data="trl-lib/tldr", comparisons="openai/summarize_from_feedback",
             base_policy="HuggingFaceTB/SmolLM2-360M", labeler="Qwen/Qwen2.5-1.5B-Instruct",
+            same_size_labeler="HuggingFaceTB/SmolLM2-360M-Instruct",
+            rl_policies=("rlaif", "rlhf", "drlaif", "rlaif_same_size"),
             labeler_ladder=("Qwen/Qwen2.5-0.5B-Instruct", "Qwen/Qwen2.5-3B-Instruct", "Qwen/Qwen2.5-7B-Instruct"),
             n_sft=20000, n_label_posts=4000, n_test_pairs=1000, n_rl_prompts=4000, n_eval_posts=500,
             max_new_tokens=64, drlaif_steps=300,

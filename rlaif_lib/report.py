@@ -15,7 +15,9 @@ PAPER = {
     "alignment": 0.780,  # Table 2, Detailed + CoT 0-shot, PaLM 2 L
     "same_position_pct": {"PaLM 2 L": 18, "PaLM 2 S": 21, "PaLM 2 XS": 56},  # Table 4, in percent
     "rm_accuracy": {"human": 0.793, "ai": 0.742},  # Table 5
-    "win_rate": {"rlaif_vs_sft": 0.71, "rlhf_vs_sft": 0.73, "rlaif_vs_rlhf": 0.50, "drlaif_vs_sft": 0.74},  # Table 1
+    "win_rate": {"rlaif_vs_sft": 0.71, "rlhf_vs_sft": 0.73, "rlaif_vs_rlhf": 0.50, "drlaif_vs_sft": 0.74,
+                 "rlaif_same_size_vs_sft": 0.68},  # Table 1
+    "win_rate_length_controlled": {"rlaif_vs_sft": 0.59, "rlhf_vs_sft": 0.61},  # Table 8
 }
 
 
@@ -117,7 +119,8 @@ def write_report(run, metrics: dict) -> Path:
                   "| --- | --- | --- |"]
         for key, label, paper in (("reward_model", "soft AI labels (RLAIF)", "74.2%"),
                                   ("reward_model_rlhf", "human labels (RLHF)", "79.3%"),
-                                  ("reward_model_hard_ai_labels", "hard (argmax) AI labels", "")):
+                                  ("reward_model_hard_ai_labels", "hard (argmax) AI labels", ""),
+                                  ("reward_model_same_size", "same-size labeler's labels", "")):
             rm = metrics.get(key)
             if rm:
                 lines.append(f"| {label} | {_ci({'value': rm['accuracy_human'], **rm})} | {paper} |")
@@ -126,7 +129,9 @@ def write_report(run, metrics: dict) -> Path:
                   "| --- | --- | --- | --- |"]
         lc = metrics.get("win_rate_length_controlled") or {}
         for name, val in metrics["win_rate"].items():
-            lines.append(f"| {name.replace('_', ' ')} | {_ci(val)} | {_pct(lc.get(name))} | {_pct(PAPER['win_rate'].get(name))} |")
+            paper_lc = PAPER["win_rate_length_controlled"].get(name)
+            lines.append(f"| {name.replace('_', ' ')} | {_ci(val)} | {_pct(lc.get(name))} | {_pct(PAPER['win_rate'].get(name))}"
+                         + (f" (length-controlled {_pct(paper_lc)})" if paper_lc else "") + " |")
     if metrics.get("gold_score"):
         lines += ["", "## Gold rater score of held-out summaries (toy world)", "", "| policy | mean gold score [95% CI] |",
                   "| --- | --- |"] + [f"| {k} | {v['value']:.3f} [{v['ci_low']:.3f}, {v['ci_high']:.3f}] |"

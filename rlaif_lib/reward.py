@@ -130,6 +130,13 @@ def train_reward_model(init_model: str, pairs: list[dict], p_a: list[float], out
     if config.loss == "soft":
         trainer_cls, collator = SoftLabelRewardTrainer, SoftPreferenceCollator(pad_token_id=tokenizer.pad_token_id)
     trainer = trainer_cls(model=model, args=args, train_dataset=data, processing_class=tokenizer, data_collator=collator)
+    kept = len(trainer.train_dataset)  # RewardTrainer drops pairs longer than max_length tokens
+    if kept == 0:
+        raise ValueError(f"every one of the {len(data)} pairs is longer than RewardStageConfig.max_length="
+                         f"{config.max_length} tokens; raise max_length or shorten the posts")
+    if kept < len(data):
+        print(f"reward model: {len(data) - kept} of {len(data)} pairs are longer than max_length={config.max_length} "
+              "tokens and were left out")
     trainer.train()
     trainer.save_model(str(out_dir))
     tokenizer.save_pretrained(str(out_dir))
@@ -162,8 +169,8 @@ def score(reward_model, prompts: list[str], summaries: list[str], batch_size: in
     texts = [reward_text(p, s, tokenizer) for p, s in zip(prompts, summaries)]
     out = []
     for i in range(0, len(texts), batch_size):
-        enc = tokenizer(texts[i:i + batch_size], return_tensors="pt", padding=True, padding_side="right",
-                        add_special_tokens=False)
+        # tokenized exactly as RewardTrainer tokenizes its training text (special tokens included)
+        enc = tokenizer(texts[i:i + batch_size], return_tensors="pt", padding=True, padding_side="right")
         out.append(model(**enc).logits[:, 0].float())
     return torch.cat(out).numpy() if out else np.zeros(0)
 

@@ -32,15 +32,18 @@ def test_real_schema_pipeline_on_local_files(tiny_lm, tmp_path):
     micro = get_preset("micro")
     preset = replace(micro, name="local-real", sft_data=str(tmp_path / "tldr.jsonl"), comparisons=str(comparisons),
                      base_policy=tiny_lm, labeler=tiny_lm, label=LabelConfig(preamble="base", chat_template=False),
-                     techniques=(), rl_policies=("rlaif", "rlhf"), n_eval_posts=6, n_rl_prompts=8,
-                     rl=replace(micro.rl, max_completion_length=8), max_new_tokens=8)
+                     techniques=(), rl_policies=("rlaif", "rlhf", "rlaif_same_size"),
+                     same_size_labeler=tiny_lm, n_eval_posts=6, n_rl_prompts=8,
+                     rl=replace(micro.rl, max_completion_length=8), max_new_tokens=8,
+                     sft=replace(micro.sft, max_length=1024), reward=replace(micro.reward, max_length=1024))
     run = tmp_path / "run"
     m = pipeline.run(preset, run)
     assert not pipeline.is_toy(preset)
     assert (run / "data" / "comparisons_train.jsonl").exists() and len(pipeline.load_pairs(run, "train")) == 20
     assert m["labeler"]["alignment_ci"]["n"] == 10
     assert m["judge"].startswith("AI labeler")
-    assert set(m["win_rate"]) == {"rlaif_vs_sft", "rlhf_vs_sft", "rlaif_vs_rlhf"}
+    assert set(m["win_rate"]) == {"rlaif_vs_sft", "rlhf_vs_sft", "rlaif_same_size_vs_sft", "rlaif_vs_rlhf"}
+    assert m["reward_model_same_size"]["n"] == 10
     assert all(0 <= w["value"] <= 1 and w["n"] == 6 for w in m["win_rate"].values())
     assert "gold_score" not in m or m["gold_score"] is None
     assert (run / "evaluate" / "judge_cache.jsonl").exists()

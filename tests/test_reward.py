@@ -76,23 +76,37 @@ def test_reward_model_on_shuffled_labels_stays_near_chance(trained):
     assert 0.3 <= acc["value"] <= 0.7, acc
 
 
-def test_training_and_scoring_see_the_same_tokens(tiny_lm, tmp_path):
-    """RewardTrainer appends EOS when it trains; RL scoring must append it too (DESIGN sec. 5)."""
+@pytest.mark.parametrize("backbone", ["tiny_lm", "minilm"])
+def test_training_and_scoring_see_the_same_tokens(backbone, tiny_lm, tmp_path):
+    """RewardTrainer appends EOS when it trains; RL scoring must append it too (DESIGN sec. 5).
+    Checked for the policy-initialised reward model and for the MiniLM encoder backbone."""
     from trl import RewardConfig, RewardTrainer
     from datasets import Dataset
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoModelForSequenceClassification
 
-    tokenizer = AutoTokenizer.from_pretrained(tiny_lm)
-    model = AutoModelForSequenceClassification.from_pretrained(tiny_lm, num_labels=1)
+    from rlaif_lib.models import minilm_path
+
+    path = tiny_lm if backbone == "tiny_lm" else str(minilm_path())
+    model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1)
+    tokenizer = load_reward_model(path)[1]
     pair = synthetic_pairs(1, seed=5)[0]
     trainer = RewardTrainer(model=model, processing_class=tokenizer,
                             args=RewardConfig(output_dir=str(tmp_path), use_cpu=True, report_to=[]),
                             train_dataset=Dataset.from_list([{"prompt": pair["prompt"], "chosen": pair["summary_a"],
                                                               "rejected": pair["summary_b"]}]))
     trained_ids = trainer.train_dataset[0]["chosen_ids"]
-    scored_ids = tokenizer(reward_text(pair["prompt"], pair["summary_a"], tokenizer), add_special_tokens=False)["input_ids"]
+    scored_ids = tokenizer(reward_text(pair["prompt"], pair["summary_a"], tokenizer))["input_ids"]
     assert trained_ids == scored_ids
-    assert scored_ids[-1] == tokenizer.eos_token_id
+    assert tokenizer.eos_token_id in scored_ids[-2:]
+
+
+def test_minilm_backbone_is_one_option_away(tmp_path):
+    train = synthetic_pairs(16, seed=7)
+    config = RewardStageConfig(backbone="all-minilm-l6-v2", epochs=1, learning_rate=5e-5, batch_size=8)
+    path = train_reward_model("unused-when-backbone-is-set", train, [1.0] * 16, tmp_path / "rm", config, progress=False)
+    rm = load_reward_model(path)
+    assert rm[0].config.model_type == "bert"
+    assert preference_accuracy(rm, train)["n"] == 16
 
 
 def test_calibration_curve_bins():
