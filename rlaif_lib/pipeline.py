@@ -48,7 +48,7 @@ def toy_posts(preset: Preset, split: str) -> dict:
 
 
 def base_policy_path(preset: Preset) -> str:
-    """Folder or hub id of the policy SFT starts from ("tiny" builds the kit's own GPT-2 once)."""
+    """Folder or hub id of the policy SFT starts from ("tiny": the kit's own pretrained tiny policy)."""
     if preset.base_policy == "tiny":
         from .policy import tiny_policy_path
 
@@ -78,12 +78,12 @@ def stage_data(preset: Preset, out: Path) -> dict:
     """SFT rows, RL prompts, held-out evaluation prompts (and, on real data, human comparisons)."""
     sft_rows = data.load_sft(preset.sft_data, split="train", n=preset.n_sft, seed=preset.seed)
     write_jsonl(out / "sft.jsonl", sft_rows)
-    rl = [{"id": f"rl-{i}", "prompt": r["prompt"]} for i, r in enumerate(sft_rows.select(range(min(preset.n_rl_prompts, len(sft_rows)))))]
-    if is_toy(preset):
+    if is_toy(preset):  # RL prompts carry the post id, so the gold rater can score RL rollouts
         eval_posts = list(toy_posts(preset, "eval").values())[preset.n_test_pairs:]
         rl = [{"id": p.id, "prompt": toy_world.format_prompt(p)} for p in toy_posts(preset, "sft").values()][: preset.n_rl_prompts]
         evaluation = [{"id": p.id, "prompt": toy_world.format_prompt(p), "reference": p.reference} for p in eval_posts]
     else:
+        rl = [{"id": f"rl-{i}", "prompt": r["prompt"]} for i, r in enumerate(sft_rows) if i < preset.n_rl_prompts]
         test = data.load_sft(preset.sft_data, split="test", n=preset.n_eval_posts, seed=preset.seed)
         evaluation = [{"id": f"eval-{i}", "prompt": r["prompt"], "reference": r["completion"]} for i, r in enumerate(test)]
         for split, n, name in (("train", preset.n_label_posts, "train"), ("validation", preset.n_test_pairs, "test")):
@@ -115,6 +115,7 @@ def stage_sample(preset: Preset, out: Path) -> dict:
 
     rng = random.Random(preset.seed)
     eval_posts = list(toy_posts(preset, "eval").values())[: preset.n_test_pairs]
+    agreement = {}
     for name, posts in (("train", list(toy_posts(preset, "label").values())), ("test", eval_posts)):
         pairs = sample_pairs(
             str(out.parent / "sft"), [toy_world.format_prompt(p) for p in posts], [p.id for p in posts],
@@ -131,8 +132,12 @@ def stage_sample(preset: Preset, out: Path) -> dict:
                 policies=(pair["policy_a"], pair["policy_b"]), split="train" if name == "train" else "valid1",
             ))
         write_jsonl(out.parent / "data" / f"comparisons_{name}.jsonl", rows)
+        agreement[name] = toy_world.rater_agreement([(by_id[p["id"]], p["summary_a"], p["summary_b"]) for p in pairs],
+                                                    seed=preset.seed)
+    # How often two simulated raters agree on *these* pairs (OpenAI's raters: 73-77% on theirs)
     return {"n_train_pairs": len(read_jsonl(out.parent / "data" / "comparisons_train.jsonl")),
-            "n_test_pairs": len(read_jsonl(out.parent / "data" / "comparisons_test.jsonl"))}
+            "n_test_pairs": len(read_jsonl(out.parent / "data" / "comparisons_test.jsonl")),
+            "rater_agreement": agreement["train"]}
 
 
 def load_pairs(out: Path, name: str) -> list[dict]:
@@ -208,24 +213,27 @@ def gold_reward_fn(posts: dict):
     return gold
 
 
+REWARD_MODELS = {"rlaif": "ai", "rlhf": "human", "rlaif_same_size": "ai_same_size"}  # policy -> reward/<folder>
+
+
 def reward_for(policy: str, preset: Preset, out: Path):
     """The reward each RL policy of Table 1 optimises: RLAIF and RLHF a reward model (trained on AI
     and on human labels), d-RLAIF the labeler's own 1-10 score with no reward model."""
     from .reward import make_reward_fn
 
     weight = 1 - preset.rl.beta if preset.rl.weight_reward_by_one_minus_beta else 1.0
-    if policy == "rlaif":
-        return make_reward_fn(out.parent / "reward" / "ai", weight=weight)
-    if policy == "rlhf":
-        return make_reward_fn(out.parent / "reward" / "human", weight=weight)
-    if policy == "rlaif_same_size":
-        return make_reward_fn(out.parent / "reward" / "ai_same_size", weight=weight)
-    if policy == "drlaif":
-        from .labeler import make_drlaif_reward
+    if policy in REWARD_MODELS:
+        return make_reward_fn(out.parent / "reward" / REWARD_MODELS[policy], weight=weight)
+    if policy != "drlaif":
+        raise ValueError(f"unknown RL policy {policy!r}; choose from {sorted([*REWARD_MODELS, 'drlaif'])}")
+    from .labeler import make_drlaif_reward
 
-        fn = make_drlaif_reward(preset.labeler, preset.label)
-        return (lambda prompts, completions, **kw: [weight * r for r in fn(prompts, completions, **kw)]) if weight != 1 else fn
-    raise ValueError(f"unknown RL policy {policy!r}; choose from 'rlaif', 'rlhf', 'drlaif', 'rlaif_same_size'")
+    score = make_drlaif_reward(preset.labeler, preset.label)
+
+    def d_rlaif(prompts, completions, **kwargs):
+        return [weight * r for r in score(prompts, completions, **kwargs)]
+
+    return d_rlaif
 
 
 def stage_rl(preset: Preset, out: Path) -> dict:
@@ -316,6 +324,8 @@ def position_direction(bias: dict) -> str:
 def collect_metrics(preset: Preset, results: dict) -> dict:
     """metrics.json: the headline numbers of each stage, flattened the way the report reads them."""
     m = {"preset": preset.name, "stages": {k: v.get("seconds") for k, v in results.items()}}
+    if results.get("sample", {}).get("rater_agreement") is not None:
+        m["human_rater_agreement"] = results["sample"]["rater_agreement"]
     if "label" in results:
         lab = results["label"]
         m["labeler"] = {"name": lab["labeler"], "alignment": lab["alignment"]["value"], "alignment_ci": lab["alignment"],
