@@ -267,7 +267,7 @@ def stage_evaluate(preset: Preset, out: Path) -> dict:
     prompts = [r["prompt"] for r in rows]
     policies = {"sft": out.parent / "sft", **{p: out.parent / "rl" / p for p in preset.rl_policies}}
     summaries = {name: [s[0] for s in generate(str(path), prompts, n=1, temperature=preset.eval_temperature,
-                                                 max_new_tokens=preset.max_new_tokens, seed=preset.seed)]
+                                                 max_new_tokens=preset.max_new_tokens, seed=preset.seed, progress=True)]
                  for name, path in policies.items()}
     write_jsonl(out / "summaries.jsonl", [{"id": r["id"], "reference": r["reference"], **{k: v[i] for k, v in summaries.items()}}
                                           for i, r in enumerate(rows)])

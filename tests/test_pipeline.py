@@ -75,3 +75,13 @@ def test_the_tiny_policy_rebuilds_from_scratch(tmp_path):
     assert log[-1]["train_loss"] > 0
     out = generate(str(path), ["SUBREDDIT: r/relationships\n\nTITLE: Help\n\nPOST: My boyfriend"], max_new_tokens=5)
     assert len(out) == 1 and isinstance(out[0][0], str)
+
+
+def test_cli_resumes_a_finished_run(micro_run, capsys):
+    from rlaif_lib.cli import main
+
+    run, m = micro_run
+    main(["run", "--preset", "micro", "--out", str(run)])
+    out = capsys.readouterr().out
+    assert "[label] done already" in out and "win_rate" in out
+    assert json.loads((run / "metrics.json").read_text())["win_rate"] == m["win_rate"]

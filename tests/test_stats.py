@@ -35,3 +35,15 @@ def test_length_controlled_win_rate_removes_a_pure_length_effect():
     # A quality edge that does not depend on length survives the control
     prefs2 = np.clip(1 / (1 + np.exp(-(np.log(la[keep] / lb[keep]) + 1.5))), 0, 1)
     assert length_controlled_win_rate(prefs2, a, b) > 0.75
+
+
+def test_gold_score_summary_on_references_and_junk():
+    from rlaif_lib import toy_world
+    from rlaif_lib.evaluate import gold_preferences, gold_score_summary
+
+    posts = toy_world.generate_posts(20, "eval", seed=0)
+    refs = gold_score_summary(posts, [p.reference for p in posts])
+    junk = gold_score_summary(posts, ["asdf qwer"] * 20)
+    assert refs["value"] > 0.95 and junk["value"] < 0.1 and refs["n"] == 20
+    prefs = gold_preferences(posts, [p.reference for p in posts], ["asdf qwer"] * 20)
+    assert (prefs > 0.99).all()
