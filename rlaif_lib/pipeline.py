@@ -115,7 +115,7 @@ def stage_sample(preset: Preset, out: Path) -> dict:
 
     rng = random.Random(preset.seed)
     eval_posts = list(toy_posts(preset, "eval").values())[: preset.n_test_pairs]
-    agreement = {}
+    counts = {}
     for name, posts in (("train", list(toy_posts(preset, "label").values())), ("test", eval_posts)):
         pairs = sample_pairs(
             str(out.parent / "sft"), [toy_world.format_prompt(p) for p in posts], [p.id for p in posts],
@@ -132,12 +132,11 @@ def stage_sample(preset: Preset, out: Path) -> dict:
                 policies=(pair["policy_a"], pair["policy_b"]), split="train" if name == "train" else "valid1",
             ))
         write_jsonl(out.parent / "data" / f"comparisons_{name}.jsonl", rows)
-        agreement[name] = toy_world.rater_agreement([(by_id[p["id"]], p["summary_a"], p["summary_b"]) for p in pairs],
-                                                    seed=preset.seed)
-    # How often two simulated raters agree on *these* pairs (OpenAI's raters: 73-77% on theirs)
-    return {"n_train_pairs": len(read_jsonl(out.parent / "data" / "comparisons_train.jsonl")),
-            "n_test_pairs": len(read_jsonl(out.parent / "data" / "comparisons_test.jsonl")),
-            "rater_agreement": agreement["train"]}
+        counts[f"n_{name}_pairs"] = len(rows)
+        if name == "train":  # how often two simulated raters agree on *these* pairs (OpenAI's: 73-77% on theirs)
+            counts["rater_agreement"] = toy_world.rater_agreement(
+                [(by_id[p["id"]], p["summary_a"], p["summary_b"]) for p in pairs], seed=preset.seed)
+    return counts
 
 
 def load_pairs(out: Path, name: str) -> list[dict]:
@@ -292,7 +291,7 @@ def stage_evaluate(preset: Preset, out: Path) -> dict:
         name = f"{a}_vs_{b}"
         prefs = judge(a, b)
         metrics["win_rate"][name] = win_rate(prefs)
-        if b == "sft" and a in ("rlaif", "rlhf", "rlaif_same_size"):
+        if b == "sft" and a in REWARD_MODELS:  # length control for the reward-model policies (Table 8)
             metrics["win_rate_length_controlled"][name] = length_controlled_win_rate(prefs, summaries[a], summaries[b])
     return metrics
 

@@ -10,10 +10,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from .labeler_tables import PAPER_TECHNIQUES, markdown  # noqa: E402
+
 # The paper's numbers (Lee et al., v2), shown beside the kit's.
 PAPER = {
-    "alignment": 0.780,  # Table 2, Detailed + CoT 0-shot, PaLM 2 L
-    "same_position_pct": {"PaLM 2 L": 18, "PaLM 2 S": 21, "PaLM 2 XS": 56},  # Table 4, in percent
+    "alignment": PAPER_TECHNIQUES[("detailed", 0, True)] / 100,  # Table 2, Detailed + CoT 0-shot, PaLM 2 L
+    "same_position_pct": {"L": 18, "S": 21, "XS": 56},  # Table 4, in percent (PaLM 2 sizes)
     "rm_accuracy": {"human": 0.793, "ai": 0.742},  # Table 5
     "win_rate": {"rlaif_vs_sft": 0.71, "rlhf_vs_sft": 0.73, "rlaif_vs_rlhf": 0.50, "drlaif_vs_sft": 0.74,
                  "rlaif_same_size_vs_sft": 0.68},  # Table 1
@@ -106,24 +108,23 @@ def write_report(run, metrics: dict) -> Path:
         lines += ["", "## AI labeler (Sec. 2.1)", "", "| measure | this run | paper |", "| --- | --- | --- |",
                   f"| alignment with held-out human labels | {_ci(lab['alignment_ci'])} | {_pct(PAPER['alignment'])} (PaLM 2 L) |",
                   f"| alignment, high-confidence pairs | {_ci(lab['alignment_high_confidence'])} | |",
-                  f"| same position preferred after swap | {lab['same_position_pct']:.1f}% | 18% (L), 21% (S), 56% (XS) |"]
+                  f"| same position preferred after swap | {lab['same_position_pct']:.1f}% | "
+                  + ", ".join(f"{v}% ({k})" for k, v in PAPER["same_position_pct"].items()) + " |"]
         lines.append(f"| position kept after the swap, when kept | {lab.get('position_direction')} | L: first; S, XS: second |")
         for name, val in lab.get("baselines", {}).items():
             lines.append(f"| baseline: {name} | {_ci(val) if isinstance(val, dict) else _pct(val)} | |")
         if lab.get("techniques"):
-            from .labeler_tables import markdown
-
             lines += ["", "### Prompt techniques (Table 2; `paper` = PaLM 2 L alignment %)", "", markdown(lab["techniques"])]
     if "reward_model" in metrics:
         lines += ["", "## Reward models (Table 5)", "", "| reward model | accuracy on held-out human prefs | paper |",
                   "| --- | --- | --- |"]
-        for key, label, paper in (("reward_model", "soft AI labels (RLAIF)", "74.2%"),
-                                  ("reward_model_rlhf", "human labels (RLHF)", "79.3%"),
-                                  ("reward_model_hard_ai_labels", "hard (argmax) AI labels", ""),
-                                  ("reward_model_same_size", "same-size labeler's labels", "")):
+        for key, label, paper in (("reward_model", "soft AI labels (RLAIF)", PAPER["rm_accuracy"]["ai"]),
+                                  ("reward_model_rlhf", "human labels (RLHF)", PAPER["rm_accuracy"]["human"]),
+                                  ("reward_model_hard_ai_labels", "hard (argmax) AI labels", None),
+                                  ("reward_model_same_size", "same-size labeler's labels", None)):
             rm = metrics.get(key)
             if rm:
-                lines.append(f"| {label} | {_ci({'value': rm['accuracy_human'], **rm})} | {paper} |")
+                lines.append(f"| {label} | {_ci({'value': rm['accuracy_human'], **rm})} | {_pct(paper) if paper else ''} |")
     if metrics.get("win_rate"):
         lines += ["", "## Win rates (Table 1)", "", "| comparison | this run | length-controlled | paper |",
                   "| --- | --- | --- | --- |"]
