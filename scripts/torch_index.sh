@@ -10,7 +10,7 @@
 # The index is added with --extra-index-url, so pip still sees PyPI and any local mirror: the pinned
 # version's CPU build (2.13.0+cpu) sorts above the plain one, so pip picks it where the CPU index is
 # reachable, and falls back to what it can reach where it is not.
-# Usage: pip install torch $(sh scripts/torch_index.sh)
+# Usage: pip install --no-deps torch $(sh scripts/torch_index.sh)   (then its dependencies from PyPI)
 CPU_INDEX=https://download.pytorch.org/whl/cpu
 if [ -n "${TORCH_INDEX:-}" ]; then
     echo "torch: using TORCH_INDEX=$TORCH_INDEX" >&2
