@@ -44,7 +44,7 @@ notebooks: setup
 		--ExecutePreprocessor.timeout=1200 --output-dir $(OUT) notebooks/*.ipynb
 
 # Tests and notebooks share one `micro` run folder, built from scratch by tests/test_pipeline.py.
-test: setup
+test: setup slides-setup
 	rm -rf runs/test-micro
 	OMP_NUM_THREADS=1 RLAIF_RUN=$(CURDIR)/runs/test-micro RLAIF_PRESET=micro \
 		$(PY) -m pytest tests --nbmake notebooks --nbmake-timeout=900 -p no:cacheprovider --durations=15
