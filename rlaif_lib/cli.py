@@ -2,9 +2,11 @@
 
     rlaif run --preset tiny --out runs/demo      # the whole paper, resumable
     rlaif run --preset micro --out runs/micro --stages data sft
+    rlaif run --preset tiny --out runs/demo --force rl # rerun RL and evaluation (e.g. after changing RL settings)
 
-Bad input (an unknown preset or stage, a missing or malformed data file) ends with one line on
-stderr that says what is wrong, and exit code 2; no traceback.
+Bad input (an unknown preset or stage, a missing or malformed data file, a run folder whose
+finished stages were made with other settings) ends with one line on stderr that says what is
+wrong, and exit code 2; no traceback.
 """
 from __future__ import annotations
 
@@ -30,11 +32,13 @@ def main(argv=None) -> None:
     run_p.add_argument("--out", default="runs/demo", help="run folder; completed stages are skipped on a rerun")
     run_p.add_argument("--stages", nargs="*", default=None, choices=STAGES, metavar="STAGE",
                        help=f"only these stages (default: all): {' '.join(STAGES)}")
+    run_p.add_argument("--force", nargs="*", default=(), choices=STAGES, metavar="STAGE",
+                       help="rerun these stages and every stage after them (after a change to the preset)")
     run_p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from .pipeline import run
+    from .pipeline import StageMismatchError, run
     from .presets import get_preset
 
     try:
@@ -46,8 +50,8 @@ def main(argv=None) -> None:
 
         torch.set_num_threads(args.threads)
     try:
-        metrics = run(preset, args.out, stages=args.stages or STAGES)
-    except (DataError, FileNotFoundError) as e:
+        metrics = run(preset, args.out, stages=args.stages or STAGES, force=args.force)
+    except (DataError, FileNotFoundError, StageMismatchError) as e:
         _fail(str(e))
     print(f"\nWrote {args.out}/metrics.json and {args.out}/report.md")
     for key in ("labeler", "reward_model", "reward_model_rlhf", "win_rate"):

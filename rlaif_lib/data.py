@@ -430,6 +430,13 @@ def comparisons_to_pairs(ds) -> list[dict]:
     return pairs
 
 
+def pair_id(pair: dict) -> str:
+    """A comparison's own id: its post id and a hash of its two summaries (in the real data a post is
+    compared several times, so the post id alone does not name a pair). Works on flat pairs."""
+    texts = f"{pair['summary_a'].strip()}\0{pair['summary_b'].strip()}"
+    return f"{pair['id']}#{hashlib.sha256(texts.encode()).hexdigest()[:12]}"
+
+
 def high_confidence(pairs: list[dict], min_strength: int = HIGH_CONFIDENCE_STRENGTH) -> list[dict]:
     """The pairs whose human strength of preference |confidence - 5| is at least `min_strength`
     (default 3: confidence 1, 2, 8 or 9, for either summary); the paper scores AI labelers on these."""

@@ -98,3 +98,29 @@ def test_post_text_reads_every_row_shape():
              data.post_text(tw.sft_rows([post])[0]), data.post_text({"id": post.id, "prompt": tw.format_prompt(post)})}
     assert texts == {data.normalize_post(post.body)}
     assert data.post_id(row) == post.id and data.post_id(tw.sft_rows([post])[0]) is None
+
+
+def test_stage_data_stops_when_a_held_out_post_is_a_training_post(tmp_path):
+    """The old behaviour: one file as SFT data and as comparisons, its "test" split = the whole file.
+    Now stage_data splits it by post and checks; a comparisons folder whose validation file repeats
+    SFT training posts stops the run with a clear error, before anything is written."""
+    from dataclasses import replace
+
+    from rlaif_lib import pipeline
+    from rlaif_lib.presets import get_preset
+
+    posts = tw.generate_posts(60, "label", seed=7)
+    sft = write_jsonl(tmp_path / "tldr.jsonl", tw.sft_rows(posts))
+    single = write_jsonl(tmp_path / "comparisons.jsonl", comparison_rows(posts, per_post=1))
+    preset = replace(get_preset("micro"), sft_data=sft, comparisons=single)
+    pipeline.run(preset, tmp_path / "ok", stages=["data"])  # one file for each: split by post, disjoint
+    done = json.loads((tmp_path / "ok" / "data" / "done.json").read_text())
+    assert "share no post" in done["held_out"]
+    leaky = tmp_path / "leaky"
+    leaky.mkdir()
+    train_posts = [p for p in posts if data.split_of_post(p.body) == "train"]
+    write_jsonl(leaky / "train.jsonl", comparison_rows(train_posts[:20]))
+    write_jsonl(leaky / "validation.jsonl", comparison_rows(train_posts[20:30]))  # SFT training posts
+    with pytest.raises(data.SplitOverlapError, match=r"held-out set 'comparisons_test' row 0 .* training set 'sft'"):
+        pipeline.run(replace(preset, comparisons=str(leaky)), tmp_path / "leaky-run", stages=["data"])
+    assert not (tmp_path / "leaky-run" / "data" / "done.json").exists()
