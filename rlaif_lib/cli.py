@@ -2,33 +2,57 @@
 
     rlaif run --preset tiny --out runs/demo      # the whole paper, resumable
     rlaif run --preset micro --out runs/micro --stages data sft
+    rlaif run --preset tiny --out runs/demo --force rl # rerun RL and evaluation (e.g. after changing RL settings)
+
+Bad input (an unknown preset or stage, a missing or malformed data file, a run folder whose
+finished stages were made with other settings) ends with one line on stderr that says what is
+wrong, and exit code 2; no traceback.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import sys
+
+
+def _fail(message: str) -> None:
+    print(f"rlaif: error: {message}", file=sys.stderr)
+    sys.exit(2)
 
 
 def main(argv=None) -> None:
     """Entry point of the `rlaif` console script."""
+    from .data import DataError
+    from .pipeline import STAGES
+
     parser = argparse.ArgumentParser(prog="rlaif", description="RLAIF (Lee et al., 2023), end to end.")
     sub = parser.add_subparsers(dest="command", required=True)
     run_p = sub.add_parser("run", help="run (or resume) the pipeline into a run folder")
     run_p.add_argument("--preset", default="tiny", help="tiny (default, CPU), micro (tests) or colab (GPU)")
     run_p.add_argument("--out", default="runs/demo", help="run folder; completed stages are skipped on a rerun")
-    run_p.add_argument("--stages", nargs="*", default=None, help="only these stages (default: all)")
+    run_p.add_argument("--stages", nargs="*", default=None, choices=STAGES, metavar="STAGE",
+                       help=f"only these stages (default: all): {' '.join(STAGES)}")
+    run_p.add_argument("--force", nargs="*", default=(), choices=STAGES, metavar="STAGE",
+                       help="rerun these stages and every stage after them (after a change to the preset)")
     run_p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    import torch
-
-    from .pipeline import STAGES, run
+    from .pipeline import StageMismatchError, run
     from .presets import get_preset
 
+    try:
+        preset = get_preset(args.preset)
+    except ValueError as e:
+        _fail(str(e))
     if args.threads:
+        import torch
+
         torch.set_num_threads(args.threads)
-    metrics = run(get_preset(args.preset), args.out, stages=args.stages or STAGES)
+    try:
+        metrics = run(preset, args.out, stages=args.stages or STAGES, force=args.force)
+    except (DataError, FileNotFoundError, StageMismatchError) as e:
+        _fail(str(e))
     print(f"\nWrote {args.out}/metrics.json and {args.out}/report.md")
     for key in ("labeler", "reward_model", "reward_model_rlhf", "win_rate"):
         if key in metrics:

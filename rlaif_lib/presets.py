@@ -83,6 +83,13 @@ def get_preset(name: str, **overrides) -> Preset:
 
 
 # ----------------------------------------------------------------------------- what a preset implies
+def with_seed(preset: Preset) -> Preset:
+    """The preset with `preset.seed` in every stage config that has a seed (SFT, reward model, RL),
+    so one number fixes the whole run. `pipeline.run` applies it; the stages read only the configs."""
+    return replace(preset, sft=replace(preset.sft, seed=preset.seed), reward=replace(preset.reward, seed=preset.seed),
+                   rl=replace(preset.rl, seed=preset.seed))
+
+
 def is_toy(preset: Preset) -> bool:
     """True when the run lives in the toy world (and so has a gold rater)."""
     return preset.comparisons == "toy"

@@ -81,6 +81,8 @@ class SoftLabelRewardTrainer(RewardTrainer):
 def reward_rows(pairs: list[dict], p_a: list[float], loss: str = "soft") -> list[dict]:
     """TRL rows {prompt, chosen, rejected, p | margin} from pairs and P(A preferred) per pair.
     "hard"/"margin" put the preferred summary in "chosen" (pairs with p = 0.5 exactly are dropped)."""
+    if len(pairs) != len(p_a):
+        raise ValueError(f"{len(p_a)} labels for {len(pairs)} pairs: labels must be joined to pairs by id first")
     rows = []
     for pair, p in zip(pairs, p_a):
         if loss == "soft":
@@ -116,9 +118,9 @@ def train_reward_model(init_model: str, pairs: list[dict], p_a: list[float], out
         tokenizer.pad_token = tokenizer.eos_token
     if tokenizer.eos_token is None:  # encoders (BERT-like) have no EOS; their [SEP] ends the text instead
         tokenizer.eos_token = tokenizer.sep_token
+    torch.manual_seed(config.seed)  # before the model: the reward head is initialised at random here
     model = AutoModelForSequenceClassification.from_pretrained(str(init_model), num_labels=1)
     model.config.pad_token_id = tokenizer.pad_token_id
-    torch.manual_seed(config.seed)
     args = RewardConfig(
         output_dir=str(out_dir / "checkpoints"), num_train_epochs=config.epochs, learning_rate=config.learning_rate,
         per_device_train_batch_size=config.batch_size, max_length=config.max_length, logging_steps=5,
@@ -175,13 +177,13 @@ def score(reward_model, prompts: list[str], summaries: list[str], batch_size: in
     return torch.cat(out).numpy() if out else np.zeros(0)
 
 
-def make_reward_fn(reward_model_path, weight: float = 1.0):
+def make_reward_fn(reward_model_path):
     """A TRL `reward_funcs` callable f(prompts, completions, **kw) -> list[float] scoring with the
-    reward model at `reward_model_path`. `weight` is the paper's (1 - beta) factor when wanted."""
+    reward model at `reward_model_path`, unweighted (rl.train_rl applies the paper's (1 - beta) once)."""
     reward_model = load_reward_model(reward_model_path)
 
     def reward_fn(prompts, completions, **kwargs):
-        return [weight * float(r) for r in score(reward_model, list(prompts), list(completions))]
+        return [float(r) for r in score(reward_model, list(prompts), list(completions))]
 
     reward_fn.__name__ = "reward_model"
     return reward_fn

@@ -26,7 +26,7 @@ class RLStageConfig:
 
     beta: float = 0.05  # KL coefficient to the SFT policy (paper: 0.05)
     temperature: float = 0.9  # rollout temperature (paper: 0.9)
-    weight_reward_by_one_minus_beta: bool = False  # the paper's (1 - beta) * r; TRL's RLOO uses r
+    weight_reward_by_one_minus_beta: bool = False  # the paper's (1 - beta) * r (applied once: reward_weight); TRL's RLOO uses r
     max_steps: int = 60
     num_generations: int = 4  # samples per prompt for the leave-one-out baseline
     batch_size: int = 32  # completions per step (= batch_size / num_generations prompts)
@@ -34,6 +34,13 @@ class RLStageConfig:
     max_completion_length: int = 40
     seed: int = 0
     use_cpu: bool = True
+
+
+def reward_weight(config: RLStageConfig) -> float:
+    """The weight of the policy's reward in the RL objective: the paper's (1 - beta) when
+    `weight_reward_by_one_minus_beta` is set, else 1 (TRL's RLOO). The one place it is applied:
+    reward callables (rewards.policy_reward) return the unweighted reward."""
+    return 1.0 - config.beta if config.weight_reward_by_one_minus_beta else 1.0
 
 
 def train_rl(sft_path, reward_fn, prompts, out_dir, config: RLStageConfig = RLStageConfig(),
@@ -44,7 +51,7 @@ def train_rl(sft_path, reward_fn, prompts, out_dir, config: RLStageConfig = RLSt
     from trl import RLOOConfig, RLOOTrainer
 
     out_dir = Path(out_dir)
-    funcs, weights = [reward_fn], [1.0 - config.beta if config.weight_reward_by_one_minus_beta else 1.0]
+    funcs, weights = [reward_fn], [reward_weight(config)]
     if gold_fn is not None:
         funcs.append(gold_fn)
         weights.append(0.0)
