@@ -14,7 +14,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from . import data, toy_world
+from . import data, distributed, estimate, toy_world
+from .device import configure as configure_device
 from .presets import Preset
 
 STAGES = ("data", "sft", "sample", "label", "reward", "rl", "evaluate")
@@ -63,12 +64,17 @@ def run_stage(out: Path, name: str, fn, *args) -> dict:
     if marker.exists():
         print(f"[{name}] done already, skipping ({marker})")
         return json.loads(marker.read_text())
+    if not distributed.runs_here(name):  # [device] under torchrun/accelerate: rank 0 runs non-training stages
+        return distributed.wait_for(marker)
     folder.mkdir(parents=True, exist_ok=True)
     print(f"[{name}] running ...", flush=True)
+    if args:  # [device] the stage's estimated time and memory on this device, before it starts
+        estimate.announce(args[0], name)
     start = time.time()
     metrics = fn(*args, folder) or {}
     metrics["seconds"] = round(time.time() - start, 1)
-    marker.write_text(json.dumps(metrics, indent=1))
+    if distributed.is_main_process():  # [device] only rank 0 writes artefacts
+        marker.write_text(json.dumps(metrics, indent=1))
     print(f"[{name}] finished in {metrics['seconds']} s", flush=True)
     return metrics
 
@@ -258,8 +264,8 @@ def stage_rl(preset: Preset, out: Path) -> dict:
 
 def stage_evaluate(preset: Preset, out: Path) -> dict:
     """Sec. 3.2: summaries of held-out posts from each policy, judged pairwise; win rates with CIs."""
-    from .evaluate import (ai_judge_preferences, gold_preferences, gold_score_summary, length_controlled_win_rate,
-                           win_rate)
+    from .evaluate import (ai_judge_preferences, gold_preferences, gold_score_summary, judge_record,
+                           length_controlled_win_rate, win_rate)
     from .sft import generate
 
     rows = read_jsonl(out.parent / "data" / "eval_prompts.jsonl")
@@ -270,8 +276,8 @@ def stage_evaluate(preset: Preset, out: Path) -> dict:
                  for name, path in policies.items()}
     write_jsonl(out / "summaries.jsonl", [{"id": r["id"], "reference": r["reference"], **{k: v[i] for k, v in summaries.items()}}
                                           for i, r in enumerate(rows)])
-    metrics = {"judge": "simulated human rater (gold score)" if is_toy(preset) else f"AI labeler {preset.labeler}, both orders",
-               "win_rate": {}, "win_rate_length_controlled": {}}
+    judge_info = judge_record(is_toy(preset), preset.judge, preset.labeler, preset.same_size_labeler)  # [device]
+    metrics = {"judge": judge_info, "win_rate": {}, "win_rate_length_controlled": {}}
     if is_toy(preset):
         posts = toy_posts(preset, "eval")
         post_list = [posts[r["id"]] for r in rows]
@@ -282,7 +288,7 @@ def stage_evaluate(preset: Preset, out: Path) -> dict:
             return gold_preferences(post_list, summaries[a], summaries[b])
     else:
         def judge(a, b):
-            return ai_judge_preferences(prompts, summaries[a], summaries[b], preset.labeler, preset.label,
+            return ai_judge_preferences(prompts, summaries[a], summaries[b], judge_info["name"], preset.label,
                                         cache_path=out / "judge_cache.jsonl")
     comparisons = [(p, "sft") for p in preset.rl_policies]
     if {"rlaif", "rlhf"} <= set(preset.rl_policies):
@@ -301,11 +307,15 @@ def run(preset: Preset, out, stages=STAGES) -> dict:
     """Run (or resume) the pipeline for `preset` in folder `out`; write and return metrics.json."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "preset.json").write_text(json.dumps(asdict(preset), indent=1, default=str))
+    configure_device(preset.device)  # [device] the preset's device unless $RLAIF_DEVICE says otherwise
+    if distributed.is_main_process():  # [device]
+        (out / "preset.json").write_text(json.dumps(asdict(preset), indent=1, default=str))
     fns = {"data": stage_data, "sft": stage_sft, "sample": stage_sample, "label": stage_label,
            "reward": stage_reward, "rl": stage_rl, "evaluate": stage_evaluate}
     results = {name: run_stage(out, name, fns[name], preset) for name in STAGES if name in stages}
     metrics = collect_metrics(preset, results)
+    if not distributed.is_main_process():  # [device] only rank 0 writes artefacts
+        return metrics
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     from .report import write_report
 
