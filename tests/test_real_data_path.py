@@ -41,7 +41,8 @@ def test_real_schema_pipeline_on_local_files(tiny_lm, tmp_path):
     assert not pipeline.is_toy(preset)
     assert (run / "data" / "comparisons_train.jsonl").exists() and len(pipeline.load_pairs(run, "train")) == 20
     assert m["labeler"]["alignment_ci"]["n"] == 10
-    assert m["judge"].startswith("AI labeler")
+    # no `judge` in this preset: the labeler judges, and metrics.json says it is not independent
+    assert m["judge"]["name"] == tiny_lm and m["judge"]["independent_of_labeler"] is False
     assert set(m["win_rate"]) == {"rlaif_vs_sft", "rlhf_vs_sft", "rlaif_same_size_vs_sft", "rlaif_vs_rlhf"}
     assert m["reward_model_same_size"]["n"] == 10
     assert all(0 <= w["value"] <= 1 and w["n"] == 6 for w in m["win_rate"].values())
