@@ -16,12 +16,14 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="rlaif", description="RLAIF (Lee et al., 2023), end to end.")
     sub = parser.add_subparsers(dest="command", required=True)
     run_p = sub.add_parser("run", help="run (or resume) the pipeline into a run folder")
-    run_p.add_argument("--preset", default="tiny", help="tiny (default, CPU), micro (tests), colab (one T4) or gpu (one A100/H100)")
+    run_p.add_argument("--preset", default="tiny",
+                       help="tiny (default, CPU), micro (tests), colab (one T4) or gpu (one A100/H100)")
     run_p.add_argument("--out", default="runs/demo", help="run folder; completed stages are skipped on a rerun")
     run_p.add_argument("--stages", nargs="*", default=None, help="only these stages (default: all)")
     run_p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    run_p.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:N, cuda-fp16 or cuda-bf16 (sets $RLAIF_DEVICE, "
-                       "which wins over the preset's `device`; default: CUDA when present)")
+    run_p.add_argument("--device", default=None,
+                       help="auto, cpu, cuda, cuda:N, cuda-fp16 or cuda-bf16 (sets $RLAIF_DEVICE, which wins over "
+                       "the preset's `device`; default: CUDA when present)")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -75,7 +75,8 @@ def _forward_s(spec, tokens, dev, tflops=None) -> float:
 
 def _train_s(spec, tokens, steps, dev, checkpointing=True) -> float:
     flops = (8 if checkpointing else 6) * spec["params"] * tokens
-    return flops / (dev.train_tflops * 1e12) + steps * OPTIMIZER_BYTES_PER_PARAM * spec["params"] / (dev.bandwidth_gbs * 1e9)
+    optimizer = steps * OPTIMIZER_BYTES_PER_PARAM * spec["params"] / (dev.bandwidth_gbs * 1e9)
+    return flops / (dev.train_tflops * 1e12) + optimizer
 
 
 def _decode_s(spec, new_tokens, rows, batch, dev, bytes_per_param=2.0, tflops=None) -> float:
@@ -150,7 +151,8 @@ def estimate_preset(preset, device_class: str) -> dict:
         rows = (preset.n_label_posts + preset.n_test_pairs) * preset.n_samples
         gen = BATCH_SIZES[kind]["generate"]
         secs = _forward_s(pi, rows * prompt, dev) + _decode_s(pi, preset.max_new_tokens, rows, gen, dev)
-        out["sample"] = {"seconds": secs, "memory_gb": CUDA_CONTEXT_GB + _infer_memory_gb(pi, gen, prompt + preset.max_new_tokens),
+        mem = CUDA_CONTEXT_GB + _infer_memory_gb(pi, gen, prompt + preset.max_new_tokens)
+        out["sample"] = {"seconds": secs, "memory_gb": mem,
                          "detail": f"{rows} samples of {preset.max_new_tokens} tokens"}
     else:
         out["sample"] = {"seconds": 0.0, "memory_gb": 0.0, "detail": "skipped on real data"}
@@ -187,8 +189,8 @@ def estimate_preset(preset, device_class: str) -> dict:
     steps = preset.n_label_posts * preset.reward.epochs / preset.reward.batch_size
     ckpt = _checkpointing(preset.reward)
     per_rm = _train_s(pi, tokens, steps, dev, ckpt) + _forward_s(pi, preset.n_test_pairs * 2 * seq, dev)
-    out["reward"] = {"seconds": n_rms * per_rm + 5,
-                     "memory_gb": CUDA_CONTEXT_GB + _train_memory_gb(pi, 2 * preset.reward.batch_size, seq, ckpt, logits=False),
+    mem = CUDA_CONTEXT_GB + _train_memory_gb(pi, 2 * preset.reward.batch_size, seq, ckpt, logits=False)
+    out["reward"] = {"seconds": n_rms * per_rm + 5, "memory_gb": mem,
                      "detail": f"{n_rms} reward models x {tokens / 1e6:.1f}M tokens"}
 
     # RL (Algorithm 3): per step, rollouts (fp32 weights, no autocast), policy fwd+bwd, reference, reward

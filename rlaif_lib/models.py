@@ -86,8 +86,8 @@ def resolve(name: str) -> str:
 
 
 # Sizes of the hub models the GPU presets name (from their config.json on the hub): parameters,
-# layers, hidden size, vocabulary, tied embeddings, kv = key/value width (kv heads x head size). Used to check that a model fits the device
-# before loading it, and by `estimate.py`. Other models are measured from their config.
+# layers, hidden size, vocabulary, tied embeddings, kv = key/value width (kv heads x head size).
+# Used to check that a model fits the device before loading it, and by `estimate.py`. Other models are measured from their config.
 MODEL_SPECS = {
     "HuggingFaceTB/SmolLM2-135M-Instruct": dict(params=134.5e6, layers=30, hidden=576, vocab=49152, tied=True, kv=192),
     SMOLLM2: dict(params=134.5e6, layers=30, hidden=576, vocab=49152, tied=True, kv=192),
