@@ -86,9 +86,8 @@ def micro_batches(config: RLStageConfig) -> tuple[int, int]:
     """(completions per forward/backward pass, gradient-accumulation steps) for `config.batch_size`
     completions per optimizer step (per process)."""
     micro = config.micro_batch_size or config.batch_size
-    if config.batch_size % micro or micro % config.num_generations:
-        raise ValueError(f"RLStageConfig: micro_batch_size={micro} must divide batch_size={config.batch_size} "
-                         f"and be a multiple of num_generations={config.num_generations}")
+    if config.batch_size % micro:
+        raise ValueError(f"RLStageConfig: micro_batch_size={micro} must divide batch_size={config.batch_size}")
     return micro, config.batch_size // micro
 
 
