@@ -14,9 +14,10 @@ reward over-optimisation shows in the curves when it happens.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
+
+from .run_folder import write_json
 
 
 @dataclass
@@ -76,7 +77,7 @@ def train_rl(sft_path, reward_fn, prompts, out_dir, config: RLStageConfig = RLSt
     if trainer.is_world_process_zero():
         trainer.processing_class.save_pretrained(str(out_dir))
         write_run_info(out_dir, trainer, policy)
-        (out_dir / "curves.json").write_text(json.dumps(training_curves(trainer.state.log_history)))
+        write_json(out_dir / "curves.json", training_curves(trainer.state.log_history), indent=None)
     del trainer
     finish_training()
     return out_dir

@@ -7,12 +7,13 @@ comparisons).
 """
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm.auto import tqdm
+
+from .run_folder import write_json
 
 
 @dataclass
@@ -64,7 +65,7 @@ def train_sft(base_model: str, rows, out_dir, config: SFTStageConfig = SFTStageC
     if trainer.is_world_process_zero():
         trainer.processing_class.save_pretrained(str(out_dir))
         losses = [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]
-        (out_dir / "loss_curve.json").write_text(json.dumps(losses))
+        write_json(out_dir / "loss_curve.json", losses, indent=None)
         write_run_info(out_dir, trainer, policy)
     del trainer
     finish_training()
@@ -76,7 +77,7 @@ def write_run_info(out_dir, trainer, policy) -> None:
     info = {"device": policy.describe(), "kind": policy.kind, "world_size": trainer.args.world_size,
             "trainer_flags": {k: getattr(trainer.args, k) for k in ("use_cpu", "bf16", "fp16")},
             "global_steps": trainer.state.global_step}
-    (Path(out_dir) / "run_info.json").write_text(json.dumps(info, indent=1))
+    write_json(Path(out_dir) / "run_info.json", info)
 
 
 def finish_training() -> None:

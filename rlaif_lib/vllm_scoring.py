@@ -86,9 +86,9 @@ def answer_logprobs(llm, token_ids: list[list[int]], answer_ids) -> np.ndarray:
 def soft_labels(llm, tokenizer, prompts: list[str], answer_ids) -> tuple[np.ndarray, np.ndarray]:
     """(probs [n, 2] = softmax over log P("1"), log P("2"); other_mass [n] = 1 - P("1") - P("2")) for
     complete labeling prompts, tokenized exactly as the transformers scorer does (`labeler._encode`)."""
-    from .labeler import _encode
+    from .labeling.scoring import encode
 
-    lp = answer_logprobs(llm, [_encode(tokenizer, p) for p in prompts], answer_ids)
+    lp = answer_logprobs(llm, [encode(tokenizer, p) for p in prompts], answer_ids)
     if not len(lp):
         return np.zeros((0, 2)), np.zeros(0)
     shifted = np.exp(lp - lp.max(axis=1, keepdims=True))

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rlaif_lib import pipeline
+from rlaif_lib.run_folder import read_jsonl
 
 
 def test_sft_and_reward_train_on_two_cpu_processes(tiny_lm, tmp_path):
@@ -36,5 +36,5 @@ def test_sft_and_reward_train_on_two_cpu_processes(tiny_lm, tmp_path):
     logs = proc.stdout + proc.stderr
     for stage in ("data", "sample", "label"):
         assert f"[rank 1] waiting for rank 0 to write {out / stage / 'done.json'}" in logs
-    assert len(pipeline.read_jsonl(out / "data" / "sft.jsonl")) == 128
+    assert len(read_jsonl(out / "data" / "sft.jsonl")) == 128
     assert logs.count("[sft] running") == 2 and logs.count("[label] running") == 1
