@@ -1,10 +1,10 @@
 """Optional vLLM backend for the labeler's "1"/"2" log-probabilities (Sec. 2.1), for large labeling runs.
 
-The kit's own scorer (`labeler._score_rows`) runs transformers with a shared-prefix KV cache. Past
+The kit's own scorer (`labeling.scoring.score_rows`) runs transformers with a shared-prefix KV cache. Past
 a few thousand pairs on a GPU, vLLM's batching and paged attention are faster; this module gives
 the same numbers from vLLM: for every complete labeling prompt (text ending in "Preferred
 Summary="), the log-probabilities of the answer tokens at the next position, then the same
-softmax over "1" and "2" and the same `other_mass` as `labeler._two_way`.
+softmax over "1" and "2" and the same `other_mass` as `labeling.scoring.two_way`.
 
 How: one decoding step per prompt with the top-20 log-probabilities (vLLM returns the model's raw
 log-probabilities, before any sampling processor). When "1" or "2" is not in a row's top 20 (a
@@ -13,9 +13,9 @@ whose exact log-probability vLLM returns as a prompt log-probability. So every n
 never a floor.
 
 vLLM is optional: `vllm_available()` says whether it is installed, and `load_vllm` raises an
-ImportError that says how to install it. Nothing here is imported by the CPU path. The labeler
-calls `soft_labels(llm, tokenizer, prompts, answer_ids)` where it would call `_score_rows` + `_two_way`
-(see docs/GPU.md for the wiring).
+ImportError that says how to install it. Nothing here is imported by the CPU path. With
+`LabelConfig(use_vllm=True)` (no CoT) on a GPU, `label_pairs` takes the engine from `engine_for`
+and calls `soft_labels(llm, tokenizer, prompts, answer_ids)` where it would call `score_rows` + `two_way`.
 """
 from __future__ import annotations
 
@@ -48,6 +48,22 @@ def load_vllm(name: str, dtype: str | None = None, gpu_memory_utilization: float
     dtype = dtype or str(policy.dtype).replace("torch.", "")
     return LLM(model=resolve(name), dtype=dtype, gpu_memory_utilization=gpu_memory_utilization,
                max_model_len=max_model_len, enable_prefix_caching=True)
+
+
+_ENGINE: dict = {}  # the one vLLM labeler engine in memory: {"name": str, "llm": LLM}
+
+
+def engine_for(name: str, **kwargs):
+    """The vLLM engine of labeler `name`, kept for reuse; asking for another name drops this one first,
+    and the transformers labeler held by `models.load_labeler` is freed before an engine is built."""
+    from .models import free_labeler, free_memory
+
+    if _ENGINE.get("name") != name:
+        _ENGINE.clear()
+        free_labeler()
+        free_memory()
+        _ENGINE.update(name=name, llm=load_vllm(name, **kwargs))
+    return _ENGINE["llm"]
 
 
 def _sampling_params(**kwargs):
@@ -85,7 +101,7 @@ def answer_logprobs(llm, token_ids: list[list[int]], answer_ids) -> np.ndarray:
 
 def soft_labels(llm, tokenizer, prompts: list[str], answer_ids) -> tuple[np.ndarray, np.ndarray]:
     """(probs [n, 2] = softmax over log P("1"), log P("2"); other_mass [n] = 1 - P("1") - P("2")) for
-    complete labeling prompts, tokenized exactly as the transformers scorer does (`labeler._encode`)."""
+    complete labeling prompts, tokenized exactly as the transformers scorer does (`labeling.scoring.encode`)."""
     from .labeling.scoring import encode
 
     lp = answer_logprobs(llm, [encode(tokenizer, p) for p in prompts], answer_ids)
