@@ -33,7 +33,7 @@ class Preset:
     base_policy: str = "tiny"  # "tiny" = the kit's own pretrained 4-layer Llama-style policy; else a folder or hub id
     labeler: str = "smollm2-135m-instruct"
     # Table 1's same-size RLAIF: a labeler as small as the policy. The tiny policy (1M parameters) has
-    # no instruction-tuned sibling, so `tiny` leaves it out; `colab` uses SmolLM2-360M-Instruct.
+    # no instruction-tuned sibling, so `tiny` leaves it out; `gpu` uses Qwen2.5-0.5B-Instruct (`colab` leaves it out).
     same_size_labeler: str | None = None
     labeler_ladder: tuple = ()  # extra labelers for Table 3 (labeler size) in notebook 02
     n_sft: int = 1000  # SFT examples
