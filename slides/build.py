@@ -145,6 +145,11 @@ def _reading(claim: str, text: str) -> str:
     return f'<span class="reading" data-claim="{claim}">{text}</span>'
 
 
+def judge_name(judge) -> str:
+    """The judge of metrics.json: a dict {"name", "description", ...}, or a string in older runs."""
+    return judge.get("description") or judge.get("name") or "" if isinstance(judge, dict) else str(judge or "")
+
+
 # ----------------------------------------------------------------------------- fillers
 # Each filler takes the deck and the placeholder's arguments and returns markdown. A placeholder
 # `{{ name arg1 arg2 }}` in talk.md calls FILLERS[name](deck, "arg1", "arg2").
@@ -157,11 +162,6 @@ def filler(fn):
 
 
 @filler
-def judge_name(judge) -> str:
-    """The judge of metrics.json: a dict {"name", "description", ...}, or a string in older runs."""
-    return judge.get("description") or judge.get("name") or "" if isinstance(judge, dict) else str(judge or "")
-
-
 def run_line(d: Deck) -> str:
     """Title-slide line naming the run: preset, labeler, judge, simulated or not."""
     preset = d.metrics.get("preset") or d.preset.get("name") or "unknown"
