@@ -3,6 +3,8 @@
     rlaif run --preset tiny --out runs/demo      # the whole paper, resumable
     rlaif run --preset micro --out runs/micro --stages data sft
     rlaif run --preset tiny --out runs/demo --force rl # rerun RL and evaluation (e.g. after changing RL settings)
+    rlaif run --preset colab --out runs/colab --device cuda       # one GPU (see docs/GPU.md)
+    accelerate launch --config_file configs/accelerate/multi_gpu.yaml -m rlaif_lib.cli run --preset gpu
 
 Bad input (an unknown preset or stage, a missing or malformed data file, a run folder whose
 finished stages were made with other settings) ends with one line on stderr that says what is
@@ -28,13 +30,17 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="rlaif", description="RLAIF (Lee et al., 2023), end to end.")
     sub = parser.add_subparsers(dest="command", required=True)
     run_p = sub.add_parser("run", help="run (or resume) the pipeline into a run folder")
-    run_p.add_argument("--preset", default="tiny", help="tiny (default, CPU), micro (tests) or colab (GPU)")
+    run_p.add_argument("--preset", default="tiny",
+                       help="tiny (default, CPU), micro (tests), colab (one T4) or gpu (one A100/H100)")
     run_p.add_argument("--out", default="runs/demo", help="run folder; completed stages are skipped on a rerun")
     run_p.add_argument("--stages", nargs="*", default=None, choices=STAGES, metavar="STAGE",
                        help=f"only these stages (default: all): {' '.join(STAGES)}")
     run_p.add_argument("--force", nargs="*", default=(), choices=STAGES, metavar="STAGE",
                        help="rerun these stages and every stage after them (after a change to the preset)")
     run_p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    run_p.add_argument("--device", default=None,
+                       help="auto, cpu, cuda, cuda:N, cuda-fp16 or cuda-bf16 (sets $RLAIF_DEVICE, which wins over "
+                       "the preset's `device`; default: CUDA when present)")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -49,6 +55,8 @@ def main(argv=None) -> None:
         import torch
 
         torch.set_num_threads(args.threads)
+    if args.device:
+        os.environ["RLAIF_DEVICE"] = args.device
     try:
         metrics = run(preset, args.out, stages=args.stages or STAGES, force=args.force)
     except (DataError, FileNotFoundError, StageMismatchError) as e:

@@ -16,85 +16,17 @@ StageMismatchError naming the stage and the changed fields, before anything is w
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import random
-import shutil
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from . import data, toy_world
+from . import data, distributed, estimate, toy_world
+from .device import configure as configure_device
 from .presets import Preset, base_policy_path, is_toy, toy_posts, with_seed
+from .provenance import STAGES, StageMismatchError, check_stage, clear_stage, provenance  # noqa: F401
 from .rewards import POLICY_REWARD_MODEL, gold_reward, policy_reward
 from .run_folder import RunFolder, read_json, read_jsonl, write_json, write_jsonl
-
-STAGES = ("data", "sft", "sample", "label", "reward", "rl", "evaluate")
-# The preset fields each stage reads (its own; what it reads through earlier stages comes in through
-# their fingerprints). The stage configs carry preset.seed (presets.with_seed).
-STAGE_INPUTS = {
-    "data": ("sft_data", "comparisons", "n_sft", "n_rl_prompts", "n_eval_posts", "n_test_pairs", "n_label_posts",
-             "seed"),
-    "sft": ("base_policy", "sft"),
-    "sample": ("comparisons", "n_label_posts", "n_test_pairs", "n_samples", "sample_temperature", "max_new_tokens",
-               "seed"),
-    "label": ("labeler", "label", "same_size_labeler", "techniques", "n_technique_pairs", "technique_cot_tokens",
-              "seed"),
-    "reward": ("reward",),
-    "rl": ("rl", "rl_policies", "drlaif_steps", "labeler", "label"),
-    "evaluate": ("rl_policies", "eval_temperature", "max_new_tokens", "labeler", "label", "seed"),
-}
-KEEP_ON_FORCE = ("cache.jsonl", "judge_cache.jsonl")  # content-keyed caches: never stale, kept by --force
-
-
-class StageMismatchError(RuntimeError):
-    """A run folder holds a finished stage made from other inputs than the current preset's."""
-
-
-def _jsonable(value):
-    return json.loads(json.dumps(value, default=str))
-
-
-def stage_inputs(preset: Preset, name: str) -> dict:
-    """The preset fields stage `name` reads, as JSON values."""
-    return {field: _jsonable(asdict(preset)[field]) for field in STAGE_INPUTS[name]}
-
-
-def provenance(preset: Preset, name: str) -> dict:
-    """{"fingerprint", "inputs", "upstream"} of stage `name` under `preset` (already `with_seed`):
-    the fingerprint is a sha256 of the stage's inputs and of the previous stage's fingerprint."""
-    i = STAGES.index(name)
-    upstream = {STAGES[i - 1]: provenance(preset, STAGES[i - 1])["fingerprint"]} if i else {}
-    inputs = stage_inputs(preset, name)
-    payload = json.dumps({"stage": name, "inputs": inputs, "upstream": upstream}, sort_keys=True)
-    return {"fingerprint": hashlib.sha256(payload.encode()).hexdigest()[:16], "inputs": inputs, "upstream": upstream}
-
-
-def _changed(old: dict, new: dict) -> list[str]:
-    return [f"{k}: {json.dumps(old.get(k))} -> {json.dumps(new.get(k))}" for k in sorted(set(old) | set(new))
-            if old.get(k) != new.get(k)]
-
-
-def check_stage(run: RunFolder, name: str, preset: Preset) -> None:
-    """Raise StageMismatchError if stage `name` is done in `run` with another fingerprint than `preset`'s."""
-    done = read_json(run.done(name))
-    old, new = done.get("provenance"), provenance(preset, name)
-    if old and old.get("fingerprint") == new["fingerprint"]:
-        return
-    if not old:
-        why = "its done.json records no inputs (written by an older kit)"
-    else:
-        changed = _changed(old.get("inputs", {}), new["inputs"])
-        if changed:
-            why = "changed preset fields: " + "; ".join(changed)
-        else:
-            up = next(iter(new["upstream"]), None)
-            why = f"an earlier stage ({up}) was run with other inputs"
-    raise StageMismatchError(
-        f"stage '{name}' in {run} was run with other inputs than this preset's ({why}). Its results would be "
-        f"stale: rerun it and everything after it with --force {name} (pipeline.run(..., force=['{name}'])), "
-        "or use a new run folder.")
-
 
 def stage_data(preset: Preset, run: RunFolder) -> dict:
     """SFT rows, RL prompts and held-out evaluation prompts; stops with a SplitOverlapError if any
@@ -283,8 +215,8 @@ def stage_rl(preset: Preset, run: RunFolder) -> dict:
 
 def stage_evaluate(preset: Preset, run: RunFolder) -> dict:
     """Sec. 3.2: summaries of held-out posts from each policy, judged pairwise; win rates with CIs."""
-    from .evaluate import (ai_judge_preferences, gold_preferences, gold_score_summary, length_controlled_win_rate,
-                           win_rate)
+    from .evaluate import (ai_judge_preferences, gold_preferences, gold_score_summary, judge_record,
+                           length_controlled_win_rate, win_rate)
     from .sft import generate
 
     rows = read_jsonl(run.eval_prompts)
@@ -295,8 +227,8 @@ def stage_evaluate(preset: Preset, run: RunFolder) -> dict:
                  for name, path in policies.items()}
     write_jsonl(run.summaries, [{"id": r["id"], "reference": r["reference"], **{k: v[i] for k, v in summaries.items()}}
                                 for i, r in enumerate(rows)])
-    metrics = {"judge": "simulated human rater (gold score)" if is_toy(preset) else f"AI labeler {preset.labeler}, both orders",
-               "win_rate": {}, "win_rate_length_controlled": {}}
+    judge_info = judge_record(is_toy(preset), preset.judge, preset.labeler, preset.same_size_labeler)
+    metrics = {"judge": judge_info, "win_rate": {}, "win_rate_length_controlled": {}}
     if is_toy(preset):
         posts = toy_posts(preset, "eval")
         post_list = [posts[r["id"]] for r in rows]
@@ -307,7 +239,7 @@ def stage_evaluate(preset: Preset, run: RunFolder) -> dict:
             return gold_preferences(post_list, summaries[a], summaries[b])
     else:
         def judge(a, b):
-            return ai_judge_preferences(prompts, summaries[a], summaries[b], preset.labeler, preset.label,
+            return ai_judge_preferences(prompts, summaries[a], summaries[b], judge_info["name"], preset.label,
                                         cache_path=run.judge_cache)
     comparisons = [(p, "sft") for p in preset.rl_policies]
     if {"rlaif", "rlhf"} <= set(preset.rl_policies):
@@ -330,26 +262,19 @@ def run_stage(run: RunFolder, name: str, fn, preset: Preset) -> dict:
         check_stage(run, name, preset)
         print(f"[{name}] done already, skipping ({marker})")
         return read_json(marker)
+    if not distributed.runs_here(name):  # under torchrun/accelerate, rank 0 alone runs the non-training stages
+        return distributed.wait_for(marker)
     run.stage(name).mkdir(parents=True, exist_ok=True)
     print(f"[{name}] running ...", flush=True)
+    estimate.announce(preset, name)  # on a GPU: the stage's estimated time and memory, before it starts
     start = time.time()
     metrics = fn(preset, run) or {}
     metrics["seconds"] = round(time.time() - start, 1)
     metrics["provenance"] = provenance(preset, name)
-    write_json(marker, metrics)
+    if distributed.is_main_process():  # only rank 0 writes artefacts
+        write_json(marker, metrics)
     print(f"[{name}] finished in {metrics['seconds']} s", flush=True)
     return metrics
-
-
-def clear_stage(run: RunFolder, name: str) -> None:
-    """Remove a stage's artefacts and done.json (content-keyed caches, KEEP_ON_FORCE, stay)."""
-    folder = run.stage(name)
-    if not folder.exists():
-        return
-    for path in folder.iterdir():
-        if path.name in KEEP_ON_FORCE:
-            continue
-        shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
 def _check_names(names, what: str) -> list[str]:
@@ -372,6 +297,7 @@ def run(preset: Preset, out, stages=STAGES, force=()) -> dict:
     preset = with_seed(preset)
     folder = RunFolder(Path(out))
     folder.root.mkdir(parents=True, exist_ok=True)
+    configure_device(preset.device)  # the preset's device, unless $RLAIF_DEVICE says otherwise
     if force:
         first = min(STAGES.index(name) for name in force)
         for name in STAGES[first:]:
@@ -379,7 +305,8 @@ def run(preset: Preset, out, stages=STAGES, force=()) -> dict:
     for name in STAGES:  # no stale stage anywhere in the folder, and so no results of another preset
         if folder.done(name).exists():
             check_stage(folder, name, preset)
-    write_json(folder.preset, asdict(preset), default=str)
+    if distributed.is_main_process():
+        write_json(folder.preset, asdict(preset), default=str)
     fns = {"data": stage_data, "sft": stage_sft, "sample": stage_sample, "label": stage_label,
            "reward": stage_reward, "rl": stage_rl, "evaluate": stage_evaluate}
     results = {}
@@ -390,6 +317,8 @@ def run(preset: Preset, out, stages=STAGES, force=()) -> dict:
             results[name] = read_json(folder.done(name))
     results = {name: {k: v for k, v in r.items() if k != "provenance"} for name, r in results.items()}
     metrics = collect_metrics(preset, results)
+    if not distributed.is_main_process():  # only rank 0 writes metrics.json and the report
+        return metrics
     write_json(folder.metrics, metrics)
     write_report(folder, metrics)
     return metrics
