@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from rlaif_lib import models, pipeline, toy_world
+from rlaif_lib import data, models, pipeline, toy_world
 from rlaif_lib.presets import get_preset
 
 
@@ -40,10 +40,13 @@ def tiny_causal_lm(arch: str, folder, seed: int) -> str:
 def colab_like(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("colab")
     rng = random.Random(0)
-    posts = toy_world.generate_posts(40, "label", seed=5)
+    posts = toy_world.generate_posts(120, "label", seed=5)
     write_jsonl(tmp / "tldr.jsonl", toy_world.sft_rows(posts))  # trl-lib/tldr schema
+    # comparison files per split, split by the kit's own rule for a single file, so that no held-out
+    # post is a training post (stage_data checks it)
+    by_split = {s: [p for p in posts if data.split_of_post(p.body) == s] for s in data.SPLIT_FRACTIONS}
     (tmp / "comparisons").mkdir()
-    for split, chunk in (("train", posts[:12]), ("validation", posts[12:20])):
+    for split, chunk in (("train", by_split["train"][:12]), ("validation", by_split["validation"][:8])):
         rows = []
         for p in chunk:
             bad = toy_world.corrupt_summary(p, "drop_fact", rng)

@@ -17,9 +17,11 @@ class FakeRLOOTrainer:
 
     def __init__(self, model, reward_funcs, args, train_dataset):
         FakeRLOOTrainer.seen = {"funcs": reward_funcs, "weights": list(args.reward_weights)}
+        self.args = args
 
         class State:
             log_history = []
+            global_step = 0
 
         class Tokenizer:
             def save_pretrained(self, path):
@@ -29,6 +31,9 @@ class FakeRLOOTrainer:
 
     def train(self):
         pass
+
+    def is_world_process_zero(self):
+        return True
 
     def save_model(self, path):
         import os
