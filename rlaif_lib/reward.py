@@ -97,11 +97,11 @@ def reward_rows(pairs: list[dict], p_a: list[float], loss: str = "soft") -> list
     return rows
 
 
-def train_reward_model(init_model: str, pairs: list[dict], p_a: list[float], out_dir,
-                       config: RewardStageConfig = RewardStageConfig(), progress: bool = True) -> Path:
-    """Train a reward model initialised from `init_model` (the SFT policy, as in the paper; or
-    `config.backbone` when set, e.g. the offline MiniLM encoder) on `pairs` with labels `p_a`
-    (P(summary A preferred) per pair). Saves model, tokenizer and loss curve to `out_dir`."""
+def reward_trainer(init_model: str, pairs: list[dict], p_a: list[float], out_dir,
+                   config: RewardStageConfig = RewardStageConfig(), progress: bool = True):
+    """The trainer `train_reward_model` runs, built but not trained: `trl.RewardTrainer` (hard/margin labels)
+    or `SoftLabelRewardTrainer` (the paper's soft labels), with a reward model initialised from `init_model`
+    (or `config.backbone`) on `pairs` labelled `p_a`. Notebook 03 uses it to compute one batch's loss."""
     from datasets import Dataset
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -109,7 +109,6 @@ def train_reward_model(init_model: str, pairs: list[dict], p_a: list[float], out
         raise ValueError(f"RewardStageConfig.loss must be 'soft', 'hard' or 'margin', got {config.loss!r}")
     from .models import resolve
 
-    out_dir = Path(out_dir)
     init_model = resolve(config.backbone) if config.backbone else str(init_model)
     tokenizer = AutoTokenizer.from_pretrained(str(init_model))
     if tokenizer.pad_token is None:
@@ -120,7 +119,7 @@ def train_reward_model(init_model: str, pairs: list[dict], p_a: list[float], out
     model.config.pad_token_id = tokenizer.pad_token_id
     torch.manual_seed(config.seed)
     args = RewardConfig(
-        output_dir=str(out_dir / "checkpoints"), num_train_epochs=config.epochs, learning_rate=config.learning_rate,
+        output_dir=str(Path(out_dir) / "checkpoints"), num_train_epochs=config.epochs, learning_rate=config.learning_rate,
         per_device_train_batch_size=config.batch_size, max_length=config.max_length, logging_steps=5,
         save_strategy="no", report_to=[], seed=config.seed, use_cpu=config.use_cpu, bf16=False,
         activation_checkpointing=False, disable_tqdm=not progress, lr_scheduler_type="cosine", warmup_steps=5,
@@ -137,9 +136,19 @@ def train_reward_model(init_model: str, pairs: list[dict], p_a: list[float], out
     if kept < len(data):
         print(f"reward model: {len(data) - kept} of {len(data)} pairs are longer than max_length={config.max_length} "
               "tokens and were left out")
+    return trainer
+
+
+def train_reward_model(init_model: str, pairs: list[dict], p_a: list[float], out_dir,
+                       config: RewardStageConfig = RewardStageConfig(), progress: bool = True) -> Path:
+    """Train a reward model initialised from `init_model` (the SFT policy, as in the paper; or
+    `config.backbone` when set, e.g. the offline MiniLM encoder) on `pairs` with labels `p_a`
+    (P(summary A preferred) per pair). Saves model, tokenizer and loss curve to `out_dir`."""
+    out_dir = Path(out_dir)
+    trainer = reward_trainer(init_model, pairs, p_a, out_dir, config, progress)
     trainer.train()
     trainer.save_model(str(out_dir))
-    tokenizer.save_pretrained(str(out_dir))
+    trainer.processing_class.save_pretrained(str(out_dir))
     losses = [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]
     write_json(out_dir / "loss_curve.json", losses, indent=None)
     return out_dir

@@ -29,14 +29,14 @@ class SFTStageConfig:
     use_cpu: bool = True
 
 
-def train_sft(base_model: str, rows, out_dir, config: SFTStageConfig = SFTStageConfig(), progress: bool = True) -> Path:
-    """Fine-tune `base_model` (folder or hub id) on `rows` (a `datasets.Dataset` with `prompt` and
-    `completion`), loss on the completion only. Saves the policy and the loss curve to `out_dir`."""
+def sft_trainer(base_model: str, rows, out_dir, config: SFTStageConfig = SFTStageConfig(), progress: bool = True):
+    """The `trl.SFTTrainer` that `train_sft` runs, built but not trained: `base_model` (folder or hub id)
+    on `rows` (a `datasets.Dataset` with `prompt` and `completion`), loss on the completion only.
+    Notebook 01 uses it to compute one batch's loss by hand and by TRL."""
     from trl import SFTConfig, SFTTrainer
 
-    out_dir = Path(out_dir)
     args = SFTConfig(
-        output_dir=str(out_dir / "checkpoints"),
+        output_dir=str(Path(out_dir) / "checkpoints"),
         num_train_epochs=config.epochs,
         learning_rate=config.learning_rate,
         per_device_train_batch_size=config.batch_size,
@@ -53,7 +53,14 @@ def train_sft(base_model: str, rows, out_dir, config: SFTStageConfig = SFTStageC
         activation_checkpointing=False,
         disable_tqdm=not progress,
     )
-    trainer = SFTTrainer(model=base_model, args=args, train_dataset=rows)
+    return SFTTrainer(model=base_model, args=args, train_dataset=rows)
+
+
+def train_sft(base_model: str, rows, out_dir, config: SFTStageConfig = SFTStageConfig(), progress: bool = True) -> Path:
+    """Fine-tune `base_model` (folder or hub id) on `rows` (a `datasets.Dataset` with `prompt` and
+    `completion`), loss on the completion only. Saves the policy and the loss curve to `out_dir`."""
+    out_dir = Path(out_dir)
+    trainer = sft_trainer(base_model, rows, out_dir, config, progress)
     trainer.train()
     trainer.model.config.use_cache = True  # keep generation fast for sampling and RL
     trainer.save_model(str(out_dir))
