@@ -29,3 +29,14 @@ def test_an_executed_notebook_holds_its_plots(tmp_path):
     shows = sum("plt.show()" in "".join(c["source"]) for c in nb.cells if c["cell_type"] == "code")
     assert shows >= 1 and missing_figures(nb) == []
 
+
+
+def test_importing_the_kit_keeps_the_notebook_backend():
+    """A module that calls matplotlib.use("Agg") on import would silently empty every later plt.show()."""
+    code = ("import importlib, pkgutil, matplotlib, rlaif_lib\n"
+            "for m in pkgutil.walk_packages(rlaif_lib.__path__, 'rlaif_lib.'):\n"
+            "    importlib.import_module(m.name)\n"
+            "print(matplotlib.get_backend())")
+    env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().endswith("backend_inline"), out.stdout
