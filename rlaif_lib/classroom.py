@@ -255,20 +255,50 @@ def to_comparison_rows(answers: list[dict], pairs: list[dict], split: str = "cla
 
 def simulated_class(pairs: list[dict], rate, n_students: int = 6, per_student: int = 8, seed: int = 0) -> list[dict]:
     """Answers of a SIMULATED class, for running the notebook without students (and for tests): each of
-    `n_students` answers `per_student` pairs (spread so that most pairs get two or more answers), its
-    choice and confidence drawn by `rate(pair, rng) -> (choice, confidence)` (e.g. the toy world's simulated
-    human rater). Students are named "simulated-1", ...; every record says it is simulated."""
+    `n_students` answers `per_student` random pairs (so most pairs get two or more answers). Like a student at
+    the widget, `rate(pair, rng) -> (choice, strength)` picks a summary (0 = summary_a) and says how sure it is
+    (1-4); the answer is stored on the 9-point scale. Students are named "simulated-1", ...; every record says
+    it is simulated."""
     rng = random.Random(f"simulated-class:{seed}")
     answers = []
     for s in range(n_students):
         student = f"simulated-{s + 1}"
         for pair in rng.sample(pairs, min(per_student, len(pairs))):
-            choice, confidence = rate(pair, rng)
+            choice, strength_ = rate(pair, rng)
             record = {"student": student, "pair_id": str(pair["id"]), "shown_first": display_order(student, pair["id"], seed),
-                      "choice": int(choice), "confidence": int(confidence), "time": "simulated", "simulated": True}
+                      "choice": int(choice), "confidence": confidence_from(int(choice), int(strength_)),
+                      "time": "simulated", "simulated": True}
             check_answer(record, where=f"simulated answer of {student}")
             answers.append(record)
     return answers
+
+
+def load_class(folder, pair_ids=None) -> list[dict]:
+    """Every answer in the answer files (*.jsonl) of `folder` (e.g. <run>/class/: students' files and merged
+    ones alike), one per student and pair, optionally only those about `pair_ids`. [] if there are none."""
+    files = sorted(Path(folder).glob("*.jsonl")) if Path(folder).is_dir() else []
+    answers = unique_answers([a for f in files for a in load_answers(f)])
+    if pair_ids is not None:
+        keep = {str(i) for i in pair_ids}
+        answers = [a for a in answers if a["pair_id"] in keep]
+    return answers
+
+
+def toy_student(posts: dict, tau: float | None = None):
+    """A simulated student for the toy world, as `simulated_class` wants it: the toy world's simulated rater
+    picks a summary (P(A) = sigmoid((q_A - q_B) / tau)); how sure (1-4) grows with the gold-quality gap, one
+    step per tau. `posts` maps pair id -> toy-world Post."""
+    from . import toy_world
+
+    tau = toy_world.TAU if tau is None else tau
+
+    def rate(pair, rng):
+        post = posts[pair["id"]]
+        choice, _ = toy_world.human_preference(post, pair["summary_a"], pair["summary_b"], rng, tau=tau)
+        gap = toy_world.gold_score(post, pair["summary_a"]) - toy_world.gold_score(post, pair["summary_b"])
+        return choice, min(4, 1 + int(abs(gap) / tau))
+
+    return rate
 
 
 # ----------------------------------------------------------------------------- the widget

@@ -148,8 +148,10 @@ def test_comparison_rows_fit_the_real_schema():
 
 
 def test_simulated_class_is_named_and_valid():
-    answers = simulated_class(PAIRS, lambda pair, rng: (0, 2), n_students=3, per_student=2)
+    answers = simulated_class(PAIRS, lambda pair, rng: (pair["choice"], 3), n_students=3, per_student=2)
     assert len(answers) == 6 and all(a["simulated"] and a["student"].startswith("simulated-") for a in answers)
+    by_id = {p["id"]: p for p in PAIRS}
+    assert all(a["choice"] == by_id[a["pair_id"]]["choice"] and classroom.strength(a["confidence"]) == 3 for a in answers)
     for a in answers:
         check_answer(a)
 
@@ -199,3 +201,30 @@ def test_reward_model_trained_on_a_merged_class_file(tiny_lm, tmp_path):
                               RewardStageConfig(epochs=4, learning_rate=2e-3, batch_size=16), progress=False)
     acc = preference_accuracy(load_reward_model(path), test)
     assert acc["value"] >= 0.75, acc
+
+
+def test_load_class_reads_every_file_of_the_folder(tmp_path):
+    save_answer(tmp_path / "answers-ana.jsonl", answer("ana", "p0", 0))
+    save_answer(tmp_path / "answers-bo.jsonl", answer("bo", "p1", 1))
+    merge_class_files([tmp_path / "answers-ana.jsonl", tmp_path / "answers-bo.jsonl"], tmp_path / "answers.jsonl")
+    assert len(classroom.load_class(tmp_path)) == 2  # the merged copy adds no duplicates
+    assert [a["pair_id"] for a in classroom.load_class(tmp_path, pair_ids=["p1"])] == ["p1"]
+    assert classroom.load_class(tmp_path / "missing") == []
+
+
+def test_toy_student_prefers_the_better_summary():
+    from rlaif_lib import toy_world
+
+    posts = toy_world.generate_posts(40, split="label", seed=3)
+    rng = random.Random(0)
+    pairs = []
+    for p in posts:
+        bad = toy_world.corrupt_summary(p, "off_topic", rng)
+        a_good = rng.random() < 0.5
+        pairs.append({"id": p.id, "summary_a": p.reference if a_good else bad, "summary_b": bad if a_good else p.reference,
+                      "choice": 0 if a_good else 1})
+    answers = simulated_class(pairs, classroom.toy_student({p.id: p for p in posts}), n_students=2, per_student=40)
+    by_id = {p["id"]: p for p in pairs}
+    right = [a["choice"] == by_id[a["pair_id"]]["choice"] for a in answers]
+    assert sum(right) / len(right) > 0.9  # a reference against an off-topic summary is an easy call
+    assert all(classroom.strength(a["confidence"]) == 4 for a in answers)  # and a sure one
