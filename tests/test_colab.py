@@ -102,3 +102,14 @@ def test_sync_rewrites_badges_and_first_cell_of_a_copy(tmp_path, monkeypatch):
     assert "github/ana/fork/blob/main/notebooks/01_x.ipynb" in text and '\\"https://github.com/ana/fork\\"' in text
     assert "gh/ana/fork/main" in (tmp_path / "README.md").read_text()
     assert colab.sync(tmp_path, write=False) == []
+
+
+def test_readme_and_notebooks_match_repo_url():
+    """The badges and each notebook's install cell are generated from REPO_URL: `python -m rlaif_lib.colab`."""
+    assert colab.sync(ROOT, write=False) == []
+    for path in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        first_code = next(c for c in cells if c["cell_type"] == "code")
+        assert "".join(first_code["source"]) == colab.bootstrap_cell(), f"{path.name}: the first code cell is not the install cell"
+        assert colab.badges(f"notebooks/{path.name}") in "".join(cells[0]["source"]), f"{path.name}: no badges"
+    assert colab.badges() in (ROOT / "README.md").read_text()
