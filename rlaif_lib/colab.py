@@ -130,8 +130,9 @@ BADGE_RE = re.compile(r"\[!\[Open in Colab\]\([^)]*\)\]\([^)]*\) \[!\[launch Bin
 
 def sync(root: Path = ROOT, write: bool = True) -> list[str]:
     """Make README's and every notebook's badges, and each notebook's bootstrap cell, match `REPO_URL`.
-    The bootstrap cell is the first code cell starting with "# Setup."; badges sit in the first markdown
-    cell. Returns the files that differed (rewritten when `write`)."""
+    Badges sit in a notebook's first markdown cell (added at its end when missing); the bootstrap cell is
+    the code cell starting with "# Setup." (inserted as the first code cell when missing, so a new
+    notebook gets both). Returns the files that differed (rewritten when `write`)."""
     changed = []
     readme = root / "README.md"
     if readme.exists():
@@ -144,8 +145,8 @@ def sync(root: Path = ROOT, write: bool = True) -> list[str]:
     for path in sorted((root / "notebooks").glob("[0-9]*.ipynb")):
         nb = json.loads(path.read_text())
         rel = path.relative_to(root).as_posix()
-        differs = False
-        for cell in nb["cells"]:
+        cells, differs = nb["cells"], False
+        for cell in cells:
             src = "".join(cell["source"])
             new = src
             if cell["cell_type"] == "markdown" and BADGE_RE.search(src):
@@ -154,6 +155,14 @@ def sync(root: Path = ROOT, write: bool = True) -> list[str]:
                 new = bootstrap_cell()
             if new != src:
                 cell["source"], differs = _lines(new), True
+        first_md = next((c for c in cells if c["cell_type"] == "markdown"), None)
+        if first_md is not None and not any(BADGE_RE.search("".join(c["source"])) for c in cells if c["cell_type"] == "markdown"):
+            first_md["source"], differs = _lines("".join(first_md["source"]).rstrip("\n") + "\n\n" + badges(rel)), True
+        if not any(c["cell_type"] == "code" and "".join(c["source"]).startswith("# Setup.") for c in cells):
+            at = next((i for i, c in enumerate(cells) if c["cell_type"] == "code"), len(cells))
+            cells.insert(at, {"cell_type": "code", "execution_count": None, "id": "colab-setup", "metadata": {},
+                              "outputs": [], "source": _lines(bootstrap_cell())})
+            differs = True
         if differs:
             changed.append(str(path))
             if write:

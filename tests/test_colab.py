@@ -113,3 +113,16 @@ def test_readme_and_notebooks_match_repo_url():
         assert "".join(first_code["source"]) == colab.bootstrap_cell(), f"{path.name}: the first code cell is not the install cell"
         assert colab.badges(f"notebooks/{path.name}") in "".join(cells[0]["source"]), f"{path.name}: no badges"
     assert colab.badges() in (ROOT / "README.md").read_text()
+
+
+def test_sync_gives_a_new_notebook_its_badges_and_install_cell(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": ["# 06 What if\n", "intro"]},
+                    {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": "x = 1"}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "notebooks" / "06_what_if.ipynb").write_text(json.dumps(nb))
+    assert len(colab.sync(tmp_path)) == 1
+    cells = json.loads((tmp_path / "notebooks" / "06_what_if.ipynb").read_text())["cells"]
+    assert colab.badges("notebooks/06_what_if.ipynb") in "".join(cells[0]["source"])
+    assert "".join(cells[1]["source"]) == colab.bootstrap_cell() and "".join(cells[2]["source"]) == "x = 1"
+    assert colab.sync(tmp_path, write=False) == []

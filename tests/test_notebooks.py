@@ -17,8 +17,8 @@ def text(cell):
     return "".join(cell["source"])
 
 
-def test_there_are_six_notebooks():
-    assert [p.stem[:2] for p in NOTEBOOKS] == ["00", "01", "02", "03", "04", "05"]
+def test_the_six_stage_notebooks_are_there():
+    assert [p.stem[:2] for p in NOTEBOOKS][:6] == ["00", "01", "02", "03", "04", "05"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
