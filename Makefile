@@ -16,7 +16,9 @@ TORCH_INDEX ?=
 export HF_HUB_OFFLINE ?= 1
 export RLAIF_CACHE ?= $(CURDIR)/.cache
 export TOKENIZERS_PARALLELISM := false
-export MPLBACKEND := Agg
+# No MPLBACKEND here: notebook kernels must keep Jupyter's inline backend, or every plt.show() in the
+# executed copies comes out empty (report.py draws its PNGs without pyplot, on any backend).
+unexport MPLBACKEND
 
 .PHONY: setup demo test notebooks clean benchmark
 
@@ -37,7 +39,7 @@ demo: setup
 	$(PY) -m rlaif_lib.cli run --preset tiny --out runs/demo
 	$(MAKE) notebooks RUN=$(CURDIR)/runs/demo PRESET=tiny OUT=runs/demo/notebooks
 
-# Executed copies of the notebooks (the committed ones carry no outputs).
+# Executed copies of the notebooks (the committed ones carry no outputs); then check every plot shows up.
 RUN ?= $(CURDIR)/runs/demo
 PRESET ?= tiny
 OUT ?= runs/demo/notebooks
@@ -45,6 +47,7 @@ notebooks: setup
 	mkdir -p $(OUT)
 	RLAIF_RUN=$(RUN) RLAIF_PRESET=$(PRESET) $(PY) -m jupyter nbconvert --to notebook --execute \
 		--ExecutePreprocessor.timeout=1200 --output-dir $(OUT) notebooks/*.ipynb
+	$(PY) tests/check_figures.py $(OUT)
 
 # Tests and notebooks share one `micro` run folder, built from scratch by tests/test_pipeline.py.
 test: setup slides-setup

@@ -5,6 +5,7 @@
     rlaif run --preset tiny --out runs/demo --force rl # rerun RL and evaluation (e.g. after changing RL settings)
     rlaif run --preset colab --out runs/colab --device cuda       # one GPU (see docs/GPU.md)
     accelerate launch --config_file configs/accelerate/multi_gpu.yaml -m rlaif_lib.cli run --preset gpu
+    rlaif class-merge answers/*.jsonl --out runs/demo/class/answers.jsonl   # the class's labels, merged
 
 Bad input (an unknown preset or stage, a missing or malformed data file, a run folder whose
 finished stages were made with other settings) ends with one line on stderr that says what is
@@ -41,7 +42,10 @@ def main(argv=None) -> None:
     run_p.add_argument("--device", default=None,
                        help="auto, cpu, cuda, cuda:N, cuda-fp16 or cuda-bf16 (sets $RLAIF_DEVICE, which wins over "
                        "the preset's `device`; default: CUDA when present)")
+    add_class_merge(sub)
     args = parser.parse_args(argv)
+    if args.command == "class-merge":
+        return class_merge(args)
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from .pipeline import StageMismatchError, run
@@ -65,6 +69,30 @@ def main(argv=None) -> None:
     for key in ("labeler", "reward_model", "reward_model_rlhf", "win_rate"):
         if key in metrics:
             print(f"{key}: {metrics[key]}")
+
+
+# ----------------------------------------------------------------------------- class-merge (classroom.py)
+def add_class_merge(sub) -> None:
+    """The `class-merge` subcommand: merge students' answer files (notebook 02's labeling widget)."""
+    p = sub.add_parser("class-merge", help="merge students' labeling answers (JSONL) into one file")
+    p.add_argument("files", nargs="+", help="answer files written by notebook 02's labeling widget")
+    p.add_argument("--out", required=True, help="merged file, e.g. runs/demo/class/answers.jsonl")
+
+
+def class_merge(args) -> None:
+    """Run `rlaif class-merge`: one answer per (student, pair), the latest; a bad row stops with its file and line."""
+    import sys
+
+    from .classroom import AnswerError, merge_class_files
+
+    try:
+        counts = merge_class_files(args.files, args.out)
+    except AnswerError as e:
+        print(f"rlaif class-merge: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(f"merged {counts['rows']} answers from {counts['files']} files into {args.out}: {counts['answers']} answers "
+          f"({counts['duplicates']} duplicates dropped), {counts['students']} students, {counts['pairs']} pairs")
+# ----------------------------------------------------------------------------- end of class-merge
 
 
 if __name__ == "__main__":

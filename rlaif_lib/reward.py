@@ -100,24 +100,21 @@ def reward_rows(pairs: list[dict], p_a: list[float], loss: str = "soft") -> list
     return rows
 
 
-def train_reward_model(init_model: str, pairs: list[dict], p_a: list[float], out_dir,
-                       config: RewardStageConfig = RewardStageConfig(), progress: bool = True) -> Path:
-    """Train a reward model initialised from `init_model` (the SFT policy, as in the paper; or
-    `config.backbone` when set, e.g. the offline MiniLM encoder) on `pairs` with labels `p_a`
-    (P(summary A preferred) per pair). Device and precision flags come from the device policy.
-    Saves model, tokenizer, loss curve and `run_info.json` to `out_dir` (process 0 only)."""
+def reward_trainer(init_model: str, pairs: list[dict], p_a: list[float], out_dir,
+                   config: RewardStageConfig = RewardStageConfig(), progress: bool = True):
+    """The trainer `train_reward_model` runs, built but not trained: `trl.RewardTrainer` (hard/margin labels)
+    or `SoftLabelRewardTrainer` (the paper's soft labels), with a reward model initialised from `init_model`
+    (or `config.backbone`) on `pairs` labelled `p_a`. Notebook 03 uses it to compute one batch's loss."""
     from datasets import Dataset
 
     from .device import get_policy
     from .models import load_sequence_classifier
-    from .sft import finish_training, write_run_info
 
     if config.loss not in ("soft", "hard", "margin"):
         raise ValueError(f"RewardStageConfig.loss must be 'soft', 'hard' or 'margin', got {config.loss!r}")
-    out_dir = Path(out_dir)
     policy = get_policy(config.device)
     args = RewardConfig(  # before the model loads, so that DeepSpeed ZeRO-3 can partition it as it loads
-        output_dir=str(out_dir / "checkpoints"), num_train_epochs=config.epochs, learning_rate=config.learning_rate,
+        output_dir=str(Path(out_dir) / "checkpoints"), num_train_epochs=config.epochs, learning_rate=config.learning_rate,
         per_device_train_batch_size=config.batch_size, max_length=config.max_length, logging_steps=5,
         save_strategy="no", report_to=[], seed=config.seed, disable_tqdm=not progress, lr_scheduler_type="cosine",
         warmup_steps=5, **policy.trainer_flags(config.activation_checkpointing),
@@ -137,14 +134,28 @@ def train_reward_model(init_model: str, pairs: list[dict], p_a: list[float], out
     if kept < len(data):
         print(f"reward model: {len(data) - kept} of {len(data)} pairs are longer than max_length={config.max_length} "
               "tokens and were left out")
+    return trainer
+
+
+def train_reward_model(init_model: str, pairs: list[dict], p_a: list[float], out_dir,
+                       config: RewardStageConfig = RewardStageConfig(), progress: bool = True) -> Path:
+    """Train a reward model initialised from `init_model` (the SFT policy, as in the paper; or
+    `config.backbone` when set, e.g. the offline MiniLM encoder) on `pairs` with labels `p_a`
+    (P(summary A preferred) per pair). Device and precision flags come from the device policy.
+    Saves model, tokenizer, loss curve and `run_info.json` to `out_dir` (process 0 only)."""
+    from .device import get_policy
+    from .sft import finish_training, write_run_info
+
+    out_dir = Path(out_dir)
+    trainer = reward_trainer(init_model, pairs, p_a, out_dir, config, progress)
     trainer.train()
     trainer.save_model(str(out_dir))
     if trainer.is_world_process_zero():
-        tokenizer.save_pretrained(str(out_dir))
+        trainer.processing_class.save_pretrained(str(out_dir))
         losses = [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]
         write_json(out_dir / "loss_curve.json", losses, indent=None)
-        write_run_info(out_dir, trainer, policy)
-    del trainer, model
+        write_run_info(out_dir, trainer, get_policy(config.device))
+    del trainer
     finish_training()
     return out_dir
 

@@ -51,39 +51,62 @@ def reward_weight(config: RLStageConfig) -> float:
     return 1.0 - config.beta if config.weight_reward_by_one_minus_beta else 1.0
 
 
-def train_rl(sft_path, reward_fn, prompts, out_dir, config: RLStageConfig = RLStageConfig(),
-             gold_fn=None, progress: bool = True) -> Path:
-    """RL-fine-tune the policy at `sft_path` on `prompts` (a `datasets.Dataset` with `prompt` and
-    `id`) to maximise `reward_fn` (a TRL reward callable) minus beta * KL to the SFT policy.
-    `gold_fn`, if given, is logged with weight 0. Saves the policy and `curves.json` to `out_dir`."""
+def rl_trainer(policy, reward_fn, prompts, out_dir, config: RLStageConfig = RLStageConfig(), gold_fn=None,
+               progress: bool = True, reference=None):
+    """The `trl.RLOOTrainer` that `train_rl` runs, built but not trained: the policy at `policy` (a folder;
+    the SFT policy when training starts) maximises `reward_fn` minus beta * KL to a frozen reference, on
+    `prompts` (a `datasets.Dataset` with `prompt` and `id`). TRL builds that reference from the policy's
+    own name, i.e. a copy of the starting policy; `reference` (a folder, e.g. the SFT policy) names another
+    one, to look at a trained policy as it stood at the end of training. `gold_fn` is logged with weight 0."""
     from trl import RLOOConfig, RLOOTrainer
 
     from .device import get_policy
-    from .sft import finish_training, write_run_info
 
-    out_dir = Path(out_dir)
-    policy = get_policy(config.device)
+    device_policy = get_policy(config.device)
     funcs, weights = [reward_fn], [reward_weight(config)]
     if gold_fn is not None:
         funcs.append(gold_fn)
         weights.append(0.0)
     micro, accumulation = micro_batches(config)
     args = RLOOConfig(
-        output_dir=str(out_dir / "checkpoints"), max_steps=config.max_steps, learning_rate=config.learning_rate,
+        output_dir=str(Path(out_dir) / "checkpoints"), max_steps=config.max_steps, learning_rate=config.learning_rate,
         per_device_train_batch_size=micro, gradient_accumulation_steps=accumulation,
         num_generations=config.num_generations,
         max_completion_length=config.max_completion_length, temperature=config.temperature, top_k=0, top_p=1.0,
         beta=config.beta, reward_weights=weights, logging_steps=1, save_strategy="no", report_to=[],
-        seed=config.seed, model_init_kwargs=policy.model_init_kwargs(),
+        seed=config.seed, model_init_kwargs=device_policy.model_init_kwargs(),
         disable_tqdm=not progress, lr_scheduler_type="constant", warmup_steps=0,
-        **policy.trainer_flags(config.activation_checkpointing), **vllm_kwargs(config, policy),
+        **device_policy.trainer_flags(config.activation_checkpointing), **vllm_kwargs(config, device_policy),
     )
-    trainer = RLOOTrainer(model=str(sft_path), reward_funcs=funcs, args=args, train_dataset=prompts)
+    model = str(policy)
+    if reference is not None:
+        import torch
+
+        from .models import load_causal_lm
+
+        model, tokenizer = load_causal_lm(str(policy), dtype=torch.float32, device=config.device, quantize=None)
+        model.config._name_or_path = str(reference)  # TRL creates the reference model from this name
+        return RLOOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=prompts,
+                           processing_class=tokenizer)
+    return RLOOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=prompts)
+
+
+def train_rl(sft_path, reward_fn, prompts, out_dir, config: RLStageConfig = RLStageConfig(),
+             gold_fn=None, progress: bool = True) -> Path:
+    """RL-fine-tune the policy at `sft_path` on `prompts` (a `datasets.Dataset` with `prompt` and
+    `id`) to maximise `reward_fn` (a TRL reward callable) minus beta * KL to the SFT policy.
+    `gold_fn`, if given, is logged with weight 0. Saves the policy, `curves.json` and `run_info.json` to
+    `out_dir` (process 0 only)."""
+    from .device import get_policy
+    from .sft import finish_training, write_run_info
+
+    out_dir = Path(out_dir)
+    trainer = rl_trainer(sft_path, reward_fn, prompts, out_dir, config, gold_fn, progress)
     trainer.train()
     trainer.save_model(str(out_dir))
     if trainer.is_world_process_zero():
         trainer.processing_class.save_pretrained(str(out_dir))
-        write_run_info(out_dir, trainer, policy)
+        write_run_info(out_dir, trainer, get_policy(config.device))
         write_json(out_dir / "curves.json", training_curves(trainer.state.log_history), indent=None)
     del trainer
     finish_training()
@@ -121,6 +144,20 @@ def vllm_kwargs(config: RLStageConfig, policy) -> dict:
     if config.vllm_mode == "colocate":
         kw["vllm_gpu_memory_utilization"] = config.vllm_gpu_memory_utilization
     return kw
+
+
+def rollouts_of_one_prompt(trainer, row: dict) -> dict:
+    """What TRL's RLOO computes for one prompt (`row`: {prompt, id, ...}) before a gradient step: it samples
+    `num_generations` completions from the trainer's policy, scores them, subtracts beta * KL and takes the
+    leave-one-out advantages. Returns tensors {prompt_ids, prompt_mask, completion_ids, completion_mask,
+    advantages} and the completions' text. Calls TRL's private `_generate_and_score_completions` (checked
+    by tests/test_rl.py)."""
+    k = trainer.args.num_generations
+    out = trainer._generate_and_score_completions([row] * k)
+    keep = ("prompt_ids", "prompt_mask", "completion_ids", "completion_mask", "advantages")
+    result = {key: out[key] for key in keep}
+    result["completions"] = trainer.processing_class.batch_decode(out["completion_ids"], skip_special_tokens=True)
+    return result
 
 
 def training_curves(log_history: list[dict]) -> dict:

@@ -30,19 +30,18 @@ class SFTStageConfig:
     activation_checkpointing: bool | None = None  # None: on for CUDA (memory), off on CPU (speed)
 
 
-def train_sft(base_model: str, rows, out_dir, config: SFTStageConfig = SFTStageConfig(), progress: bool = True) -> Path:
-    """Fine-tune `base_model` (folder or hub id) on `rows` (a `datasets.Dataset` with `prompt` and
-    `completion`), loss on the completion only. Device, dtype and precision flags come from the device
-    policy. Saves the policy, the loss curve and `run_info.json` (device, world size) to `out_dir`;
-    under torchrun/accelerate only process 0 writes."""
+def sft_trainer(base_model: str, rows, out_dir, config: SFTStageConfig = SFTStageConfig(), progress: bool = True):
+    """The `trl.SFTTrainer` that `train_sft` runs, built but not trained: `base_model` (folder or hub id)
+    on `rows` (a `datasets.Dataset` with `prompt` and `completion`), loss on the completion only; device,
+    dtype and precision flags from the device policy. Notebook 01 uses it to compute one batch's loss
+    by hand and by TRL."""
     from trl import SFTConfig, SFTTrainer
 
     from .device import get_policy
 
-    out_dir = Path(out_dir)
     policy = get_policy(config.device)
     args = SFTConfig(
-        output_dir=str(out_dir / "checkpoints"),
+        output_dir=str(Path(out_dir) / "checkpoints"),
         num_train_epochs=config.epochs,
         learning_rate=config.learning_rate,
         per_device_train_batch_size=config.batch_size,
@@ -58,7 +57,17 @@ def train_sft(base_model: str, rows, out_dir, config: SFTStageConfig = SFTStageC
         disable_tqdm=not progress,
         **policy.trainer_flags(config.activation_checkpointing),
     )
-    trainer = SFTTrainer(model=base_model, args=args, train_dataset=rows)
+    return SFTTrainer(model=base_model, args=args, train_dataset=rows)
+
+
+def train_sft(base_model: str, rows, out_dir, config: SFTStageConfig = SFTStageConfig(), progress: bool = True) -> Path:
+    """Fine-tune `base_model` (folder or hub id) on `rows` (a `datasets.Dataset` with `prompt` and
+    `completion`), loss on the completion only. Saves the policy, the loss curve and `run_info.json`
+    (device, world size) to `out_dir`; under torchrun/accelerate only process 0 writes."""
+    from .device import get_policy
+
+    out_dir = Path(out_dir)
+    trainer = sft_trainer(base_model, rows, out_dir, config, progress)
     trainer.train()
     trainer.model.config.use_cache = True  # keep generation fast for sampling and RL
     trainer.save_model(str(out_dir))
@@ -66,7 +75,7 @@ def train_sft(base_model: str, rows, out_dir, config: SFTStageConfig = SFTStageC
         trainer.processing_class.save_pretrained(str(out_dir))
         losses = [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]
         write_json(out_dir / "loss_curve.json", losses, indent=None)
-        write_run_info(out_dir, trainer, policy)
+        write_run_info(out_dir, trainer, get_policy(config.device))
     del trainer
     finish_training()
     return out_dir

@@ -34,6 +34,22 @@ def _score_tokens(tokenizer, ending: str):
 
 
 
+def _render(post: dict, summary: str, tokenizer, config: LabelConfig, ending: str) -> tuple[str, str]:
+    text = post["post"] if tokenizer is None else truncate_post(post["post"], tokenizer, config.max_post_tokens)[0]
+    body = DRLAIF_TEXT_TEMPLATE.format(subreddit=(post.get("subreddit") or "").strip(), post=text.strip(),
+                                       title=(post.get("title") or "").strip())
+    body += DRLAIF_SUMMARY_TEMPLATE.format(summary=summary.strip())
+    return wrap_prompt(tokenizer, config, DRLAIF_PREAMBLE + "\n\n", body, ending)
+
+
+def drlaif_prompt(post: dict, summary: str, tokenizer=None, config: LabelConfig = LabelConfig()) -> str:
+    """The d-RLAIF scoring prompt for one summary of `post` (a dict with "post", optional "title" and
+    "subreddit"), exactly as `dscore` sends it: Appendix D's preamble, the post, the summary, "SCORE: ".
+    With the labeler's tokenizer it is the chat rendering `dscore` uses; without, the paper's raw text."""
+    ending = _score_tokens(tokenizer, DRLAIF_ENDING)[0] if tokenizer is not None else DRLAIF_ENDING
+    return _render(post, summary, tokenizer, config, ending)[1]
+
+
 def dscore(labeler, posts: list[dict], summaries: list[str], config: LabelConfig = LabelConfig()) -> np.ndarray:
     """Expected score s = sum_i i * P(i), i = 1..10, of each summary of its post (dicts with "post",
     optional "title"/"subreddit"); P is renormalised over the ten scores. SmolLM2 writes "10" as "1"
@@ -44,11 +60,7 @@ def dscore(labeler, posts: list[dict], summaries: list[str], config: LabelConfig
     ending, sep, ids, zero = _score_tokens(tokenizer, DRLAIF_ENDING)
     fulls, prefix = [], ""
     for post, summary in zip(posts, summaries):
-        text, _ = truncate_post(post["post"], tokenizer, config.max_post_tokens)
-        body = DRLAIF_TEXT_TEMPLATE.format(subreddit=(post.get("subreddit") or "").strip(), post=text.strip(),
-                                           title=(post.get("title") or "").strip())
-        body += DRLAIF_SUMMARY_TEMPLATE.format(summary=summary.strip())
-        prefix, full = wrap_prompt(tokenizer, config, DRLAIF_PREAMBLE + "\n\n", body, ending)
+        prefix, full = _render(post, summary, tokenizer, config, ending)
         fulls.append(full + (sep + "1" if zero is not None else ""))
     k = 1 if zero is None else 2
     scores, store, rows = [], {}, 2 * label_batch_size(config, model)
