@@ -25,7 +25,6 @@ import torch.nn.functional as F
 from trl import RewardConfig, RewardTrainer
 from trl.trainer.reward_trainer import DataCollatorForPreference
 
-from .run_folder import write_json
 from .stats import bootstrap_mean
 
 
@@ -143,18 +142,12 @@ def train_reward_model(init_model: str, pairs: list[dict], p_a: list[float], out
     `config.backbone` when set, e.g. the offline MiniLM encoder) on `pairs` with labels `p_a`
     (P(summary A preferred) per pair). Device and precision flags come from the device policy.
     Saves model, tokenizer, loss curve and `run_info.json` to `out_dir` (process 0 only)."""
-    from .device import get_policy
-    from .sft import finish_training, write_run_info
+    from .sft import finish_training, save_trained
 
     out_dir = Path(out_dir)
     trainer = reward_trainer(init_model, pairs, p_a, out_dir, config, progress)
     trainer.train()
-    trainer.save_model(str(out_dir))
-    if trainer.is_world_process_zero():
-        trainer.processing_class.save_pretrained(str(out_dir))
-        losses = [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]
-        write_json(out_dir / "loss_curve.json", losses, indent=None)
-        write_run_info(out_dir, trainer, get_policy(config.device))
+    save_trained(trainer, out_dir, config.device)
     del trainer
     finish_training()
     return out_dir

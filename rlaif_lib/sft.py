@@ -64,21 +64,28 @@ def train_sft(base_model: str, rows, out_dir, config: SFTStageConfig = SFTStageC
     """Fine-tune `base_model` (folder or hub id) on `rows` (a `datasets.Dataset` with `prompt` and
     `completion`), loss on the completion only. Saves the policy, the loss curve and `run_info.json`
     (device, world size) to `out_dir`; under torchrun/accelerate only process 0 writes."""
-    from .device import get_policy
-
     out_dir = Path(out_dir)
     trainer = sft_trainer(base_model, rows, out_dir, config, progress)
     trainer.train()
     trainer.model.config.use_cache = True  # keep generation fast for sampling and RL
+    save_trained(trainer, out_dir, config.device)
+    del trainer
+    finish_training()
+    return out_dir
+
+
+def save_trained(trainer, out_dir, device: str | None = None) -> None:
+    """Save a trained TRL trainer's model (every process takes part), and from process 0 its tokenizer,
+    its loss curve (`loss_curve.json`) and `run_info.json`, into `out_dir`."""
+    from .device import get_policy
+
+    out_dir = Path(out_dir)
     trainer.save_model(str(out_dir))
     if trainer.is_world_process_zero():
         trainer.processing_class.save_pretrained(str(out_dir))
         losses = [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]
         write_json(out_dir / "loss_curve.json", losses, indent=None)
-        write_run_info(out_dir, trainer, get_policy(config.device))
-    del trainer
-    finish_training()
-    return out_dir
+        write_run_info(out_dir, trainer, get_policy(device))
 
 
 def write_run_info(out_dir, trainer, policy) -> None:
