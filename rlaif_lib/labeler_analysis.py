@@ -1,0 +1,191 @@
+"""What does an AI labeler's soft label actually track? (Toy world: every summary has a gold score.)
+
+For each labelled pair we compute differences "summary A minus summary B" of a few properties a
+rater might react to, and ask which of them the labeler's preference follows:
+
+- `length`: words; `gold`: the gold score (what the simulated humans follow);
+- `coverage`, `wrong_facts`, `coherence`, `repetition`: the gold score's parts (toy_world.gold_breakdown);
+- `overlap`: share of the summary's words that occur in the post;
+- `copying`: share of the summary's word 4-grams copied verbatim from the post;
+- `unfinished`: 1 if the summary stops mid-sentence (no final . ? !), as a sample cut at max tokens does.
+
+The labeler's two calls on a pair (A shown first, then B shown first) split into two logits:
+
+    content  = (logit P("1" | A first) - logit P("1" | B first)) / 2   # prefers A whatever its position
+    position = (logit P("1" | A first) + logit P("1" | B first)) / 2   # prefers the first position
+
+`what_the_labeler_tracks` correlates each target (the labeler's content logit and its choice, the
+human choice, and optionally a reward model's margin) with every feature, and fits a logistic model
+of each choice on the standardised features (Newton's method, small ridge, bootstrap intervals).
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+FEATURES = ("length", "gold", "coverage", "wrong_facts", "coherence", "repetition", "overlap", "copying", "unfinished")
+MODEL_FEATURES = ("length", "coverage", "wrong_facts", "coherence", "repetition", "copying", "unfinished")
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def summary_features(post, summary: str) -> dict:
+    """The FEATURES of one summary of a toy-world `post` (a toy_world.Post)."""
+    from .toy_world import gold_breakdown
+
+    g = gold_breakdown(post, summary)
+    words, post_words = _words(summary), _words(f"{post.title} {post.body}")
+    vocab = set(post_words)
+    grams = list(zip(*(words[i:] for i in range(4))))
+    post_grams = set(zip(*(post_words[i:] for i in range(4))))
+    return {"length": float(len(summary.split())), "gold": g["score"], "coverage": g["coverage"],
+            "wrong_facts": float(len(g["wrong_facts"])), "coherence": g["coherence"], "repetition": g["repetition"],
+            "overlap": float(np.mean([w in vocab for w in words])) if words else 0.0,
+            "copying": float(np.mean([x in post_grams for x in grams])) if grams else 0.0,
+            "unfinished": float(not summary.strip().endswith((".", "?", "!")))}
+
+
+def pair_features(pairs: list[dict], posts: dict) -> dict[str, np.ndarray]:
+    """Feature differences A - B for each pair ({"id", "summary_a", "summary_b"}), `posts` by id."""
+    rows = []
+    for pair in pairs:
+        post = posts.get(pair["id"])
+        if post is None:
+            raise KeyError(f"pair {pair['id']!r}: no toy-world post with that id (is this a toy-world run?)")
+        fa, fb = summary_features(post, pair["summary_a"]), summary_features(post, pair["summary_b"])
+        rows.append([fa[k] - fb[k] for k in FEATURES])
+    x = np.array(rows, dtype=float).reshape(len(rows), len(FEATURES))
+    return {k: x[:, i] for i, k in enumerate(FEATURES)}
+
+
+def _logit(p) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def label_logits(labels: list[dict]) -> dict[str, np.ndarray]:
+    """Split each label row into its `content` and `position` logits (see the module docstring),
+    plus `p_a`, `p_first_ab` = P("1") with A first, `p_first_ba` = P("1") with B first."""
+    ab = _logit([x["probs_ab"][0] for x in labels])
+    ba = _logit([x["probs_ba"][0] for x in labels])
+    return {"content": (ab - ba) / 2, "position": (ab + ba) / 2, "p_a": np.array([x["p_a"] for x in labels]),
+            "p_first_ab": np.array([x["probs_ab"][0] for x in labels]),
+            "p_first_ba": np.array([x["probs_ba"][0] for x in labels])}
+
+
+def _rank(x: np.ndarray) -> np.ndarray:
+    order = np.argsort(x, kind="stable")
+    ranks = np.empty(len(x))
+    ranks[order] = np.arange(len(x))
+    for v in np.unique(x):  # average ranks for ties
+        ranks[x == v] = ranks[x == v].mean()
+    return ranks
+
+
+def spearman(x, y) -> float:
+    """Spearman rank correlation (ties get average ranks); NaN if either side is constant."""
+    rx, ry = _rank(np.asarray(x, float)), _rank(np.asarray(y, float))
+    if rx.std() == 0 or ry.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def fit_logistic(x: np.ndarray, y, ridge: float = 1e-2, iters: int = 50) -> np.ndarray:
+    """Weights [bias, w_1..w_k] of P(y=1) = sigmoid(bias + x @ w), by Newton's method with an L2
+    ridge on w (y may be soft, in [0, 1])."""
+    X = np.column_stack([np.ones(len(x)), x])
+    y = np.asarray(y, dtype=float)
+    w = np.zeros(X.shape[1])
+    reg = ridge * np.eye(X.shape[1])
+    reg[0, 0] = 0.0
+    for _ in range(iters):
+        p = 1 / (1 + np.exp(-np.clip(X @ w, -30, 30)))
+        step = np.linalg.solve((X * (p * (1 - p))[:, None]).T @ X + reg + 1e-9 * np.eye(len(w)), X.T @ (p - y) + reg @ w)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w
+
+
+def logistic_model(features: dict, y, names=MODEL_FEATURES, n_boot: int = 300, seed: int = 0) -> dict:
+    """Logistic model of the choice `y` (1 = A preferred) on standardised feature differences:
+    per feature, its coefficient (log-odds per standard deviation) with a bootstrap 95% interval;
+    plus in-sample accuracy. Features that are constant on these pairs are left out."""
+    names = [k for k in names if np.std(features[k]) > 0]
+    x = np.column_stack([features[k] for k in names])
+    x = x / x.std(axis=0)
+    y = np.asarray(y, dtype=float)
+    w = fit_logistic(x, y)
+    rng = np.random.default_rng(seed)
+    boots = np.array([fit_logistic(x[i], y[i]) for i in (rng.integers(0, len(y), len(y)) for _ in range(n_boot))])
+    lo, hi = np.quantile(boots, [0.025, 0.975], axis=0)
+    pred = 1 / (1 + np.exp(-(w[0] + x @ w[1:])))
+    return {"bias": float(w[0]), "accuracy": float(np.mean((pred > 0.5) == (y > 0.5))), "n": int(len(y)),
+            "coefficients": {k: {"value": float(w[i + 1]), "ci_low": float(lo[i + 1]), "ci_high": float(hi[i + 1])}
+                             for i, k in enumerate(names)}}
+
+
+def what_the_labeler_tracks(labels: list[dict], pairs: list[dict], posts: dict, reward_margins=None) -> dict:
+    """Which pair properties the AI labeler's preference follows, beside the humans' (and, if given,
+    a reward model's margin r(A) - r(B) on the same pairs). Returns {"n", "correlations": {target:
+    {feature: Spearman rho}}, "models": {target: logistic_model(...)}, "position": mean P("1") etc.}."""
+    if [str(x["id"]) for x in labels] != [str(p["id"]) for p in pairs]:
+        raise ValueError("labels and pairs must be in the same order (same ids)")
+    f = pair_features(pairs, posts)
+    lg = label_logits(labels)
+    human_a = np.array([p["choice"] == 0 for p in pairs], dtype=float)
+    targets = {"labeler content logit": lg["content"], "labeler p_a": lg["p_a"],
+               "labeler P('1'), A first": lg["p_first_ab"], "labeler P('1'), B first": lg["p_first_ba"],
+               "human choice (A)": human_a}
+    choices = {"labeler": (lg["content"] > 0).astype(float), "human": human_a}
+    if reward_margins is not None:
+        targets["reward model r(A) - r(B)"] = np.asarray(reward_margins, float)
+        choices["reward model"] = (np.asarray(reward_margins, float) > 0).astype(float)
+    return {
+        "n": len(pairs),
+        "correlations": {t: {k: spearman(v, f[k]) for k in FEATURES} for t, v in targets.items()},
+        "models": {t: logistic_model(f, y) for t, y in choices.items()},
+        "position": {"mean_p_first_ab": float(lg["p_first_ab"].mean()), "mean_p_first_ba": float(lg["p_first_ba"].mean()),
+                     "mean_position_logit": float(lg["position"].mean()),
+                     "mean_abs_content_logit": float(np.abs(lg["content"]).mean()),
+                     "mean_other_mass": float(np.mean([x.get("other_mass", 0.0) for x in labels]))},
+        "content_vs_other_mass": spearman(np.abs(lg["content"]), [x.get("other_mass", 0.0) for x in labels]),
+    }
+
+
+def plot_what_the_labeler_tracks(result: dict, title: str = "What the AI labeler's preference tracks"):
+    """Two panels: Spearman correlation of each target with each feature difference (A - B), and the
+    logistic models' coefficients (log-odds per SD) with bootstrap intervals. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.2))
+    keep = [t for t in result["correlations"] if t in ("labeler content logit", "human choice (A)") or t.startswith("reward")]
+    width = 0.8 / len(keep)
+    for j, t in enumerate(keep):
+        vals = [result["correlations"][t][k] for k in FEATURES]
+        ax1.bar(np.arange(len(FEATURES)) + (j - (len(keep) - 1) / 2) * width, vals, width, label=t)
+    ax1.axhline(0, color="k", lw=0.6)
+    ax1.set_xticks(range(len(FEATURES)), FEATURES, rotation=35, ha="right")
+    ax1.set_ylabel("Spearman correlation with A - B")
+    ax1.set_title(f"correlations (n={result['n']} pairs)")
+    ax1.legend(fontsize=8)
+    models = result["models"]
+    names = list(next(iter(models.values()))["coefficients"])
+    width = 0.8 / len(models)
+    for j, (t, m) in enumerate(models.items()):
+        c = [m["coefficients"].get(k, {"value": np.nan, "ci_low": np.nan, "ci_high": np.nan}) for k in names]
+        v = np.array([x["value"] for x in c])
+        err = np.array([[x["value"] - x["ci_low"] for x in c], [x["ci_high"] - x["value"] for x in c]])
+        ax2.bar(np.arange(len(names)) + (j - (len(models) - 1) / 2) * width, v, width, yerr=err, capsize=2,
+                label=f"{t} choice (fit acc {m['accuracy']:.0%})")
+    ax2.axhline(0, color="k", lw=0.6)
+    ax2.set_xticks(range(len(names)), names, rotation=35, ha="right")
+    ax2.set_ylabel("logistic coefficient (log-odds per SD)")
+    ax2.set_title("logistic model of each choice, 95% bootstrap CI")
+    ax2.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

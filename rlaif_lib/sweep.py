@@ -1,0 +1,377 @@
+"""The paper's central claim on a laptop: how labeler quality carries through to the policy.
+
+One SFT policy, one set of candidate pairs (a base run's data / sft / sample / label stages), and a
+ladder of labelers. For each labeler ("point"): labels -> reward model (Algorithm 2) -> RL
+(Algorithm 3) -> win rate against SFT under the simulated human judge (Table 1's measure). Only
+the labels, the reward model and the RL policy change from point to point; all are the kit's
+real code paths.
+
+Points (`SweepConfig`):
+- simulated labelers (SIMULATED, a what-if: see simulated_labeler.py) at requested alignments
+  55%, 62.7% (the paper's PaLM 2 XS), 70%, 78% (PaLM 2 L), all at the paper's L position bias (18%
+  same position), both orders averaged; and the gold rater itself;
+- the real SmolLM2-135M labels of the base run (its `label` stage);
+- human labels (the RLHF baseline: the same pairs, labelled by the simulated human raters);
+- a position-bias panel at 78% alignment: 56% same position (the paper's XS) with and without the
+  both-order average, and 18% without it.
+
+`run_sweep` writes `sweep.json` (one row per point) and `sweep.png` into the sweep folder; each
+point's artefacts live in `points/<name>/` and a finished point is skipped on a rerun.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from . import paper
+from . import simulated_labeler as sim
+
+BASE_STAGES = ("data", "sft", "sample", "label")
+
+
+@dataclass
+class SweepConfig:
+    """Which labelers the sweep tries, and the RL budget of each point."""
+
+    alignments: tuple = (0.55, paper.LABELER_SIZE["PaLM 2 XS"] / 100, 0.70, paper.LABELER_SIZE["PaLM 2 L"] / 100)
+    same_position: float = paper.SAME_POSITION["PaLM 2 L"] / 100  # of the ladder's simulated labelers
+    gold: bool = True  # the gold rater itself as a labeler
+    llm: bool = True  # the base run's real LLM labels (SmolLM2-135M on `tiny`)
+    human: bool = True  # RLHF: the human labels of the same pairs
+    # position panel: (alignment, same position, both orders averaged?)
+    # position panel beside the ladder's 78% / 18% point: (alignment, same position, both orders averaged?)
+    position_panel: tuple = ((paper.LABELER_SIZE["PaLM 2 L"] / 100, paper.SAME_POSITION["PaLM 2 XS"] / 100, True),
+                             (paper.LABELER_SIZE["PaLM 2 L"] / 100, paper.SAME_POSITION["PaLM 2 XS"] / 100, False))
+    # The sweep's own RL budget per point, capped at the preset's (tiny: 60 steps; 9 points at 60 would
+    # not fit 15 minutes on 2 cores). None: the preset's budget.
+    rl_steps: int | None = 30
+    seed: int = 0  # the simulated labelers' noise seed
+
+
+@dataclass
+class Point:
+    """One labeler of the sweep. kind: "simulated" | "llm" | "human"."""
+
+    name: str
+    kind: str
+    labeler: str
+    panel: str = "ladder"  # "ladder" (alignment axis) or "position" (the position-bias panel)
+    extra: dict = field(default_factory=dict)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}".rstrip("0").rstrip(".")
+
+
+def sweep_points(config: SweepConfig, preset) -> list[Point]:
+    """The sweep's points, in the order they run."""
+    points = []
+    for a in config.alignments:
+        spec = sim.SimulatedLabeler(alignment=round(a, 4), same_position=config.same_position, seed=config.seed).spec
+        points.append(Point(f"sim-{_pct(a)}", "simulated", spec))
+    if config.gold:
+        points.append(Point("sim-gold", "simulated", sim.SimulatedLabeler(alignment=None, seed=config.seed).spec))
+    if config.human:
+        points.append(Point("human", "human", "human labels (RLHF)"))
+    for a, s, debias in config.position_panel:
+        spec = sim.SimulatedLabeler(alignment=round(a, 4), same_position=s, debias=debias, seed=config.seed).spec
+        points.append(Point(f"sim-{_pct(a)}-pos{_pct(s)}-{'debiased' if debias else 'one-order'}", "simulated", spec,
+                            panel="position"))
+    if config.llm:  # last: its labels (the base run's label stage) are the slowest thing to make
+        points.append(Point("llm", "llm", preset.labeler))
+    return points
+
+
+def rl_steps(config: SweepConfig, preset) -> int:
+    """RL steps per point: the sweep's budget, capped at the preset's."""
+    return min(config.rl_steps, preset.rl.max_steps) if config.rl_steps else preset.rl.max_steps
+
+
+# ---------------------------------------------------------------------------------------------
+def _labels(point: Point, base: Path, train, test, preset, cache) -> tuple[list, list, str]:
+    """(train labels, test labels, labeler name) for one point."""
+    from .pipeline import read_jsonl
+
+    if point.kind == "human":
+        rows = [{"id": p["id"], "p_a": 1.0 if p["choice"] == 0 else 0.0} for p in train + test]
+        return rows[:len(train)], rows[len(train):], "human labels (simulated raters)"
+    if point.kind == "llm":
+        return (read_jsonl(base / "label" / "labels_train.jsonl"), read_jsonl(base / "label" / "labels_test.jsonl"),
+                f"{preset.labeler} (real LLM)")
+    rows = sim.label_pairs_simulated(train + test, point.labeler, seed=preset.seed, cache_path=cache)
+    return rows[:len(train)], rows[len(train):], rows[0]["labeler"] if rows else sim.parse(point.labeler).name
+
+
+def _label_metrics(train_labels, test_labels, train, test, kind: str) -> dict:
+    from . import labeler as lab
+
+    if kind == "human":
+        return {"alignment_test": None, "alignment_all": None, "same_position_pct": None, "position_direction": None}
+    from .pipeline import position_direction
+
+    bias = lab.position_bias(train_labels + test_labels)
+    return {"alignment_test": lab.alignment(test_labels, test), "alignment_all": lab.alignment(train_labels + test_labels, train + test),
+            "same_position_pct": bias["same_position_pct"], "position_direction": position_direction(bias)}
+
+
+def sft_summaries(base: Path, preset, n_eval: int | None = None) -> dict:
+    """Greedy SFT summaries of the base run's evaluation posts (cached in the sweep's base folder)."""
+    from .pipeline import read_jsonl
+    from .sft import generate
+
+    rows = read_jsonl(base / "data" / "eval_prompts.jsonl")[:n_eval]
+    path = base / "sweep_sft_summaries.json"
+    if path.exists():
+        cached = json.loads(path.read_text())
+        if cached["ids"] == [r["id"] for r in rows]:
+            return cached
+    summaries = [s[0] for s in generate(str(base / "sft"), [r["prompt"] for r in rows], n=1,
+                                        temperature=preset.eval_temperature, max_new_tokens=preset.max_new_tokens,
+                                        seed=preset.seed)]
+    out = {"ids": [r["id"] for r in rows], "summaries": summaries}
+    path.write_text(json.dumps(out))
+    return out
+
+
+def run_point(point: Point, base: Path, folder: Path, preset, config: SweepConfig, sft_eval: dict) -> dict:
+    """labels -> reward model -> RL -> win rate vs SFT for one point; writes and returns result.json."""
+    from datasets import Dataset
+
+    from .evaluate import gold_preferences, gold_score_summary, win_rate
+    from .pipeline import gold_reward_fn, load_pairs, read_jsonl, toy_posts, write_jsonl
+    from .reward import load_reward_model, make_reward_fn, preference_accuracy, train_reward_model
+    from .rl import train_rl
+    from .sft import generate
+
+    done = folder / "result.json"
+    if done.exists():
+        return json.loads(done.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    seconds = {}
+    t = time.time()
+    train, test = load_pairs(base, "train"), load_pairs(base, "test")
+    train_labels, test_labels, name = _labels(point, base, train, test, preset, folder.parent.parent / "sim_cache.jsonl")
+    write_jsonl(folder / "labels_train.jsonl", train_labels)
+    write_jsonl(folder / "labels_test.jsonl", test_labels)
+    metrics = _label_metrics(train_labels, test_labels, train, test, point.kind)
+    seconds["label"] = round(time.time() - t, 1)
+
+    t = time.time()
+    if not (folder / "reward" / "config.json").exists():
+        train_reward_model(str(base / "sft"), train, [x["p_a"] for x in train_labels], folder / "reward", preset.reward,
+                           progress=False)
+    acc = preference_accuracy(load_reward_model(folder / "reward"), test)
+    acc.pop("p_a")
+    seconds["reward"] = round(time.time() - t, 1)
+
+    t = time.time()
+    rl_config = replace(preset.rl, max_steps=rl_steps(config, preset))
+    if not (folder / "rl" / "curves.json").exists():
+        weight = 1 - rl_config.beta if rl_config.weight_reward_by_one_minus_beta else 1.0
+        prompts = Dataset.from_list(read_jsonl(base / "data" / "rl_prompts.jsonl"))
+        train_rl(base / "sft", make_reward_fn(folder / "reward", weight=weight), prompts, folder / "rl", rl_config,
+                 gold_fn=gold_reward_fn(toy_posts(preset, "sft")), progress=False)
+    curves = json.loads((folder / "rl" / "curves.json").read_text())
+    seconds["rl"] = round(time.time() - t, 1)
+
+    t = time.time()
+    eval_rows = read_jsonl(base / "data" / "eval_prompts.jsonl")[:len(sft_eval["ids"])]
+    posts = toy_posts(preset, "eval")
+    post_list = [posts[r["id"]] for r in eval_rows]
+    mine = [s[0] for s in generate(str(folder / "rl"), [r["prompt"] for r in eval_rows], n=1,
+                                   temperature=preset.eval_temperature, max_new_tokens=preset.max_new_tokens, seed=preset.seed)]
+    write_jsonl(folder / "summaries.jsonl", [{"id": r["id"], "policy": m, "sft": s}
+                                             for r, m, s in zip(eval_rows, mine, sft_eval["summaries"])])
+    seconds["evaluate"] = round(time.time() - t, 1)
+    result = {
+        "name": point.name, "kind": point.kind, "panel": point.panel, "labeler": point.labeler, "labeler_name": name,
+        "simulated": point.kind == "simulated",
+        "requested": asdict(sim.parse(point.labeler)) if point.kind == "simulated" else None,
+        **metrics,
+        "rm_accuracy_human": {k: acc[k] for k in ("value", "ci_low", "ci_high", "n")},
+        "win_rate_vs_sft": win_rate(gold_preferences(post_list, mine, sft_eval["summaries"])),
+        "gold_score": gold_score_summary(post_list, mine),
+        "mean_words": sum(len(s.split()) for s in mine) / max(len(mine), 1),
+        "rl_final": {k: v[-1] for k, v in curves.items() if v and k != "step"},
+        "rl_steps": rl_config.max_steps, "seconds": seconds,
+    }
+    done.write_text(json.dumps(result, indent=1))
+    return result
+
+
+def run_sweep(preset, out, config: SweepConfig = SweepConfig(), base=None, progress: bool = True) -> dict:
+    """The whole sweep: the base run (out/base, or an existing run folder `base` whose data, sft,
+    sample and label stages are done), then every point of `sweep_points`. Writes out/sweep.json and
+    out/sweep.png; returns the sweep.json content."""
+    from . import pipeline
+    from .evaluate import gold_score_summary
+
+    if preset.comparisons != "toy":
+        raise ValueError("the sweep needs the toy world (simulated labelers and the gold judge)")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.time()
+    base = Path(base) if base else out / "base"
+    points = sweep_points(config, preset)
+
+    def ensure(stages):  # the base run's stages (the LLM's labels only when its point comes up)
+        if not all((base / s / "done.json").exists() for s in stages):
+            pipeline.run(replace(preset, techniques=()), base, stages=stages)
+
+    ensure(BASE_STAGES[:3])
+    base_seconds = round(time.time() - start, 1)
+    sft_eval = sft_summaries(base, preset, preset.n_eval_posts)
+    posts = pipeline.toy_posts(preset, "eval")
+    eval_ids = sft_eval["ids"]
+    sft_gold = gold_score_summary([posts[i] for i in eval_ids], sft_eval["summaries"])
+    rows = []
+    for i, point in enumerate(points):
+        if progress:
+            print(f"[sweep] {i + 1}/{len(points)} {point.name}: {point.labeler}", flush=True)
+        if point.kind == "llm":
+            t = time.time()
+            ensure(BASE_STAGES)
+            base_seconds += round(time.time() - t, 1)
+        rows.append(run_point(point, base, out / "points" / point.name, preset, config, sft_eval))
+    _versus_rlhf(rows, out, [posts[i] for i in eval_ids])
+    result = {
+        "what": "labeler quality -> reward model -> RL policy, one SFT policy and one set of pairs; "
+                "points marked simulated use a SIMULATED labeler (a what-if, calibrated on toy pairs), not an LLM",
+        "preset": preset.name, "base": str(base), "config": asdict(config),
+        "rl_steps": rl_steps(config, preset), "preset_rl_steps": preset.rl.max_steps,
+        "judge": "simulated human rater (gold score)", "sft_gold_score": sft_gold,
+        "n_train_pairs": len(pipeline.load_pairs(base, "train")), "n_test_pairs": len(pipeline.load_pairs(base, "test")),
+        "points": rows, "seconds": {"base": base_seconds, "points": round(time.time() - start - base_seconds, 1),
+                                    "total": round(time.time() - start, 1)},
+        "paper": {"alignment": paper.LABELER_SIZE, "same_position": paper.SAME_POSITION,
+                  "win_rate": {k: paper.WIN_RATE[k] for k in ("rlaif_vs_sft", "rlhf_vs_sft")}},
+    }
+    (out / "sweep.json").write_text(json.dumps(result, indent=1))
+    fig = plot_sweep(result)
+    fig.savefig(out / "sweep.png", dpi=110)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return result
+
+
+def _versus_rlhf(rows: list[dict], out: Path, posts: list) -> None:
+    """Add each point's win rate against the RLHF policy (the paper's "RLAIF vs RLHF", 50% = as good),
+    judged on the same evaluation posts, when the sweep has the human-label point."""
+    from .evaluate import gold_preferences, win_rate
+    from .pipeline import read_jsonl
+
+    if not any(r["kind"] == "human" for r in rows):
+        return
+    rlhf = [x["policy"] for x in read_jsonl(out / "points" / "human" / "summaries.jsonl")]
+    for r in rows:
+        if r["kind"] != "human":
+            mine = [x["policy"] for x in read_jsonl(out / "points" / r["name"] / "summaries.jsonl")]
+            r["win_rate_vs_rlhf"] = win_rate(gold_preferences(posts, mine, rlhf))
+
+
+def reading(result: dict) -> dict:
+    """The sweep's answer in numbers: the RLHF point, and the lowest-alignment simulated labeler of
+    the ladder (debiased) whose policy cannot be told from RLHF's (win rate vs RLHF with a 95% interval
+    that reaches 50%), or None; plus where the real LLM labeler sits."""
+    pts = result["points"]
+    human = next((r for r in pts if r["kind"] == "human"), None)
+    ladder = sorted((r for r in pts if r["kind"] == "simulated" and r["panel"] == "ladder"),
+                    key=lambda r: r["alignment_all"]["value"])
+    reaches = next((r for r in ladder if r.get("win_rate_vs_rlhf") and r["win_rate_vs_rlhf"]["ci_high"] >= 0.5), None)
+    llm = next((r for r in pts if r["kind"] == "llm"), None)
+
+    def short(r):
+        return None if r is None else {
+            "name": r["name"], "alignment": r["alignment_all"]["value"] if r.get("alignment_all") else None,
+            "win_rate_vs_sft": r["win_rate_vs_sft"]["value"], "win_rate_vs_rlhf": (r.get("win_rate_vs_rlhf") or {}).get("value")}
+    return {"rlhf": short(human), "lowest_alignment_matching_rlhf": short(reaches), "llm": short(llm),
+            "paper_alignment": result["paper"]["alignment"]}
+
+
+# ---------------------------------------------------------------------------------------------
+def sweep_table(result: dict) -> str:
+    """Markdown table of a sweep: one row per point (simulated ones say so)."""
+    def ci(d):
+        return "n/a" if not d else f"{d['value']:.1%} [{d['ci_low']:.1%}, {d['ci_high']:.1%}]"
+
+    lines = [f"RL budget per point: {result['rl_steps']} steps (the preset's: {result['preset_rl_steps']}); "
+             f"judge: {result['judge']}; SFT gold score {result['sft_gold_score']['value']:.3f}.", "",
+             "| point | labeler | alignment (test) | alignment (all pairs) | same position | RM acc. (human test labels) "
+             "| win rate vs SFT | vs RLHF | gold score | words |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in result["points"]:
+        sp = "n/a" if r["same_position_pct"] is None else f"{r['same_position_pct']:.0f}% ({r['position_direction']})"
+        lines.append(f"| {r['name']} | {r['labeler_name']} | {ci(r['alignment_test'])} | {ci(r['alignment_all'])} | {sp} | "
+                     f"{ci(r['rm_accuracy_human'])} | {ci(r['win_rate_vs_sft'])} | {ci(r.get('win_rate_vs_rlhf'))} | "
+                     f"{r['gold_score']['value']:.3f} | "
+                     f"{r['mean_words']:.1f} |")
+    return "\n".join(lines)
+
+
+def plot_sweep(result: dict):
+    """Left: win rate vs SFT against labeler alignment (measured on all the run's human-labelled
+    pairs), simulated labelers as a line, the real LLM as a marked point, RLHF as a band, the paper's
+    PaLM 2 alignments marked on the axis. Right: the position-bias panel. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [1.6, 1]})
+    pts = result["points"]
+
+    def xy(r):
+        a, w = r["alignment_all"], r["win_rate_vs_sft"]
+        return (a["value"], w["value"], [[a["value"] - a["ci_low"]], [a["ci_high"] - a["value"]]],
+                [[w["value"] - w["ci_low"]], [w["ci_high"] - w["value"]]])
+
+    human = next((r for r in pts if r["kind"] == "human"), None)
+    if human:
+        w = human["win_rate_vs_sft"]
+        ax.axhspan(w["ci_low"], w["ci_high"], color="tab:green", alpha=0.15)
+        ax.axhline(w["value"], color="tab:green", lw=1.5, label=f"RLHF (human labels): {w['value']:.1%}")
+    ax.axhline(0.5, color="grey", lw=0.8, ls=":", label="SFT (50%)")
+    ladder = sorted((r for r in pts if r["kind"] == "simulated" and r["panel"] == "ladder"), key=lambda r: r["alignment_all"]["value"])
+    if ladder:
+        xs = [xy(r)[0] for r in ladder]
+        ax.plot(xs, [xy(r)[1] for r in ladder], color="tab:blue", lw=1, alpha=0.6)
+        for r in ladder:
+            x, y, xe, ye = xy(r)
+            gold = r["requested"]["alignment"] is None
+            ax.errorbar(x, y, xerr=xe, yerr=ye, fmt="*" if gold else "o", ms=12 if gold else 6, color="tab:blue",
+                        capsize=2, label="simulated: the gold rater" if gold else None)
+            if not gold:
+                ax.annotate(f"asked {r['requested']['alignment']:.1%}", (x, y), textcoords="offset points",
+                            xytext=(4, -12), fontsize=7, color="tab:blue")
+        ax.plot([], [], "o", color="tab:blue", label="simulated labelers (what-if), 18% same position, debiased")
+    for r in (r for r in pts if r["kind"] == "llm"):
+        x, y, xe, ye = xy(r)
+        ax.errorbar(x, y, xerr=xe, yerr=ye, fmt="X", ms=11, color="tab:red", capsize=2, label=f"real labeler: {r['labeler']}")
+    for name, a in result["paper"]["alignment"].items():
+        ax.axvline(a / 100, color="k", lw=0.6, ls="--", alpha=0.5)
+        ax.text(a / 100, 0.01, f" {name}\n {a:.1f}%", transform=ax.get_xaxis_transform(), fontsize=7, va="bottom")
+    ax.set_xlabel("labeler alignment with human labels (all the run's labelled pairs, 95% CI)")
+    ax.set_ylabel("RL policy's win rate vs SFT (simulated human judge)")
+    ax.set_title("Labeler quality -> policy quality (dashed: the paper's PaLM 2 labelers)")
+    ax.legend(fontsize=7, loc="upper left")
+    panel = [r for r in pts if r["panel"] == "position"]
+    ref = [r for r in ladder if r["requested"]["alignment"] is not None and any(
+        abs(r["requested"]["alignment"] - p["requested"]["alignment"]) < 1e-9 for p in panel)]
+    bars = ref + panel
+    if bars:
+        labels = [f"{r['same_position_pct']:.0f}% same pos.\n{'both orders' if r['requested']['debias'] else 'one order'}\n"
+                  f"align. {r['alignment_all']['value']:.0%}" for r in bars]
+        vals = [r["win_rate_vs_sft"]["value"] for r in bars]
+        err = [[r["win_rate_vs_sft"]["value"] - r["win_rate_vs_sft"]["ci_low"] for r in bars],
+               [r["win_rate_vs_sft"]["ci_high"] - r["win_rate_vs_sft"]["value"] for r in bars]]
+        ax2.bar(range(len(bars)), vals, yerr=err, capsize=3,
+                color=["tab:blue" if r["requested"]["debias"] else "tab:orange" for r in bars])
+        ax2.set_xticks(range(len(bars)), labels, fontsize=7)
+        ax2.axhline(0.5, color="grey", lw=0.8, ls=":")
+        if human:
+            ax2.axhline(human["win_rate_vs_sft"]["value"], color="tab:green", lw=1.5)
+        ax2.set_ylabel("win rate vs SFT")
+        ax2.set_title(f"Position bias at {bars[0]['requested']['alignment']:.0%} requested alignment (simulated)")
+    fig.suptitle(f"{result['preset']} preset, RL {result['rl_steps']} steps per point; SIMULATED labelers are a what-if, "
+                 "not LLMs", fontsize=9)
+    fig.tight_layout()
+    return fig
