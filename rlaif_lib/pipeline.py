@@ -88,16 +88,24 @@ def stage_sample(preset: Preset, run: RunFolder) -> dict:
 
 
 def stage_label(preset: Preset, run: RunFolder) -> dict:
-    """Sec. 2.1: soft AI labels for every pair, both orders averaged; alignment on held-out pairs."""
+    """Sec. 2.1: soft AI labels for every pair, both orders averaged; alignment on held-out pairs.
+    A `simulated:...` labeler (toy world only, a what-if: toy_world/simulated_labeler.py) labels
+    here instead of the LLM, into the same files, cache and metrics; it has no Table 2 techniques."""
     from . import labeling
+    from .toy_world import simulated_labeler as sim
 
     train, test = run.load_pairs("train"), run.load_pairs("test")
-    labels = labeling.label_pairs(train + test, labeler=preset.labeler, config=preset.label, cache_path=run.label_cache)
+    simulated = sim.is_simulated(preset.labeler)
+    if simulated:
+        labels = sim.label_pairs_simulated(train + test, preset.labeler, seed=preset.seed, cache_path=run.label_cache)
+    else:
+        labels = labeling.label_pairs(train + test, labeler=preset.labeler, config=preset.label,
+                                      cache_path=run.label_cache)
     write_jsonl(run.labels("train"), labels[: len(train)])
     write_jsonl(run.labels("test"), labels[len(train):])
     test_labels = labels[len(train):]
     metrics = {
-        "labeler": preset.labeler,
+        "labeler": sim.parse(preset.labeler).name if simulated else preset.labeler,
         "alignment": labeling.alignment(test_labels, test),
         "alignment_high_confidence": labeling.alignment(test_labels, test, min_confidence=8),
         "position_bias": labeling.position_bias(labels),
@@ -111,7 +119,7 @@ def stage_label(preset: Preset, run: RunFolder) -> dict:
         same = labeling.label_pairs(train, labeler=preset.same_size_labeler, config=preset.label,
                                     cache_path=run.label_cache)
         write_jsonl(run.labels("train_same_size"), same)
-    if preset.techniques:
+    if preset.techniques and not simulated:
         from .labeling.tables import techniques_table
 
         metrics["techniques"] = techniques_table(test[: preset.n_technique_pairs], train, preset.labeler,

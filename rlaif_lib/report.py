@@ -102,7 +102,8 @@ def write_report(run, metrics: dict) -> Path:
     lines += [f"| {k} | {v} |" for k, v in metrics.get("stages", {}).items()]
     if "labeler" in metrics:
         lab = metrics["labeler"]
-        lines += ["", "## AI labeler (Sec. 2.1)", "", "| measure | this run | paper |", "| --- | --- | --- |",
+        lines += ["", "## AI labeler (Sec. 2.1)", "", f"Labeler: {lab['name']}.", "", "| measure | this run | paper |",
+                  "| --- | --- | --- |",
                   f"| alignment with held-out human labels | {_ci(lab['alignment_ci'])} | {_pct(_frac(paper.BEST_ALIGNMENT))} (PaLM 2 L) |",
                   f"| alignment, high-confidence pairs | {_ci(lab['alignment_high_confidence'])} | |",
                   f"| same position preferred after swap | {lab['same_position_pct']:.1f}% | "

@@ -5,6 +5,7 @@
     <run>/sft/       the SFT policy, loss_curve.json
     <run>/sample/    comparisons_train.jsonl  comparisons_test.jsonl   (the pairs to label)
     <run>/label/     labels_train.jsonl  labels_test.jsonl  [labels_train_same_size.jsonl]  cache.jsonl
+    <run>/selection/ validation_pairs.jsonl  labeler_selection.json  cache.jsonl   (optional: labeling/selection.py)
     <run>/reward/<name>/   one reward model per label source (names: rewards.REWARD_MODELS)
     <run>/rl/<policy>/     one RL policy of Table 1, curves.json
     <run>/evaluate/  summaries.jsonl  [judge_cache.jsonl]
@@ -137,6 +138,20 @@ class RunFolder:
     @property
     def label_cache(self) -> Path:
         return self.root / "label" / "cache.jsonl"
+
+    # choosing the labeling configuration (labeling/selection.py): a validation split of its own
+    @property
+    def validation_pairs(self) -> Path:
+        """Human-labelled validation pairs (comparisons schema), disjoint from train, test and eval posts."""
+        return self.root / "selection" / "validation_pairs.jsonl"
+
+    @property
+    def selection_cache(self) -> Path:
+        return self.root / "selection" / "cache.jsonl"
+
+    @property
+    def selection_result(self) -> Path:
+        return self.root / "selection" / "labeler_selection.json"
 
     # reward
     def reward_model(self, name: str) -> Path:

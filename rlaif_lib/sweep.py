@@ -20,13 +20,13 @@ point's artefacts live in `points/<name>/` and a finished point is skipped on a 
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from . import paper
-from . import simulated_labeler as sim
+from .run_folder import RunFolder, read_json, read_jsonl, write_json, write_jsonl
+from .toy_world import simulated_labeler as sim
 
 BASE_STAGES = ("data", "sft", "sample", "label")
 
@@ -90,68 +90,61 @@ def rl_steps(config: SweepConfig, preset) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-def _labels(point: Point, base: Path, train, test, preset, cache) -> tuple[list, list, str]:
+def _labels(point: Point, base: RunFolder, train, test, preset, cache) -> tuple[list, list, str]:
     """(train labels, test labels, labeler name) for one point."""
-    from .pipeline import read_jsonl
-
     if point.kind == "human":
         rows = [{"id": p["id"], "p_a": 1.0 if p["choice"] == 0 else 0.0} for p in train + test]
         return rows[:len(train)], rows[len(train):], "human labels (simulated raters)"
     if point.kind == "llm":
-        return (read_jsonl(base / "label" / "labels_train.jsonl"), read_jsonl(base / "label" / "labels_test.jsonl"),
-                f"{preset.labeler} (real LLM)")
+        return read_jsonl(base.labels("train")), read_jsonl(base.labels("test")), f"{preset.labeler} (real LLM)"
     rows = sim.label_pairs_simulated(train + test, point.labeler, seed=preset.seed, cache_path=cache)
     return rows[:len(train)], rows[len(train):], rows[0]["labeler"] if rows else sim.parse(point.labeler).name
 
 
 def _label_metrics(train_labels, test_labels, train, test, kind: str) -> dict:
-    from . import labeler as lab
+    from . import labeling as lab
 
     if kind == "human":
         return {"alignment_test": None, "alignment_all": None, "same_position_pct": None, "position_direction": None}
-    from .pipeline import position_direction
-
     bias = lab.position_bias(train_labels + test_labels)
     return {"alignment_test": lab.alignment(test_labels, test), "alignment_all": lab.alignment(train_labels + test_labels, train + test),
-            "same_position_pct": bias["same_position_pct"], "position_direction": position_direction(bias)}
+            "same_position_pct": bias["same_position_pct"], "position_direction": lab.position_direction(bias)}
 
 
-def sft_summaries(base: Path, preset, n_eval: int | None = None) -> dict:
-    """Greedy SFT summaries of the base run's evaluation posts (cached in the sweep's base folder)."""
-    from .pipeline import read_jsonl
+def sft_summaries(base: RunFolder, out: Path, preset, n_eval: int | None = None) -> dict:
+    """Greedy SFT summaries of the base run's evaluation posts, cached in the sweep folder `out`."""
     from .sft import generate
 
-    rows = read_jsonl(base / "data" / "eval_prompts.jsonl")[:n_eval]
-    path = base / "sweep_sft_summaries.json"
+    rows = read_jsonl(base.eval_prompts)[:n_eval]
+    path = out / "sft_summaries.json"
     if path.exists():
-        cached = json.loads(path.read_text())
+        cached = read_json(path)
         if cached["ids"] == [r["id"] for r in rows]:
             return cached
-    summaries = [s[0] for s in generate(str(base / "sft"), [r["prompt"] for r in rows], n=1,
+    summaries = [s[0] for s in generate(str(base.sft), [r["prompt"] for r in rows], n=1,
                                         temperature=preset.eval_temperature, max_new_tokens=preset.max_new_tokens,
                                         seed=preset.seed)]
-    out = {"ids": [r["id"] for r in rows], "summaries": summaries}
-    path.write_text(json.dumps(out))
-    return out
+    return read_json(write_json(path, {"ids": [r["id"] for r in rows], "summaries": summaries}))
 
 
-def run_point(point: Point, base: Path, folder: Path, preset, config: SweepConfig, sft_eval: dict) -> dict:
+def run_point(point: Point, base: RunFolder, folder: Path, preset, config: SweepConfig, sft_eval: dict) -> dict:
     """labels -> reward model -> RL -> win rate vs SFT for one point; writes and returns result.json."""
     from datasets import Dataset
 
     from .evaluate import gold_preferences, gold_score_summary, win_rate
-    from .pipeline import gold_reward_fn, load_pairs, read_jsonl, toy_posts, write_jsonl
+    from .presets import toy_posts
     from .reward import load_reward_model, make_reward_fn, preference_accuracy, train_reward_model
+    from .rewards import gold_reward
     from .rl import train_rl
     from .sft import generate
 
     done = folder / "result.json"
     if done.exists():
-        return json.loads(done.read_text())
+        return read_json(done)
     folder.mkdir(parents=True, exist_ok=True)
     seconds = {}
     t = time.time()
-    train, test = load_pairs(base, "train"), load_pairs(base, "test")
+    train, test = base.load_pairs("train"), base.load_pairs("test")
     train_labels, test_labels, name = _labels(point, base, train, test, preset, folder.parent.parent / "sim_cache.jsonl")
     write_jsonl(folder / "labels_train.jsonl", train_labels)
     write_jsonl(folder / "labels_test.jsonl", test_labels)
@@ -160,7 +153,7 @@ def run_point(point: Point, base: Path, folder: Path, preset, config: SweepConfi
 
     t = time.time()
     if not (folder / "reward" / "config.json").exists():
-        train_reward_model(str(base / "sft"), train, [x["p_a"] for x in train_labels], folder / "reward", preset.reward,
+        train_reward_model(str(base.sft), train, [x["p_a"] for x in train_labels], folder / "reward", preset.reward,
                            progress=False)
     acc = preference_accuracy(load_reward_model(folder / "reward"), test)
     acc.pop("p_a")
@@ -170,14 +163,15 @@ def run_point(point: Point, base: Path, folder: Path, preset, config: SweepConfi
     rl_config = replace(preset.rl, max_steps=rl_steps(config, preset))
     if not (folder / "rl" / "curves.json").exists():
         weight = 1 - rl_config.beta if rl_config.weight_reward_by_one_minus_beta else 1.0
-        prompts = Dataset.from_list(read_jsonl(base / "data" / "rl_prompts.jsonl"))
-        train_rl(base / "sft", make_reward_fn(folder / "reward", weight=weight), prompts, folder / "rl", rl_config,
-                 gold_fn=gold_reward_fn(toy_posts(preset, "sft")), progress=False)
-    curves = json.loads((folder / "rl" / "curves.json").read_text())
+        prompts = Dataset.from_list(read_jsonl(base.rl_prompts))
+        reward = make_reward_fn(folder / "reward", weight=weight)
+        train_rl(base.sft, reward, prompts, folder / "rl", rl_config, gold_fn=gold_reward(toy_posts(preset, "sft")),
+                 progress=False)
+    curves = read_json(folder / "rl" / "curves.json")
     seconds["rl"] = round(time.time() - t, 1)
 
     t = time.time()
-    eval_rows = read_jsonl(base / "data" / "eval_prompts.jsonl")[:len(sft_eval["ids"])]
+    eval_rows = read_jsonl(base.eval_prompts)[:len(sft_eval["ids"])]
     posts = toy_posts(preset, "eval")
     post_list = [posts[r["id"]] for r in eval_rows]
     mine = [s[0] for s in generate(str(folder / "rl"), [r["prompt"] for r in eval_rows], n=1,
@@ -197,7 +191,7 @@ def run_point(point: Point, base: Path, folder: Path, preset, config: SweepConfi
         "rl_final": {k: v[-1] for k, v in curves.items() if v and k != "step"},
         "rl_steps": rl_config.max_steps, "seconds": seconds,
     }
-    done.write_text(json.dumps(result, indent=1))
+    write_json(done, result)
     return result
 
 
@@ -207,23 +201,24 @@ def run_sweep(preset, out, config: SweepConfig = SweepConfig(), base=None, progr
     out/sweep.png; returns the sweep.json content."""
     from . import pipeline
     from .evaluate import gold_score_summary
+    from .presets import toy_posts
 
     if preset.comparisons != "toy":
         raise ValueError("the sweep needs the toy world (simulated labelers and the gold judge)")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.time()
-    base = Path(base) if base else out / "base"
+    base = RunFolder(base or out / "base")
     points = sweep_points(config, preset)
 
     def ensure(stages):  # the base run's stages (the LLM's labels only when its point comes up)
-        if not all((base / s / "done.json").exists() for s in stages):
+        if not all(base.done(s).exists() for s in stages):
             pipeline.run(replace(preset, techniques=()), base, stages=stages)
 
     ensure(BASE_STAGES[:3])
     base_seconds = round(time.time() - start, 1)
-    sft_eval = sft_summaries(base, preset, preset.n_eval_posts)
-    posts = pipeline.toy_posts(preset, "eval")
+    sft_eval = sft_summaries(base, out, preset, preset.n_eval_posts)
+    posts = toy_posts(preset, "eval")
     eval_ids = sft_eval["ids"]
     sft_gold = gold_score_summary([posts[i] for i in eval_ids], sft_eval["summaries"])
     rows = []
@@ -242,13 +237,13 @@ def run_sweep(preset, out, config: SweepConfig = SweepConfig(), base=None, progr
         "preset": preset.name, "base": str(base), "config": asdict(config),
         "rl_steps": rl_steps(config, preset), "preset_rl_steps": preset.rl.max_steps,
         "judge": "simulated human rater (gold score)", "sft_gold_score": sft_gold,
-        "n_train_pairs": len(pipeline.load_pairs(base, "train")), "n_test_pairs": len(pipeline.load_pairs(base, "test")),
+        "n_train_pairs": len(base.load_pairs("train")), "n_test_pairs": len(base.load_pairs("test")),
         "points": rows, "seconds": {"base": base_seconds, "points": round(time.time() - start - base_seconds, 1),
                                     "total": round(time.time() - start, 1)},
         "paper": {"alignment": paper.LABELER_SIZE, "same_position": paper.SAME_POSITION,
                   "win_rate": {k: paper.WIN_RATE[k] for k in ("rlaif_vs_sft", "rlhf_vs_sft")}},
     }
-    (out / "sweep.json").write_text(json.dumps(result, indent=1))
+    write_json(out / "sweep.json", result)
     fig = plot_sweep(result)
     fig.savefig(out / "sweep.png", dpi=110)
     import matplotlib.pyplot as plt
@@ -261,7 +256,6 @@ def _versus_rlhf(rows: list[dict], out: Path, posts: list) -> None:
     """Add each point's win rate against the RLHF policy (the paper's "RLAIF vs RLHF", 50% = as good),
     judged on the same evaluation posts, when the sweep has the human-label point."""
     from .evaluate import gold_preferences, win_rate
-    from .pipeline import read_jsonl
 
     if not any(r["kind"] == "human" for r in rows):
         return
@@ -289,6 +283,34 @@ def reading(result: dict) -> dict:
             "win_rate_vs_sft": r["win_rate_vs_sft"]["value"], "win_rate_vs_rlhf": (r.get("win_rate_vs_rlhf") or {}).get("value")}
     return {"rlhf": short(human), "lowest_alignment_matching_rlhf": short(reaches), "llm": short(llm),
             "paper_alignment": result["paper"]["alignment"]}
+
+
+def reading_text(result: dict) -> str:
+    """`reading` in sentences, every number from the sweep (for the notebook and the report)."""
+    r, out = reading(result), []
+    if r["rlhf"]:
+        out.append(f"RLHF (human labels) beats SFT {r['rlhf']['win_rate_vs_sft']:.1%} of the time.")
+    m = r["lowest_alignment_matching_rlhf"]
+    if m:
+        out.append(f"The least aligned simulated labeler whose RLAIF policy cannot be told from RLHF's (win rate vs RLHF "
+                   f"{m['win_rate_vs_rlhf']:.1%}, interval reaching 50%) is {m['name']}, measured at {m['alignment']:.1%} "
+                   f"alignment on this run's pairs; it beats SFT {m['win_rate_vs_sft']:.1%} of the time.")
+    elif r["rlhf"]:
+        out.append("No simulated labeler of the ladder reaches RLHF here (every interval of its win rate vs RLHF "
+                   "stays below 50%).")
+    if r["llm"]:
+        out.append(f"The real labeler ({result['points'][[p['kind'] for p in result['points']].index('llm')]['labeler']}) "
+                   f"measures {r['llm']['alignment']:.1%} and its RLAIF policy beats SFT {r['llm']['win_rate_vs_sft']:.1%}.")
+    out.append("The paper's labelers: " + ", ".join(f"{k} {v:.1f}%" for k, v in r["paper_alignment"].items()) + ".")
+    return " ".join(out)
+
+
+COMMITTED = Path(__file__).parent / "assets" / "sweep_tiny.json"
+
+
+def load_committed() -> dict:
+    """The sweep measured on the `tiny` preset and committed with the kit (see its "measured" field)."""
+    return read_json(COMMITTED)
 
 
 # ---------------------------------------------------------------------------------------------

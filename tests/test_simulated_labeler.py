@@ -4,8 +4,8 @@ import math
 import pytest
 
 from rlaif_lib import data, toy_world
-from rlaif_lib import labeler as lab
-from rlaif_lib import simulated_labeler as sim
+from rlaif_lib import labeling as lab
+from rlaif_lib.toy_world import simulated_labeler as sim
 
 
 @pytest.fixture(scope="module")

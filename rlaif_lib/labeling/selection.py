@@ -13,7 +13,7 @@ points and choosing on them would be choosing on noise and on the test labels at
    Exemplars come from the run's training pairs, never from the pairs being scored.
 3. The chosen setting is then measured once on the untouched test pairs.
 
-`python -m rlaif_lib.labeler_selection RUN_FOLDER` runs all three on a run that has finished its
+`python -m rlaif_lib.labeling.selection RUN_FOLDER` runs all three on a run that has finished its
 `sample` stage and writes the JSON that `rlaif_lib/assets/labeler_selection.json` holds.
 """
 from __future__ import annotations
@@ -25,25 +25,25 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 ALL_CONFIGS = tuple((p, k, c) for c in (False, True) for p in ("base", "detailed") for k in (0, 1, 2))  # CoT last: slowest
-ASSET = Path(__file__).parent / "assets" / "labeler_selection.json"
+ASSET = Path(__file__).parent.parent / "assets" / "labeler_selection.json"
 
 
 def validation_pairs(run, preset, n_posts: int = 240, seed_offset: int = 1) -> list[dict]:
     """Human-labelled validation pairs for choosing a labeling configuration: SFT samples on the
     toy posts label-[n_label_posts, n_label_posts + n_posts) of `preset`'s world, read from the run
-    folder's `sft/` policy. Cached in `run/selection/validation_pairs.jsonl`. Flat pair dicts."""
-    from . import data, toy_world
-    from .sft import sample_pairs
+    folder's `sft/` policy. Cached in `run.validation_pairs`. Flat pair dicts."""
+    from .. import data, toy_world
+    from ..run_folder import RunFolder, read_jsonl, write_jsonl
+    from ..sft import sample_pairs
 
-    run = Path(run)
-    path = run / "selection" / "validation_pairs.jsonl"
+    run = RunFolder(run)
+    path = run.validation_pairs
     if path.exists():
-        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-        return data.comparisons_to_pairs(rows)
+        return data.comparisons_to_pairs(read_jsonl(path))
     if preset.comparisons != "toy":
         raise ValueError("validation_pairs samples toy-world posts; on real data use the dataset's own validation split")
     posts = toy_world.generate_posts(preset.n_label_posts + n_posts, "label", seed=preset.seed)[preset.n_label_posts:]
-    pairs = sample_pairs(str(run / "sft"), [toy_world.format_prompt(p) for p in posts], [p.id for p in posts],
+    pairs = sample_pairs(str(run.sft), [toy_world.format_prompt(p) for p in posts], [p.id for p in posts],
                          n_samples=preset.n_samples, temperature=preset.sample_temperature,
                          max_new_tokens=preset.max_new_tokens, seed=preset.seed + seed_offset)
     by_id, rng = {p.id: p for p in posts}, random.Random(f"validation-raters:{preset.seed}")
@@ -54,9 +54,7 @@ def validation_pairs(run, preset, n_posts: int = 240, seed_offset: int = 1) -> l
         rows.append(toy_world.comparison_row(post, pair["summary_a"], pair["summary_b"], choice, confidence,
                                              policies=(pair["policy_a"], pair["policy_b"]), split="valid2"))
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    tmp.rename(path)
+    write_jsonl(path, rows)
     return data.comparisons_to_pairs(rows)
 
 
@@ -77,10 +75,10 @@ def select_configuration(val_pairs: list[dict], exemplar_pool: list[dict], label
                          base=None, cache_path=None, seed: int = 0, cot_max_tokens: int | None = None) -> dict:
     """Table 2 on the validation pairs: one row per (preamble, shots, cot) with alignment, its 95%
     interval, n, same-position %, and seconds; plus the chosen row (`choose`)."""
-    from . import labeler as lab
-    from .labeler_tables import techniques_table
+    from .prompts import LabelConfig
+    from .tables import techniques_table
 
-    base = base or lab.LabelConfig()
+    base = base or LabelConfig()
     rows = []
     for setting in configs:
         start = time.time()
@@ -94,22 +92,22 @@ def select_configuration(val_pairs: list[dict], exemplar_pool: list[dict], label
 
 def run_selection(run, preset=None, configs=ALL_CONFIGS, n_posts: int = 240, cot_max_tokens: int = 32) -> dict:
     """Validation pairs, the configuration table, the chosen setting and its alignment on the run's
-    test pairs (measured once, after choosing). Writes `run/selection/labeler_selection.json`."""
-    from . import labeler as lab
-    from .pipeline import load_pairs
-    from .presets import get_preset
+    test pairs (measured once, after choosing). Writes `run.selection_result`."""
+    from ..presets import get_preset
+    from ..run_folder import RunFolder, read_json, write_json
+    from .baselines import length_labeler
+    from .metrics import alignment
+    from .tables import techniques_table
 
-    run = Path(run)
-    preset = preset or get_preset(json.loads((run / "preset.json").read_text())["name"])
+    run = RunFolder(run)
+    preset = preset or get_preset(read_json(run.preset)["name"])
     val = validation_pairs(run, preset, n_posts=n_posts)
-    train, test = load_pairs(run, "train"), load_pairs(run, "test")
-    cache = run / "selection" / "cache.jsonl"
+    train, test = run.load_pairs("train"), run.load_pairs("test")
+    cache = run.selection_cache
     table = select_configuration(val, train, preset.labeler, configs, preset.label, cache_path=cache,
                                  seed=preset.seed, cot_max_tokens=cot_max_tokens)
     chosen = table["chosen"]
     setting = (chosen["preamble"], chosen["shots"], chosen["cot"])
-    from .labeler_tables import techniques_table
-
     test_row = techniques_table(test, train, preset.labeler, (setting,), preset.label, cache_path=cache,
                                 seed=preset.seed, cot_max_tokens=cot_max_tokens)[0]
     default = replace(preset.label)
@@ -125,10 +123,9 @@ def run_selection(run, preset=None, configs=ALL_CONFIGS, n_posts: int = 240, cot
                                           "validation_alignment": chosen["alignment"],
                                           "validation_ci": [chosen["ci_low"], chosen["ci_high"]]},
         "test": {k: test_row[k] for k in ("alignment", "ci_low", "ci_high", "n", "same_position_pct")},
-        "baselines_validation": {"longer_wins": lab.alignment(lab.length_labeler(val), val)["value"]},
+        "baselines_validation": {"longer_wins": alignment(length_labeler(val), val)["value"]},
     }
-    out = run / "selection" / "labeler_selection.json"
-    out.write_text(json.dumps(result, indent=1))
+    write_json(run.selection_result, result)
     return result
 
 

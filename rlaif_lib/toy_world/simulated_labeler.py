@@ -47,6 +47,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .corruptions import policy_like_pairs
+from .gold import gold_score
+from .posts import SPLITS, _make_post, generate_posts
+from .raters import TAU, _rate
+
 PREFIX = "simulated:"
 CALIBRATION_SEED = "simulated-labeler-calibration"  # a string seed: no preset's integer seed can collide
 N_CALIBRATION = 4000
@@ -151,8 +156,6 @@ def _chose_a(margins, sigma):
 def expected_alignment(margins, sigma: float) -> float:
     """Expected alignment (both orders averaged) of the labeler with noise `sigma` against the
     simulated humans, over pairs with gold margins `margins`."""
-    from .toy_world import TAU
-
     m = np.asarray(margins, dtype=float)
     human_a = 1 / (1 + np.exp(-m / TAU))
     pa = _chose_a(m, sigma)
@@ -199,25 +202,19 @@ def calibrate(alignment: float | None, same_position: float, margins) -> dict:
 @functools.lru_cache(maxsize=1)
 def calibration_pairs(n: int = N_CALIBRATION) -> list[tuple]:
     """n (post, a, b) policy-like toy pairs on posts of their own seed (disjoint from any run's posts)."""
-    from . import toy_world
-
-    posts = toy_world.generate_posts(n, "label", seed=CALIBRATION_SEED)
-    return toy_world.policy_like_pairs(posts, seed=CALIBRATION_SEED)
+    posts = generate_posts(n, "label", seed=CALIBRATION_SEED)
+    return policy_like_pairs(posts, seed=CALIBRATION_SEED)
 
 
 @functools.lru_cache(maxsize=1)
 def calibration_margins(n: int = N_CALIBRATION) -> np.ndarray:
     """Gold margins q_A - q_B of `calibration_pairs(n)` (computed once per process)."""
-    from .toy_world import gold_score
-
     return np.array([gold_score(p, a) - gold_score(p, b) for p, a, b in calibration_pairs(n)])
 
 
 @functools.lru_cache(maxsize=64)
 def parameters(labeler: SimulatedLabeler, n: int = N_CALIBRATION) -> dict:
     """The calibrated {sigma, c, t, b, ...} of `labeler` on the calibration set."""
-    from .toy_world import TAU
-
     cal = calibrate(labeler.alignment, labeler.same_position, calibration_margins(n))
     t = TAU + cal["sigma"]
     b = cal["c"] / t * (1 if labeler.direction == "first" else -1)
@@ -239,7 +236,7 @@ def _eps(seed: int, pair_id, a: str, b: str) -> float:
 
 
 def label_row(labeler: SimulatedLabeler, pair_id, margin: float, a: str = "", b: str = "", params=None) -> dict:
-    """One label row (the shape `labeler.label_pairs` returns) for a pair with gold margin q_A - q_B."""
+    """One label row (the shape `labeling.label_pairs` returns) for a pair with gold margin q_A - q_B."""
     p = params or parameters(labeler)
     d = margin + p["sigma"] * _eps(labeler.seed, pair_id, a, b) if p["sigma"] > 0 else margin
     z_ab, z_ba = d / p["t"] + p["b"], -d / p["t"] + p["b"]
@@ -255,10 +252,8 @@ def label_row(labeler: SimulatedLabeler, pair_id, margin: float, a: str = "", b:
 def toy_post_for(pair: dict, seed: int):
     """The toy-world Post behind a pair (its id is the post id, e.g. "label-00012"), checked against
     the pair's post text; a clear error for pairs that are not from the toy world of `seed`."""
-    from . import toy_world
-
     split, _, index = str(pair["id"]).rpartition("-")
-    if split not in toy_world.SPLITS or not index.isdigit():
+    if split not in SPLITS or not index.isdigit():
         raise ValueError(f"pair {pair['id']!r}: the simulated labeler needs toy-world pairs (ids like 'label-00012')")
     post = _toy_post(split, int(index), seed)
     if post.body.strip() != str(pair.get("post", "")).strip():
@@ -271,25 +266,22 @@ def toy_post_for(pair: dict, seed: int):
 def _toy_post(split: str, index: int, seed):
     import random
 
-    from . import toy_world
-
-    return toy_world._make_post(f"{split}-{index:05d}", random.Random(f"toytldr:{seed}:{split}:{index}"))
+    return _make_post(f"{split}-{index:05d}", random.Random(f"toytldr:{seed}:{split}:{index}"))
 
 
 def label_pairs_simulated(pairs: list[dict], labeler, seed: int = 0, cache_path=None) -> list[dict]:
     """Soft labels for toy-world `pairs` from a simulated labeler (a `SimulatedLabeler` or its spec
-    string), rows shaped exactly like `labeler.label_pairs`' (plus "labeler": "simulated labeler ...").
+    string), rows shaped exactly like `labeling.label_pairs`' (plus "labeler": "simulated labeler ...").
     `seed` is the toy world's seed of the run (to find each pair's post and gold facts). With
     `cache_path`, rows go through the same append-only cache as LLM labels."""
-    from .labeler import _JsonlCache, validate_pairs
-    from .toy_world import gold_score
+    from ..labeling import LabelCache, validate_pairs
 
     sim = parse(labeler) if isinstance(labeler, str) else labeler
     validate_pairs(pairs)
     params = parameters(sim)
     keys = [hashlib.sha256(json.dumps([sim.spec, params["sigma"], params["b"], seed, str(p["id"]), p["post"],
                                        p["summary_a"], p["summary_b"]]).encode()).hexdigest() for p in pairs]
-    cache = _JsonlCache(cache_path) if cache_path else None
+    cache = LabelCache(cache_path) if cache_path else None
     done = dict(cache.done) if cache else {}
     new = []
     try:
@@ -313,8 +305,7 @@ def measure_on_calibration_set(labeler, n: int = N_CALIBRATION, seed: int = 1) -
     against simulated human labels drawn with `seed`: what the requested values promise."""
     import random
 
-    from . import labeler as lab
-    from .toy_world import TAU, _rate
+    from .. import labeling as lab
 
     sim = parse(labeler) if isinstance(labeler, str) else labeler
     params, rng = parameters(sim, n), random.Random(f"calibration-humans:{seed}")

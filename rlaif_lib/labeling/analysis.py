@@ -34,7 +34,7 @@ def _words(text: str) -> list[str]:
 
 def summary_features(post, summary: str) -> dict:
     """The FEATURES of one summary of a toy-world `post` (a toy_world.Post)."""
-    from .toy_world import gold_breakdown
+    from ..toy_world import gold_breakdown
 
     g = gold_breakdown(post, summary)
     words, post_words = _words(summary), _words(f"{post.title} {post.body}")
@@ -189,3 +189,73 @@ def plot_what_the_labeler_tracks(result: dict, title: str = "What the AI labeler
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+PROFILE = ("length", "unfinished", "copying", "overlap", "coverage", "wrong_facts", "repetition", "gold")
+
+
+def summary_profile(posts: list, summaries: list[str]) -> dict:
+    """Mean of each PROFILE feature over summaries (one per post, toy-world Posts): what a policy writes."""
+    rows = [summary_features(p, s) for p, s in zip(posts, summaries)]
+    return {k: float(np.mean([r[k] for r in rows])) if rows else float("nan") for k in PROFILE} | {"n": len(rows)}
+
+
+def reward_margins(reward_model_path, pairs: list[dict]) -> np.ndarray:
+    """r(A) - r(B) of a saved reward model on `pairs`."""
+    from ..reward import load_reward_model, score
+
+    rm = load_reward_model(reward_model_path)
+    prompts = [p["prompt"] for p in pairs]
+    return score(rm, prompts, [p["summary_a"] for p in pairs]) - score(rm, prompts, [p["summary_b"] for p in pairs])
+
+
+def run_analysis(run, preset) -> dict:
+    """Everything this module can say about a toy-world run folder, from the artefacts it has: what the
+    labeler's labels track (label stage), what the reward model on its labels prefers on the same pairs
+    (reward stage, "ai"), and what each policy's held-out summaries look like (evaluate stage)."""
+    from ..presets import toy_posts
+    from ..run_folder import RunFolder, read_jsonl
+
+    run = RunFolder(run)
+    if preset.comparisons != "toy":
+        raise ValueError("run_analysis needs the toy world's gold rater")
+    pairs = run.load_pairs("train") + run.load_pairs("test")
+    labels = read_jsonl(run.labels("train")) + read_jsonl(run.labels("test"))
+    posts = {**toy_posts(preset, "label"), **toy_posts(preset, "eval")}
+    margins = reward_margins(run.reward_model("ai"), pairs) if (run.reward_model("ai") / "config.json").exists() else None
+    out = {"labeler": preset.labeler, "tracks": what_the_labeler_tracks(labels, pairs, posts, margins)}
+    if run.summaries.exists():
+        rows = read_jsonl(run.summaries)
+        eval_posts = [posts[r["id"]] for r in rows]
+        out["profiles"] = {k: summary_profile(eval_posts, [r[k] for r in rows]) for k in rows[0] if k != "id"}
+    return out
+
+
+def analysis_markdown(result: dict) -> str:
+    """Markdown tables of a `run_analysis` result: correlations with each feature difference, the
+    logistic models' coefficients, and (when present) the policies' summary profiles."""
+    t = result["tracks"]
+    targets = [k for k in t["correlations"] if k in ("labeler content logit", "human choice (A)") or k.startswith("reward")]
+    lines = [f"Spearman correlation of each judge's preference with the difference A - B ({t['n']} pairs):", "",
+             "| feature (A - B) | " + " | ".join(targets) + " |", "| --- |" + " --- |" * len(targets)]
+    lines += [f"| {k} | " + " | ".join(f"{t['correlations'][x][k]:+.2f}" for x in targets) + " |" for k in FEATURES]
+    models = t["models"]
+    names = list(next(iter(models.values()))["coefficients"])
+    lines += ["", "Logistic model of each choice on the standardised differences (log-odds per SD, 95% bootstrap CI):", "",
+              "| feature | " + " | ".join(models) + " |", "| --- |" + " --- |" * len(models)]
+    for k in names:
+        cells = []
+        for m in models.values():
+            c = m["coefficients"].get(k)
+            cells.append("" if c is None else f"{c['value']:+.2f} [{c['ci_low']:+.2f}, {c['ci_high']:+.2f}]")
+        lines.append(f"| {k} | " + " | ".join(cells) + " |")
+    lines.append("| fit accuracy | " + " | ".join(f"{m['accuracy']:.0%}" for m in models.values()) + " |")
+    p = t["position"]
+    lines += ["", f"Labeler: mean |content logit| {p['mean_abs_content_logit']:.3f}, mean position logit "
+              f"{p['mean_position_logit']:+.3f}, mean P(\"1\") {p['mean_p_first_ab']:.2f} (A first) / "
+              f"{p['mean_p_first_ba']:.2f} (B first), mean probability outside \"1\"/\"2\" {p['mean_other_mass']:.2f}."]
+    if result.get("profiles"):
+        lines += ["", "What each policy's held-out summaries look like (means):", "",
+                  "| policy | " + " | ".join(PROFILE) + " |", "| --- |" + " --- |" * len(PROFILE)]
+        lines += [f"| {name} | " + " | ".join(f"{prof[k]:.3f}" for k in PROFILE) + " |" for name, prof in result["profiles"].items()]
+    return "\n".join(lines)

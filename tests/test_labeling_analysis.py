@@ -1,0 +1,80 @@
+"""What a labeler's soft label tracks: features, the content/position split, the logistic model."""
+import math
+
+import numpy as np
+import pytest
+
+from rlaif_lib import data, toy_world
+from rlaif_lib.labeling import analysis
+from rlaif_lib.toy_world import simulated_labeler as sim
+
+
+@pytest.fixture(scope="module")
+def toy():
+    pairs = data.comparisons_to_pairs(data.load_comparisons("toy", "train", n=150, seed=0))
+    posts = {p.id: p for p in toy_world.generate_posts(150, "label", seed=0)}
+    return pairs, posts
+
+
+def test_features_are_a_minus_b(toy):
+    pairs, posts = toy
+    f = analysis.pair_features(pairs[:20], posts)
+    for i, pair in enumerate(pairs[:20]):
+        post = posts[pair["id"]]
+        gold = toy_world.gold_score(post, pair["summary_a"]) - toy_world.gold_score(post, pair["summary_b"])
+        assert f["gold"][i] == pytest.approx(gold)
+        assert f["length"][i] == len(pair["summary_a"].split()) - len(pair["summary_b"].split())
+    post = posts[pairs[0]["id"]]
+    copied = post.body.split(". ")[0] + "."
+    assert analysis.summary_features(post, copied)["copying"] == 1.0
+    assert analysis.summary_features(post, "zebra quantum violin banana")["overlap"] == 0.0
+    with pytest.raises(KeyError, match="no toy-world post"):
+        analysis.pair_features([dict(pairs[0], id="nope")], posts)
+
+
+def test_content_and_position_logits_are_recovered():
+    content, position = np.array([1.0, -0.5, 0.2]), np.array([2.0, 0.0, -1.0])
+    sig = lambda z: 1 / (1 + math.exp(-z))  # noqa: E731
+    rows = [{"probs_ab": [sig(c + b), 1 - sig(c + b)], "probs_ba": [sig(-c + b), 1 - sig(-c + b)], "p_a": 0.5}
+            for c, b in zip(content, position)]
+    got = analysis.label_logits(rows)
+    assert got["content"] == pytest.approx(content, abs=1e-6) and got["position"] == pytest.approx(position, abs=1e-6)
+
+
+def test_logistic_fit_recovers_known_weights():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4000, 2))
+    y = (rng.random(4000) < 1 / (1 + np.exp(-(0.5 + 2 * x[:, 0] - x[:, 1])))).astype(float)
+    w = analysis.fit_logistic(x, y, ridge=0.0)
+    assert w == pytest.approx([0.5, 2.0, -1.0], abs=0.15)
+
+
+def test_a_gold_following_labeler_is_seen_following_gold(toy):
+    pairs, posts = toy
+    labels = sim.label_pairs_simulated(pairs, "simulated:alignment=0.75,same_position=0.3", seed=0)
+    res = analysis.what_the_labeler_tracks(labels, pairs, posts)
+    assert res["correlations"]["labeler content logit"]["gold"] > 0.6
+    assert res["correlations"]["human choice (A)"]["gold"] > 0.5
+    assert res["models"]["labeler"]["coefficients"]["wrong_facts"]["value"] < 0  # a wrong fact makes it worse
+    # a "labeler" that only likes longer summaries is seen doing that, not following gold
+    longer = [dict(x, probs_ab=[0.9, 0.1], probs_ba=[0.1, 0.9]) if len(p["summary_a"]) > len(p["summary_b"])
+              else dict(x, probs_ab=[0.1, 0.9], probs_ba=[0.9, 0.1]) for x, p in zip(labels, pairs)]
+    res = analysis.what_the_labeler_tracks(longer, pairs, posts)
+    assert res["correlations"]["labeler content logit"]["length"] > 0.7
+    coefs = res["models"]["labeler"]["coefficients"]
+    assert max(coefs, key=lambda k: abs(coefs[k]["value"])) == "length"
+    fig = analysis.plot_what_the_labeler_tracks(res)
+    assert len(fig.axes) == 2
+
+
+def test_summary_profile_and_markdown(toy):
+    pairs, posts = toy
+    post_list = [posts[p["id"]] for p in pairs[:30]]
+    refs = analysis.summary_profile(post_list, [p.reference for p in post_list])
+    junk = analysis.summary_profile(post_list, ["banana zebra"] * 30)
+    assert refs["n"] == 30 and refs["gold"] > 0.9 and refs["wrong_facts"] == 0 and junk["gold"] == 0
+    assert junk["length"] == 2 and refs["length"] > junk["length"]
+    labels = sim.label_pairs_simulated(pairs, "simulated:gold", seed=0)
+    text = analysis.analysis_markdown({"tracks": analysis.what_the_labeler_tracks(labels, pairs, posts),
+                                       "profiles": {"reference": refs, "junk": junk}})
+    assert "| wrong_facts |" in text and "| junk |" in text and "fit accuracy" in text
