@@ -137,6 +137,9 @@ def write_report(run, metrics: dict) -> Path:
         lines += ["", "## Gold rater score of held-out summaries (toy world)", "", "| policy | mean gold score [95% CI] |",
                   "| --- | --- |"] + [f"| {k} | {v['value']:.3f} [{v['ci_low']:.3f}, {v['ci_high']:.3f}] |"
                                      for k, v in metrics["gold_score"].items()]
+    from .labeling.analysis import report_section
+
+    lines += report_section(run)  # toy world: what the labeler's labels (and its reward model) track
     summaries = run.summaries
     if summaries.exists():
         first = json.loads(summaries.read_text().splitlines()[0])

@@ -142,7 +142,7 @@ def run_point(point: Point, base: RunFolder, folder: Path, preset, config: Sweep
     if done.exists():
         return read_json(done)
     folder.mkdir(parents=True, exist_ok=True)
-    seconds = {}
+    seconds, cpu = {}, time.process_time()  # wall seconds per part; CPU seconds of the whole point
     t = time.time()
     train, test = base.load_pairs("train"), base.load_pairs("test")
     train_labels, test_labels, name = _labels(point, base, train, test, preset, folder.parent.parent / "sim_cache.jsonl")
@@ -189,7 +189,7 @@ def run_point(point: Point, base: RunFolder, folder: Path, preset, config: Sweep
         "gold_score": gold_score_summary(post_list, mine),
         "mean_words": sum(len(s.split()) for s in mine) / max(len(mine), 1),
         "rl_final": {k: v[-1] for k, v in curves.items() if v and k != "step"},
-        "rl_steps": rl_config.max_steps, "seconds": seconds,
+        "rl_steps": rl_config.max_steps, "seconds": seconds, "cpu_seconds": round(time.process_time() - cpu, 1),
     }
     write_json(done, result)
     return result

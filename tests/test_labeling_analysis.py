@@ -55,7 +55,7 @@ def test_a_gold_following_labeler_is_seen_following_gold(toy):
     res = analysis.what_the_labeler_tracks(labels, pairs, posts)
     assert res["correlations"]["labeler content logit"]["gold"] > 0.6
     assert res["correlations"]["human choice (A)"]["gold"] > 0.5
-    assert res["models"]["labeler"]["coefficients"]["wrong_facts"]["value"] < 0  # a wrong fact makes it worse
+    assert res["models"]["labeler"]["coefficients"]["wrong_other"]["value"] < 0  # a wrong fact makes it worse
     # a "labeler" that only likes longer summaries is seen doing that, not following gold
     longer = [dict(x, probs_ab=[0.9, 0.1], probs_ba=[0.1, 0.9]) if len(p["summary_a"]) > len(p["summary_b"])
               else dict(x, probs_ab=[0.1, 0.9], probs_ba=[0.9, 0.1]) for x, p in zip(labels, pairs)]

@@ -5,6 +5,8 @@ rater might react to, and ask which of them the labeler's preference follows:
 
 - `length`: words; `gold`: the gold score (what the simulated humans follow);
 - `coverage`, `wrong_facts`, `coherence`, `repetition`: the gold score's parts (toy_world.gold_breakdown);
+  `wrong_other`: the wrong facts that are not an age ("24F" tags the post never mentions);
+- `age_tags`: how many age/gender tags ("(24F)", "31M") the summary has, true or not;
 - `overlap`: share of the summary's words that occur in the post;
 - `copying`: share of the summary's word 4-grams copied verbatim from the post;
 - `unfinished`: 1 if the summary stops mid-sentence (no final . ? !), as a sample cut at max tokens does.
@@ -24,8 +26,9 @@ import re
 
 import numpy as np
 
-FEATURES = ("length", "gold", "coverage", "wrong_facts", "coherence", "repetition", "overlap", "copying", "unfinished")
-MODEL_FEATURES = ("length", "coverage", "wrong_facts", "coherence", "repetition", "copying", "unfinished")
+FEATURES = ("length", "gold", "coverage", "wrong_facts", "wrong_other", "age_tags", "coherence", "repetition", "overlap",
+            "copying", "unfinished")
+MODEL_FEATURES = ("length", "coverage", "wrong_other", "age_tags", "coherence", "repetition", "copying", "unfinished")
 
 
 def _words(text: str) -> list[str]:
@@ -34,7 +37,7 @@ def _words(text: str) -> list[str]:
 
 def summary_features(post, summary: str) -> dict:
     """The FEATURES of one summary of a toy-world `post` (a toy_world.Post)."""
-    from ..toy_world import gold_breakdown
+    from ..toy_world import AGE_RE, gold_breakdown
 
     g = gold_breakdown(post, summary)
     words, post_words = _words(summary), _words(f"{post.title} {post.body}")
@@ -42,7 +45,9 @@ def summary_features(post, summary: str) -> dict:
     grams = list(zip(*(words[i:] for i in range(4))))
     post_grams = set(zip(*(post_words[i:] for i in range(4))))
     return {"length": float(len(summary.split())), "gold": g["score"], "coverage": g["coverage"],
-            "wrong_facts": float(len(g["wrong_facts"])), "coherence": g["coherence"], "repetition": g["repetition"],
+            "wrong_facts": float(len(g["wrong_facts"])),
+            "wrong_other": float(sum(not w.startswith("age") for w in g["wrong_facts"])),
+            "age_tags": float(len(AGE_RE.findall(summary.lower()))), "coherence": g["coherence"], "repetition": g["repetition"],
             "overlap": float(np.mean([w in vocab for w in words])) if words else 0.0,
             "copying": float(np.mean([x in post_grams for x in grams])) if grams else 0.0,
             "unfinished": float(not summary.strip().endswith((".", "?", "!")))}
@@ -191,7 +196,7 @@ def plot_what_the_labeler_tracks(result: dict, title: str = "What the AI labeler
     return fig
 
 
-PROFILE = ("length", "unfinished", "copying", "overlap", "coverage", "wrong_facts", "repetition", "gold")
+PROFILE = ("length", "unfinished", "copying", "overlap", "coverage", "wrong_facts", "age_tags", "repetition", "gold")
 
 
 def summary_profile(posts: list, summaries: list[str]) -> dict:
@@ -259,3 +264,32 @@ def analysis_markdown(result: dict) -> str:
                   "| policy | " + " | ".join(PROFILE) + " |", "| --- |" + " --- |" * len(PROFILE)]
         lines += [f"| {name} | " + " | ".join(f"{prof[k]:.3f}" for k in PROFILE) + " |" for name, prof in result["profiles"].items()]
     return "\n".join(lines)
+
+
+def report_section(run) -> list[str]:
+    """The report's "What the AI labeler's labels track" section for a toy-world run folder whose
+    label stage is done (else []): the tables of `analysis_markdown` and the figure, saved as
+    figures/labeler_tracks.png."""
+    import matplotlib.pyplot as plt
+
+    from ..presets import get_preset
+    from ..run_folder import RunFolder, read_json
+
+    run = RunFolder(run)
+    if not (run.preset.exists() and run.done("label").exists()):
+        return []
+    saved = read_json(run.preset)
+    if saved.get("comparisons") != "toy":
+        return []
+    sizes = ("n_sft", "n_label_posts", "n_test_pairs", "n_eval_posts", "seed", "labeler")
+    preset = get_preset(saved["name"], **{k: saved[k] for k in sizes if k in saved})
+    result = run_analysis(run, preset)
+    run.figures.mkdir(parents=True, exist_ok=True)
+    fig = plot_what_the_labeler_tracks(result["tracks"], f"What {preset.labeler}'s preference tracks")
+    fig.savefig(run.figures / "labeler_tracks.png", dpi=110)
+    plt.close(fig)
+    return ["", "## What the AI labeler's labels track (toy world)", "",
+            "Its content logit (the preference for summary A that survives the swap), the human (simulated "
+            "rater) choice" + (" and the RLAIF reward model's margin" if result["tracks"]["models"].get("reward model")
+                               else "") + ", against differences A - B.", "",
+            analysis_markdown(result), "", "![labeler_tracks.png](figures/labeler_tracks.png)"]
