@@ -7,13 +7,13 @@ the labels, the reward model and the RL policy change from point to point; all a
 real code paths.
 
 Points (`SweepConfig`):
-- simulated labelers (SIMULATED, a what-if: see simulated_labeler.py) at requested alignments
-  55%, 62.7% (the paper's PaLM 2 XS), 70%, 78% (PaLM 2 L), all at the paper's L position bias (18%
-  same position), both orders averaged; and the gold rater itself;
+- simulated labelers (SIMULATED, a what-if: see toy_world/simulated_labeler.py) at requested
+  alignments 50% (a coin flip: the control), 55%, PaLM 2 XS's, 70% and PaLM 2 L's (paper.py), all at
+  PaLM 2 L's same-position rate, both orders averaged; and the gold rater itself;
 - the real SmolLM2-135M labels of the base run (its `label` stage);
 - human labels (the RLHF baseline: the same pairs, labelled by the simulated human raters);
-- a position-bias panel at 78% alignment: 56% same position (the paper's XS) with and without the
-  both-order average, and 18% without it.
+- a position-bias panel at PaLM 2 L's alignment with PaLM 2 XS's same-position rate, with and without
+  the both-order average.
 
 `run_sweep` writes `sweep.json` (one row per point) and `sweep.png` into the sweep folder; each
 point's artefacts live in `points/<name>/` and a finished point is skipped on a rerun.
@@ -35,13 +35,15 @@ BASE_STAGES = ("data", "sft", "sample", "label")
 class SweepConfig:
     """Which labelers the sweep tries, and the RL budget of each point."""
 
-    alignments: tuple = (0.55, paper.LABELER_SIZE["PaLM 2 XS"] / 100, 0.70, paper.LABELER_SIZE["PaLM 2 L"] / 100)
+    # requested alignments of the ladder; 0.5 is a coin-flip labeler, the control for "RL with a reward
+    # model that knows nothing": what any RL run gains here without information from the labels
+    alignments: tuple = (0.5, 0.55, paper.LABELER_SIZE["PaLM 2 XS"] / 100, 0.70, paper.LABELER_SIZE["PaLM 2 L"] / 100)
     same_position: float = paper.SAME_POSITION["PaLM 2 L"] / 100  # of the ladder's simulated labelers
     gold: bool = True  # the gold rater itself as a labeler
     llm: bool = True  # the base run's real LLM labels (SmolLM2-135M on `tiny`)
     human: bool = True  # RLHF: the human labels of the same pairs
     # position panel: (alignment, same position, both orders averaged?)
-    # position panel beside the ladder's 78% / 18% point: (alignment, same position, both orders averaged?)
+    # position panel beside the ladder's PaLM 2 L-like point: (alignment, same position, both orders averaged?)
     position_panel: tuple = ((paper.LABELER_SIZE["PaLM 2 L"] / 100, paper.SAME_POSITION["PaLM 2 XS"] / 100, True),
                              (paper.LABELER_SIZE["PaLM 2 L"] / 100, paper.SAME_POSITION["PaLM 2 XS"] / 100, False))
     # The sweep's own RL budget per point, capped at the preset's (tiny: 60 steps; 9 points at 60 would
@@ -364,7 +366,8 @@ def plot_sweep(result: dict):
             if not gold:
                 ax.annotate(f"asked {r['requested']['alignment']:.1%}", (x, y), textcoords="offset points",
                             xytext=(4, -12), fontsize=7, color="tab:blue")
-        ax.plot([], [], "o", color="tab:blue", label="simulated labelers (what-if), 18% same position, debiased")
+        ax.plot([], [], "o", color="tab:blue", label=f"simulated labelers (what-if), "
+                f"{result['config']['same_position']:.0%} same position, debiased")
     for r in (r for r in pts if r["kind"] == "llm"):
         x, y, xe, ye = xy(r)
         ax.errorbar(x, y, xerr=xe, yerr=ye, fmt="X", ms=11, color="tab:red", capsize=2, label=f"real labeler: {r['labeler']}")

@@ -78,3 +78,17 @@ def test_summary_profile_and_markdown(toy):
     text = analysis.analysis_markdown({"tracks": analysis.what_the_labeler_tracks(labels, pairs, posts),
                                        "profiles": {"reference": refs, "junk": junk}})
     assert "| wrong_facts |" in text and "| junk |" in text and "fit accuracy" in text
+
+
+def test_distinctive_bigrams_find_a_planted_preference(toy):
+    pairs, posts = toy
+    # a labeler that prefers whichever summary says " of " (e.g. "my boyfriend of 2 years") when only one does
+    def has(s):
+        return " of " in s
+    rows = [{"id": p["id"], "p_a": 0.5, "probs_ab": [0.8, 0.2] if has(p["summary_a"]) and not has(p["summary_b"]) else
+             [0.2, 0.8] if has(p["summary_b"]) and not has(p["summary_a"]) else [0.5, 0.5],
+             "probs_ba": [0.2, 0.8] if has(p["summary_a"]) and not has(p["summary_b"]) else
+             [0.8, 0.2] if has(p["summary_b"]) and not has(p["summary_a"]) else [0.5, 0.5]} for p in pairs]
+    out = analysis.distinctive_bigrams(rows, pairs, min_count=5)
+    assert out["likes"] and all(r["content"] > 0 for r in out["likes"][:3])
+    assert any(" of" in r["bigram"] or "of " in r["bigram"] for r in out["likes"][:3])

@@ -27,7 +27,7 @@ def test_every_point_reports_its_numbers(micro_sweep):
     base, preset, result = micro_sweep
     names = [p.name for p in sweep.sweep_points(sweep.SweepConfig(), preset)]
     assert [r["name"] for r in result["points"]] == names
-    assert {"sim-55", "sim-62.7", "sim-70", "sim-78", "sim-gold", "llm", "human"} <= set(names)
+    assert {"sim-50", "sim-55", "sim-62.7", "sim-70", "sim-78", "sim-gold", "llm", "human"} <= set(names)
     for r in result["points"]:
         for key in ("rm_accuracy_human", "win_rate_vs_sft", "gold_score"):
             assert r[key]["ci_low"] <= r[key]["value"] <= r[key]["ci_high"], (r["name"], key)

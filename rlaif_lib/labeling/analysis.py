@@ -293,3 +293,33 @@ def report_section(run) -> list[str]:
             "rater) choice" + (" and the RLAIF reward model's margin" if result["tracks"]["models"].get("reward model")
                                else "") + ", against differences A - B.", "",
             analysis_markdown(result), "", "![labeler_tracks.png](figures/labeler_tracks.png)"]
+
+
+def _bigrams(text: str) -> set:
+    toks = re.findall(r"[a-z0-9']+|[.,?!()]", text.lower())
+    return set(zip(toks, toks[1:]))
+
+
+def distinctive_bigrams(labels: list[dict], pairs: list[dict], min_count: int = 20, top: int = 8) -> dict:
+    """Which word pairs move the labeler: for each bigram found in exactly one summary of at least
+    `min_count` pairs, the labeler's mean content logit toward the summary that has it, its t-statistic
+    over those pairs, and the humans' mean vote (+1 = prefer the summary with it, -1 = the other).
+    Returns {"likes": [...], "dislikes": [...]}, the `top` bigrams each way by t."""
+    content = label_logits(labels)["content"]
+    human = np.array([1.0 if p["choice"] == 0 else -1.0 for p in pairs])
+    seen: dict = {}
+    for pair, c, h in zip(pairs, content, human):
+        ga, gb = _bigrams(pair["summary_a"]), _bigrams(pair["summary_b"])
+        for g in ga - gb:
+            seen.setdefault(g, []).append((c, h))
+        for g in gb - ga:
+            seen.setdefault(g, []).append((-c, -h))
+    rows = []
+    for g, v in seen.items():
+        if len(v) >= min_count:
+            x = np.array(v)
+            t = x[:, 0].mean() / (x[:, 0].std(ddof=1) / np.sqrt(len(x)) + 1e-12)
+            rows.append({"bigram": " ".join(g), "n": len(x), "content": float(x[:, 0].mean()), "t": float(t),
+                         "human": float(x[:, 1].mean())})
+    rows.sort(key=lambda r: r["t"])
+    return {"likes": rows[::-1][:top], "dislikes": rows[:top]}

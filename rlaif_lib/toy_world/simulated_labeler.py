@@ -62,7 +62,7 @@ class SimulatedLabeler:
     """What a simulated labeler should measure like. alignment and same_position are fractions;
     alignment=None means the gold rater itself (no noise, no position bias)."""
 
-    alignment: float | None = 0.78
+    alignment: float | None
     same_position: float = 0.0
     direction: str = "first"  # which position it keeps when it keeps one: "first" | "second"
     debias: bool = True  # average both orders (the paper); False = one order only
