@@ -2,61 +2,145 @@
 
     rlaif run --preset tiny --out runs/demo      # the whole paper, resumable
     rlaif run --preset micro --out runs/micro --stages data sft
-    rlaif sweep --preset tiny --out runs/sweep   # labeler quality -> policy quality (sweep.py)
+    rlaif run --preset tiny --out runs/demo --force rl # rerun RL and evaluation (e.g. after changing RL settings)
+    rlaif run --preset colab --out runs/colab --device cuda       # one GPU (see docs/GPU.md)
+    accelerate launch --config_file configs/accelerate/multi_gpu.yaml -m rlaif_lib.cli run --preset gpu
+    rlaif class-merge answers/*.jsonl --out runs/demo/class/answers.jsonl   # the class's labels, merged
+    rlaif sweep --preset tiny --out runs/sweep   # labeler quality -> policy quality (sweep.py; simulated labelers)
+    rlaif run --preset tiny --out runs/sim78 --labeler simulated:alignment=0.78,same_position=0.18   # a what-if
+
+Bad input (an unknown preset or stage, a missing or malformed data file, a run folder whose
+finished stages were made with other settings) ends with one line on stderr that says what is
+wrong, and exit code 2; no traceback.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import sys
+
+
+def _fail(message: str) -> None:
+    print(f"rlaif: error: {message}", file=sys.stderr)
+    sys.exit(2)
 
 
 def main(argv=None) -> None:
     """Entry point of the `rlaif` console script."""
+    from .data import DataError
+    from .pipeline import STAGES
+
     parser = argparse.ArgumentParser(prog="rlaif", description="RLAIF (Lee et al., 2023), end to end.")
     sub = parser.add_subparsers(dest="command", required=True)
     run_p = sub.add_parser("run", help="run (or resume) the pipeline into a run folder")
-    run_p.add_argument("--preset", default="tiny", help="tiny (default, CPU), micro (tests) or colab (GPU)")
+    run_p.add_argument("--preset", default="tiny",
+                       help="tiny (default, CPU), micro (tests), colab (one T4) or gpu (one A100/H100)")
     run_p.add_argument("--out", default="runs/demo", help="run folder; completed stages are skipped on a rerun")
-    run_p.add_argument("--stages", nargs="*", default=None, help="only these stages (default: all)")
+    run_p.add_argument("--stages", nargs="*", default=None, choices=STAGES, metavar="STAGE",
+                       help=f"only these stages (default: all): {' '.join(STAGES)}")
+    run_p.add_argument("--force", nargs="*", default=(), choices=STAGES, metavar="STAGE",
+                       help="rerun these stages and every stage after them (after a change to the preset)")
     run_p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    run_p.add_argument("--device", default=None,
+                       help="auto, cpu, cuda, cuda:N, cuda-fp16 or cuda-bf16 (sets $RLAIF_DEVICE, which wins over "
+                       "the preset's `device`; default: CUDA when present)")
     run_p.add_argument("--labeler", default=None, help="override the preset's labeler, e.g. a simulated one "
                        "(toy world, a what-if): simulated:alignment=0.78,same_position=0.18")
-    sweep_p = sub.add_parser("sweep", help="RM + RL + evaluation for a ladder of labelers (simulated, real, human)")
-    sweep_p.add_argument("--preset", default="tiny", help="tiny (default) or micro (tests)")
-    sweep_p.add_argument("--out", default="runs/sweep", help="sweep folder: sweep.json, sweep.png, points/")
-    sweep_p.add_argument("--base", default=None, help="an existing run folder to reuse (its data, sft, sample and "
-                         "label stages); default: <out>/base, made here")
-    sweep_p.add_argument("--rl-steps", type=int, default=None, help="RL steps per point (default: SweepConfig's, "
-                         "capped at the preset's)")
-    sweep_p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    add_class_merge(sub)
+    add_sweep(sub)
     args = parser.parse_args(argv)
+    if args.command == "class-merge":
+        return class_merge(args)
+    if args.command == "sweep":
+        return sweep(args)
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    import torch
-
-    from .pipeline import STAGES, run
+    from .pipeline import StageMismatchError, run
     from .presets import get_preset
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if args.command == "sweep":
-        from .sweep import SweepConfig, run_sweep, sweep_table
-
-        config = SweepConfig() if args.rl_steps is None else SweepConfig(rl_steps=args.rl_steps)
-        result = run_sweep(get_preset(args.preset), args.out, config, base=args.base)
-        print(sweep_table(result))
-        print(f"\nWrote {args.out}/sweep.json and {args.out}/sweep.png ({result['seconds']['total']:.0f} s)")
-        return
-    preset = get_preset(args.preset, **({"labeler": args.labeler} if args.labeler else {}))
+    try:
+        preset = get_preset(args.preset, **({"labeler": args.labeler} if args.labeler else {}))
+    except ValueError as e:
+        _fail(str(e))
     if args.labeler and args.labeler.startswith("simulated:") and "drlaif" in preset.rl_policies:
         print("simulated labeler: d-RLAIF (the labeler LLM's own 1-10 score) is left out")
         preset = get_preset(args.preset, labeler=args.labeler,
                             rl_policies=tuple(p for p in preset.rl_policies if p != "drlaif"))
-    metrics = run(preset, args.out, stages=args.stages or STAGES)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    if args.device:
+        os.environ["RLAIF_DEVICE"] = args.device
+    try:
+        metrics = run(preset, args.out, stages=args.stages or STAGES, force=args.force)
+    except (DataError, FileNotFoundError, StageMismatchError) as e:
+        _fail(str(e))
     print(f"\nWrote {args.out}/metrics.json and {args.out}/report.md")
     for key in ("labeler", "reward_model", "reward_model_rlhf", "win_rate"):
         if key in metrics:
             print(f"{key}: {metrics[key]}")
+
+
+# ----------------------------------------------------------------------------- class-merge (classroom.py)
+def add_class_merge(sub) -> None:
+    """The `class-merge` subcommand: merge students' answer files (notebook 02's labeling widget)."""
+    p = sub.add_parser("class-merge", help="merge students' labeling answers (JSONL) into one file")
+    p.add_argument("files", nargs="+", help="answer files written by notebook 02's labeling widget")
+    p.add_argument("--out", required=True, help="merged file, e.g. runs/demo/class/answers.jsonl")
+
+
+def class_merge(args) -> None:
+    """Run `rlaif class-merge`: one answer per (student, pair), the latest; a bad row stops with its file and line."""
+    import sys
+
+    from .classroom import AnswerError, merge_class_files
+
+    try:
+        counts = merge_class_files(args.files, args.out)
+    except AnswerError as e:
+        print(f"rlaif class-merge: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(f"merged {counts['rows']} answers from {counts['files']} files into {args.out}: {counts['answers']} answers "
+          f"({counts['duplicates']} duplicates dropped), {counts['students']} students, {counts['pairs']} pairs")
+# ----------------------------------------------------------------------------- end of class-merge
+
+
+# ----------------------------------------------------------------------------- sweep (sweep.py)
+def add_sweep(sub) -> None:
+    """The `sweep` subcommand: reward model + RL + evaluation for a ladder of labelers."""
+    p = sub.add_parser("sweep", help="RM + RL + evaluation for a ladder of labelers (simulated, real, human)")
+    p.add_argument("--preset", default="tiny", help="tiny (default) or micro (tests); the toy world only")
+    p.add_argument("--out", default="runs/sweep", help="sweep folder: sweep.json, sweep.png, points/")
+    p.add_argument("--base", default=None, help="an existing run folder to reuse (its data, sft, sample and label "
+                   "stages); default: <out>/base, made here")
+    p.add_argument("--rl-steps", type=int, default=None, help="RL steps per point (default: SweepConfig's, capped at "
+                   "the preset's)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+
+
+def sweep(args) -> None:
+    """Run `rlaif sweep`: write <out>/sweep.json and <out>/sweep.png and print the table."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from .presets import get_preset
+    from .sweep import SweepConfig, run_sweep, sweep_table
+
+    try:
+        preset = get_preset(args.preset)
+    except ValueError as e:
+        _fail(str(e))
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    config = SweepConfig() if args.rl_steps is None else SweepConfig(rl_steps=args.rl_steps)
+    try:
+        result = run_sweep(preset, args.out, config, base=args.base)
+    except ValueError as e:
+        _fail(str(e))
+    print(sweep_table(result))
+    print(f"\nWrote {args.out}/sweep.json and {args.out}/sweep.png ({result['seconds']['total']:.0f} s)")
+# ----------------------------------------------------------------------------- end of sweep
 
 
 if __name__ == "__main__":

@@ -12,16 +12,43 @@ import os
 from pathlib import Path
 
 from .presets import Preset, get_preset
-from .run_folder import RunFolder
+from .run_folder import RunFolder, read_json
 
 DEFAULT_PRESET = "tiny"
-DEFAULT_RUN = "../runs/demo"  # relative to notebooks/
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_RUN = ROOT / "examples" / "run"  # the committed example run: what notebook 05 shows before any run of your own
+DEFAULT_RUN = str(Path(__file__).resolve().parent.parent / "runs" / "demo")  # <repo>/runs/demo, also on Colab
 
 
 def setup(preset: str | None = None, run: str | None = None) -> tuple[Preset, RunFolder]:
     """(Preset, RunFolder) from the arguments, else $RLAIF_PRESET / $RLAIF_RUN, else tiny and
-    ../runs/demo; prints both."""
+    <repo>/runs/demo; prints both."""
     preset = get_preset(preset or os.environ.get("RLAIF_PRESET", DEFAULT_PRESET))
     folder = RunFolder(Path(run or os.environ.get("RLAIF_RUN", DEFAULT_RUN)))
     print(f"preset {preset.name!r}, run folder {folder}")
     return preset, folder
+
+
+# Seconds each stage took in `make demo` on the `tiny` preset (2-core reference machine, README);
+# what a notebook announces before it runs a stage.
+TINY_SECONDS = {"data": 1, "sft": 45, "sample": 12, "label": 292, "reward": 50, "rl": 166, "evaluate": 6}
+
+
+def ensure(preset: Preset, run: RunFolder, stages) -> dict:
+    """Make sure `stages` are done in `run`: a stage already done is loaded, not rerun, and this says
+    so; a missing one is announced with its expected time on `tiny` and run (with progress bars) by
+    `pipeline.run`. Returns metrics.json's content."""
+    from . import pipeline
+    from .pipeline import STAGES
+
+    todo = [s for s in stages if not run.done(s).exists()]
+    for s in stages:
+        if s not in todo:
+            print(f"[{s}] loaded from {run.stage(s)} (done already; delete {run.done(s).name} there to redo it)")
+    if not todo:
+        return read_json(run.metrics) if run.metrics.exists() else {}
+    for s in todo:
+        print(f"[{s}] not in {run} yet: running it now, about {TINY_SECONDS.get(s, '?')} s on the tiny preset "
+              f"(this run: {preset.name}) ...", flush=True)
+    done = [s for s in STAGES if run.done(s).exists()]  # listed too, so metrics.json keeps their numbers
+    return pipeline.run(preset, run, stages=[s for s in STAGES if s in stages or s in done])

@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import matplotlib
+from matplotlib.figure import Figure  # not pyplot: PNGs on any backend, and a notebook keeps its own
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from . import paper  # noqa: E402
-from .labeling.tables import markdown  # noqa: E402
-from .rewards import REWARD_FN_NAMES, REWARD_MODELS  # noqa: E402
-from .run_folder import RunFolder, write_text  # noqa: E402
+from . import paper
+from .data import CONFIDENCE_SCALE_NOTE, HIGH_CONFIDENCE_STRENGTH
+from .labeling.tables import markdown
+from .rewards import REWARD_FN_NAMES, REWARD_MODELS
+from .run_folder import RunFolder, write_text
 
 
 def _frac(percent):
@@ -33,7 +31,8 @@ def plot_curves(run, figures: Path) -> list[str]:
     sft = _load(run.sft_loss)
     rm = {k: _load(run.reward_loss(k)) for k in ("ai", "human")}
     if sft or any(rm.values()):
-        fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+        fig = Figure(figsize=(9, 3.2))
+        axes = fig.subplots(1, 2)
         if sft:
             axes[0].plot([h["step"] for h in sft], [h["loss"] for h in sft])
         axes[0].set(title="SFT loss (completion tokens)", xlabel="step")
@@ -41,14 +40,15 @@ def plot_curves(run, figures: Path) -> list[str]:
             if curve:
                 axes[1].plot([h["step"] for h in curve], [h["loss"] for h in curve], label=f"RM on {k} labels")
         axes[1].set(title="Reward-model loss", xlabel="step")
-        axes[1].legend()
+        if any(rm.values()):
+            axes[1].legend()
         fig.tight_layout()
         fig.savefig(figures / "losses.png", dpi=110)
-        plt.close(fig)
         made.append("losses.png")
     rl_runs = {name: _load(run.rl_curves(name)) for name in run.rl_policies()}
     if rl_runs:
-        fig, axes = plt.subplots(1, 4, figsize=(13, 3))
+        fig = Figure(figsize=(13, 3))
+        axes = fig.subplots(1, 4)
         for name, curves in rl_runs.items():
             reward_key = REWARD_FN_NAMES.get(name, "reward")  # the reward this policy optimised
             for ax, key in zip(axes, [reward_key, "kl", "length", REWARD_FN_NAMES["gold"]]):
@@ -60,7 +60,6 @@ def plot_curves(run, figures: Path) -> list[str]:
         axes[0].legend()
         fig.tight_layout()
         fig.savefig(figures / "rl_curves.png", dpi=110)
-        plt.close(fig)
         made.append("rl_curves.png")
     metrics = _load(run.metrics) or {}
     if metrics.get("win_rate"):
@@ -68,7 +67,8 @@ def plot_curves(run, figures: Path) -> list[str]:
         vals = [metrics["win_rate"][n]["value"] for n in names]
         err = [[v - metrics["win_rate"][n]["ci_low"] for n, v in zip(names, vals)],
                [metrics["win_rate"][n]["ci_high"] - v for n, v in zip(names, vals)]]
-        fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(names), 3.2))
+        fig = Figure(figsize=(1.8 + 1.6 * len(names), 3.2))
+        ax = fig.subplots()
         x = range(len(names))
         ax.bar([i - 0.2 for i in x], vals, 0.4, yerr=err, capsize=4, label="this run (95% CI)")
         ax.bar([i + 0.2 for i in x], [_frac(paper.WIN_RATE.get(n, float("nan"))) for n in names], 0.4, label="paper")
@@ -78,7 +78,6 @@ def plot_curves(run, figures: Path) -> list[str]:
         ax.legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(figures / "win_rates.png", dpi=110)
-        plt.close(fig)
         made.append("win_rates.png")
     return made
 
@@ -105,13 +104,15 @@ def write_report(run, metrics: dict) -> Path:
         lines += ["", "## AI labeler (Sec. 2.1)", "", f"Labeler: {lab['name']}.", "", "| measure | this run | paper |",
                   "| --- | --- | --- |",
                   f"| alignment with held-out human labels | {_ci(lab['alignment_ci'])} | {_pct(_frac(paper.BEST_ALIGNMENT))} (PaLM 2 L) |",
-                  f"| alignment, high-confidence pairs | {_ci(lab['alignment_high_confidence'])} | |",
+                  f"| alignment, high-confidence pairs (strength >= {HIGH_CONFIDENCE_STRENGTH}) | "
+                  f"{_ci(lab['alignment_high_confidence'])} | |",
                   f"| same position preferred after swap | {lab['same_position_pct']:.1f}% | "
                   + ", ".join(f"{v}% ({k.replace('PaLM 2 ', '')})" for k, v in paper.SAME_POSITION.items()) + " |"]
         lines.append(f"| position kept after the swap, when kept | {lab.get('position_direction')} | "
                      + "; ".join(f"{k.replace('PaLM 2 ', '')}: {v}" for k, v in paper.POSITION_DIRECTION.items()) + " |")
         for name, val in lab.get("baselines", {}).items():
             lines.append(f"| baseline: {name} | {_ci(val) if isinstance(val, dict) else _pct(val)} | |")
+        lines += ["", CONFIDENCE_SCALE_NOTE]
         if lab.get("techniques"):
             lines += ["", "### Prompt techniques (Table 2; `paper` = PaLM 2 L alignment %)", "", markdown(lab["techniques"])]
     if "reward_model" in metrics:

@@ -86,6 +86,26 @@ def sweep_points(config: SweepConfig, preset) -> list[Point]:
     return points
 
 
+def base_preset(base: RunFolder, preset):
+    """The preset the sweep's base run is (to be) made with: `preset` when the base's label stage was
+    made with it (e.g. a full run folder), else `preset` without Table 2's techniques (a sweep's own
+    base: they cost time and no point uses them). Raises provenance.StageMismatchError when the base's
+    finished stages were made with other settings (another preset or seed)."""
+    from .provenance import StageMismatchError, check_stage
+
+    lean = replace(preset, techniques=())
+    if base.done("label").exists():
+        try:
+            check_stage(base, "label", preset)
+            return preset
+        except StageMismatchError:
+            pass
+    for stage in BASE_STAGES:
+        if base.done(stage).exists():
+            check_stage(base, stage, lean)
+    return lean
+
+
 def rl_steps(config: SweepConfig, preset) -> int:
     """RL steps per point: the sweep's budget, capped at the preset's."""
     return min(config.rl_steps, preset.rl.max_steps) if config.rl_steps else preset.rl.max_steps
@@ -93,13 +113,19 @@ def rl_steps(config: SweepConfig, preset) -> int:
 
 # ---------------------------------------------------------------------------------------------
 def _labels(point: Point, base: RunFolder, train, test, preset, cache) -> tuple[list, list, str]:
-    """(train labels, test labels, labeler name) for one point."""
+    """(train labels, test labels, labeler name) for one point, each row with its `pair_id`, in pair order."""
+    from .data import pair_id
+    from .pipeline import with_pair_ids
+
     if point.kind == "human":
-        rows = [{"id": p["id"], "p_a": 1.0 if p["choice"] == 0 else 0.0} for p in train + test]
+        rows = [{"id": p["id"], "pair_id": pair_id(p), "p_a": 1.0 if p["choice"] == 0 else 0.0} for p in train + test]
         return rows[:len(train)], rows[len(train):], "human labels (simulated raters)"
-    if point.kind == "llm":
-        return read_jsonl(base.labels("train")), read_jsonl(base.labels("test")), f"{preset.labeler} (real LLM)"
-    rows = sim.label_pairs_simulated(train + test, point.labeler, seed=preset.seed, cache_path=cache)
+    if point.kind == "llm":  # the base run's own labels, joined to the pairs by pair_id
+        by_id = {x["pair_id"]: x for x in read_jsonl(base.labels("train")) + read_jsonl(base.labels("test"))}
+        rows = [by_id[pair_id(p)] for p in train + test]
+        return rows[:len(train)], rows[len(train):], f"{preset.labeler} (real LLM)"
+    rows = with_pair_ids(train + test, sim.label_pairs_simulated(train + test, point.labeler, seed=preset.seed,
+                                                                 cache_path=cache))
     return rows[:len(train)], rows[len(train):], rows[0]["labeler"] if rows else sim.parse(point.labeler).name
 
 
@@ -134,6 +160,7 @@ def run_point(point: Point, base: RunFolder, folder: Path, preset, config: Sweep
     from datasets import Dataset
 
     from .evaluate import gold_preferences, gold_score_summary, win_rate
+    from .pipeline import labels_for
     from .presets import toy_posts
     from .reward import load_reward_model, make_reward_fn, preference_accuracy, train_reward_model
     from .rewards import gold_reward
@@ -155,8 +182,8 @@ def run_point(point: Point, base: RunFolder, folder: Path, preset, config: Sweep
 
     t = time.time()
     if not (folder / "reward" / "config.json").exists():
-        train_reward_model(str(base.sft), train, [x["p_a"] for x in train_labels], folder / "reward", preset.reward,
-                           progress=False)
+        train_reward_model(str(base.sft), train, labels_for(train, train_labels, folder / "labels_train.jsonl"),
+                           folder / "reward", preset.reward, progress=False)
     acc = preference_accuracy(load_reward_model(folder / "reward"), test)
     acc.pop("p_a")
     seconds["reward"] = round(time.time() - t, 1)
@@ -203,7 +230,7 @@ def run_sweep(preset, out, config: SweepConfig = SweepConfig(), base=None, progr
     out/sweep.png; returns the sweep.json content."""
     from . import pipeline
     from .evaluate import gold_score_summary
-    from .presets import toy_posts
+    from .presets import toy_posts, with_seed
 
     if preset.comparisons != "toy":
         raise ValueError("the sweep needs the toy world (simulated labelers and the gold judge)")
@@ -211,11 +238,12 @@ def run_sweep(preset, out, config: SweepConfig = SweepConfig(), base=None, progr
     out.mkdir(parents=True, exist_ok=True)
     start = time.time()
     base = RunFolder(base or out / "base")
+    preset = base_preset(base, with_seed(preset))
     points = sweep_points(config, preset)
 
     def ensure(stages):  # the base run's stages (the LLM's labels only when its point comes up)
         if not all(base.done(s).exists() for s in stages):
-            pipeline.run(replace(preset, techniques=()), base, stages=stages)
+            pipeline.run(preset, base, stages=stages)
 
     ensure(BASE_STAGES[:3])
     base_seconds = round(time.time() - start, 1)

@@ -73,7 +73,8 @@ def test_setup_reads_the_environment(monkeypatch, tmp_path, capsys):
     monkeypatch.delenv("RLAIF_PRESET")
     monkeypatch.delenv("RLAIF_RUN")
     preset, run = setup()
-    assert preset.name == "tiny" and run.root == Path("../runs/demo")
+    root = Path(__file__).resolve().parent.parent  # <repo>/runs/demo wherever the notebook runs (also on Colab)
+    assert preset.name == "tiny" and run.root == root / "runs" / "demo"
 
 
 def test_reward_names_cover_every_policy():

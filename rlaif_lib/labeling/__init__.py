@@ -11,7 +11,7 @@
 """
 from .baselines import embedding_labeler, length_labeler, random_labeler
 from .cache import LabelCache, pair_key
-from .direct import dscore, make_drlaif_reward
+from .direct import drlaif_prompt, dscore, make_drlaif_reward
 from .label import label_pairs, select_exemplars
 from .metrics import alignment, position_bias, position_direction
 from .prompts import (BASE_COT_PREAMBLE, BASE_PREAMBLE, DETAILED_COT_PREAMBLE, DETAILED_PREAMBLE, DRLAIF_ENDING,
@@ -21,5 +21,5 @@ from .scoring import STATS, answer_token_ids, load_labeler, score_rows, soft_lab
 __all__ = ["label_pairs", "select_exemplars", "LabelConfig", "build_prompt", "truncate_post", "validate_pairs",
            "BASE_PREAMBLE", "DETAILED_PREAMBLE", "BASE_COT_PREAMBLE", "DETAILED_COT_PREAMBLE", "ENDING",
            "DRLAIF_PREAMBLE", "DRLAIF_ENDING", "load_labeler", "answer_token_ids", "score_rows", "soft_label", "STATS",
-           "LabelCache", "pair_key", "dscore", "make_drlaif_reward", "length_labeler", "random_labeler",
+           "LabelCache", "pair_key", "drlaif_prompt", "dscore", "make_drlaif_reward", "length_labeler", "random_labeler",
            "embedding_labeler", "alignment", "position_bias", "position_direction"]

@@ -9,7 +9,7 @@ import numpy as np
 from ..tldr import parse_tldr_prompt
 from .prompts import (DRLAIF_ENDING, DRLAIF_PREAMBLE, DRLAIF_SUMMARY_TEMPLATE, DRLAIF_TEXT_TEMPLATE, LabelConfig,
                       truncate_post, wrap_prompt)
-from .scoring import continuation_ids, load_labeler, score_rows
+from .scoring import continuation_ids, label_batch_size, load_labeler, score_rows
 
 
 def _score_tokens(tokenizer, ending: str):
@@ -34,6 +34,22 @@ def _score_tokens(tokenizer, ending: str):
 
 
 
+def _render(post: dict, summary: str, tokenizer, config: LabelConfig, ending: str) -> tuple[str, str]:
+    text = post["post"] if tokenizer is None else truncate_post(post["post"], tokenizer, config.max_post_tokens)[0]
+    body = DRLAIF_TEXT_TEMPLATE.format(subreddit=(post.get("subreddit") or "").strip(), post=text.strip(),
+                                       title=(post.get("title") or "").strip())
+    body += DRLAIF_SUMMARY_TEMPLATE.format(summary=summary.strip())
+    return wrap_prompt(tokenizer, config, DRLAIF_PREAMBLE + "\n\n", body, ending)
+
+
+def drlaif_prompt(post: dict, summary: str, tokenizer=None, config: LabelConfig = LabelConfig()) -> str:
+    """The d-RLAIF scoring prompt for one summary of `post` (a dict with "post", optional "title" and
+    "subreddit"), exactly as `dscore` sends it: Appendix D's preamble, the post, the summary, "SCORE: ".
+    With the labeler's tokenizer it is the chat rendering `dscore` uses; without, the paper's raw text."""
+    ending = _score_tokens(tokenizer, DRLAIF_ENDING)[0] if tokenizer is not None else DRLAIF_ENDING
+    return _render(post, summary, tokenizer, config, ending)[1]
+
+
 def dscore(labeler, posts: list[dict], summaries: list[str], config: LabelConfig = LabelConfig()) -> np.ndarray:
     """Expected score s = sum_i i * P(i), i = 1..10, of each summary of its post (dicts with "post",
     optional "title"/"subreddit"); P is renormalised over the ten scores. SmolLM2 writes "10" as "1"
@@ -44,16 +60,12 @@ def dscore(labeler, posts: list[dict], summaries: list[str], config: LabelConfig
     ending, sep, ids, zero = _score_tokens(tokenizer, DRLAIF_ENDING)
     fulls, prefix = [], ""
     for post, summary in zip(posts, summaries):
-        text, _ = truncate_post(post["post"], tokenizer, config.max_post_tokens)
-        body = DRLAIF_TEXT_TEMPLATE.format(subreddit=(post.get("subreddit") or "").strip(), post=text.strip(),
-                                           title=(post.get("title") or "").strip())
-        body += DRLAIF_SUMMARY_TEMPLATE.format(summary=summary.strip())
-        prefix, full = wrap_prompt(tokenizer, config, DRLAIF_PREAMBLE + "\n\n", body, ending)
+        prefix, full = _render(post, summary, tokenizer, config, ending)
         fulls.append(full + (sep + "1" if zero is not None else ""))
     k = 1 if zero is None else 2
-    scores, store = [], {}
-    for start in range(0, len(fulls), 2 * config.batch_size):
-        chunk = list(range(start, min(start + 2 * config.batch_size, len(fulls))))
+    scores, store, rows = [], {}, 2 * label_batch_size(config, model)
+    for start in range(0, len(fulls), rows):
+        chunk = list(range(start, min(start + rows, len(fulls))))
         same_post: dict = {}  # RL scores several completions per prompt: their post is run once
         for i in chunk:
             same_post.setdefault(json.dumps(posts[i], sort_keys=True), []).append(i - start)
@@ -63,7 +75,7 @@ def dscore(labeler, posts: list[dict], summaries: list[str], config: LabelConfig
             p_zero = lp[:, 1, zero].exp()
             p = torch.cat([p[:, :1] * (1 - p_zero[:, None]), p[:, 1:], p[:, :1] * p_zero[:, None]], dim=1)
         p = p / p.sum(-1, keepdim=True)
-        scores.append((p * torch.arange(1, 11, dtype=p.dtype)).sum(-1))
+        scores.append((p * torch.arange(1, 11, dtype=p.dtype, device=p.device)).sum(-1).cpu())
     return torch.cat(scores).numpy() if scores else np.zeros(0)
 
 
