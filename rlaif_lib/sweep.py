@@ -160,6 +160,7 @@ def run_point(point: Point, base: RunFolder, folder: Path, preset, config: Sweep
     from datasets import Dataset
 
     from .evaluate import gold_preferences, gold_score_summary, win_rate
+    from .labeling.analysis import summary_profile
     from .pipeline import labels_for
     from .presets import toy_posts
     from .reward import load_reward_model, make_reward_fn, preference_accuracy, train_reward_model
@@ -217,6 +218,7 @@ def run_point(point: Point, base: RunFolder, folder: Path, preset, config: Sweep
         "win_rate_vs_sft": win_rate(gold_preferences(post_list, mine, sft_eval["summaries"])),
         "gold_score": gold_score_summary(post_list, mine),
         "mean_words": sum(len(s.split()) for s in mine) / max(len(mine), 1),
+        "profile": summary_profile(post_list, mine),  # what the policy writes: age tags, wrong facts, ...
         "rl_final": {k: v[-1] for k, v in curves.items() if v and k != "step"},
         "rl_steps": rl_config.max_steps, "seconds": seconds, "cpu_seconds": round(time.process_time() - cpu, 1),
     }
@@ -230,6 +232,7 @@ def run_sweep(preset, out, config: SweepConfig = SweepConfig(), base=None, progr
     out/sweep.png; returns the sweep.json content."""
     from . import pipeline
     from .evaluate import gold_score_summary
+    from .labeling.analysis import summary_profile
     from .presets import toy_posts, with_seed
 
     if preset.comparisons != "toy":
@@ -251,6 +254,7 @@ def run_sweep(preset, out, config: SweepConfig = SweepConfig(), base=None, progr
     posts = toy_posts(preset, "eval")
     eval_ids = sft_eval["ids"]
     sft_gold = gold_score_summary([posts[i] for i in eval_ids], sft_eval["summaries"])
+    sft_profile = summary_profile([posts[i] for i in eval_ids], sft_eval["summaries"])
     rows = []
     for i, point in enumerate(points):
         if progress:
@@ -266,7 +270,7 @@ def run_sweep(preset, out, config: SweepConfig = SweepConfig(), base=None, progr
                 "points marked simulated use a SIMULATED labeler (a what-if, calibrated on toy pairs), not an LLM",
         "preset": preset.name, "base": str(base), "config": asdict(config),
         "rl_steps": rl_steps(config, preset), "preset_rl_steps": preset.rl.max_steps,
-        "judge": "simulated human rater (gold score)", "sft_gold_score": sft_gold,
+        "judge": "simulated human rater (gold score)", "sft_gold_score": sft_gold, "sft_profile": sft_profile,
         "n_train_pairs": len(base.load_pairs("train")), "n_test_pairs": len(base.load_pairs("test")),
         "points": rows, "seconds": {"base": base_seconds, "points": round(time.time() - start - base_seconds, 1),
                                     "total": round(time.time() - start, 1)},

@@ -63,18 +63,24 @@ def _cost(row: dict) -> tuple:
 
 
 def choose(rows: list[dict]) -> dict:
-    """The row with the highest validation alignment; ties go to the cheaper setting (no CoT, fewer
-    shots, the shorter Base preamble)."""
+    """The row with the highest validation alignment among those measured on the whole validation set
+    (the most pairs); ties go to the cheaper setting (no CoT, fewer shots, the shorter Base preamble).
+    Rows measured on a subset (CoT, cut for CPU time) are reported, never chosen."""
     if not rows:
         raise ValueError("no configurations were measured")
-    best = max(r["alignment"] for r in rows)
-    return min((r for r in rows if r["alignment"] == best), key=_cost)
+    full = max(r["n"] for r in rows)
+    eligible = [r for r in rows if r["n"] == full]
+    best = max(r["alignment"] for r in eligible)
+    return min((r for r in eligible if r["alignment"] == best), key=_cost)
 
 
 def select_configuration(val_pairs: list[dict], exemplar_pool: list[dict], labeler, configs=ALL_CONFIGS,
-                         base=None, cache_path=None, seed: int = 0, cot_max_tokens: int | None = None) -> dict:
+                         base=None, cache_path=None, seed: int = 0, cot_max_tokens: int | None = None,
+                         cot_pairs: int | None = None) -> dict:
     """Table 2 on the validation pairs: one row per (preamble, shots, cot) with alignment, its 95%
-    interval, n, same-position %, and seconds; plus the chosen row (`choose`)."""
+    interval, n, same-position %, and seconds; plus the chosen row (`choose`). `cot_pairs`: label the
+    chain-of-thought settings on only the first that many validation pairs (CoT decodes a rationale
+    per pair and order: far slower on a CPU); such rows are reported but cannot be chosen."""
     from .prompts import LabelConfig
     from .tables import techniques_table
 
@@ -82,7 +88,8 @@ def select_configuration(val_pairs: list[dict], exemplar_pool: list[dict], label
     rows = []
     for setting in configs:
         start = time.time()
-        row = techniques_table(val_pairs, exemplar_pool, labeler, (setting,), base, cache_path=cache_path, seed=seed,
+        pairs = val_pairs[:cot_pairs] if setting[2] and cot_pairs else val_pairs
+        row = techniques_table(pairs, exemplar_pool, labeler, (setting,), base, cache_path=cache_path, seed=seed,
                                cot_max_tokens=cot_max_tokens)[0]
         rows.append({**row, "seconds": round(time.time() - start, 1)})
         print(f"[selection] {setting}: {row['alignment']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}] "
@@ -90,7 +97,8 @@ def select_configuration(val_pairs: list[dict], exemplar_pool: list[dict], label
     return {"rows": rows, "chosen": choose(rows)}
 
 
-def run_selection(run, preset=None, configs=ALL_CONFIGS, n_posts: int = 240, cot_max_tokens: int = 32) -> dict:
+def run_selection(run, preset=None, configs=ALL_CONFIGS, n_posts: int = 240, cot_max_tokens: int = 16,
+                  cot_pairs: int | None = 60) -> dict:
     """Validation pairs, the configuration table, the chosen setting and its alignment on the run's
     test pairs (measured once, after choosing). Writes `run.selection_result`."""
     from ..presets import get_preset
@@ -105,7 +113,7 @@ def run_selection(run, preset=None, configs=ALL_CONFIGS, n_posts: int = 240, cot
     train, test = run.load_pairs("train"), run.load_pairs("test")
     cache = run.selection_cache
     table = select_configuration(val, train, preset.labeler, configs, preset.label, cache_path=cache,
-                                 seed=preset.seed, cot_max_tokens=cot_max_tokens)
+                                 seed=preset.seed, cot_max_tokens=cot_max_tokens, cot_pairs=cot_pairs)
     chosen = table["chosen"]
     setting = (chosen["preamble"], chosen["shots"], chosen["cot"])
     test_row = techniques_table(test, train, preset.labeler, (setting,), preset.label, cache_path=cache,
@@ -118,7 +126,7 @@ def run_selection(run, preset=None, configs=ALL_CONFIGS, n_posts: int = 240, cot
         "validation": {"pairs": len(val), "posts": f"label split, posts {preset.n_label_posts}.."
                        f"{preset.n_label_posts + n_posts - 1} (disjoint from the run's label, test and eval posts)",
                        "sampled_from": "the run's SFT policy, as the sample stage samples"},
-        "cot_max_tokens": cot_max_tokens, "base_config": asdict(default),
+        "cot_max_tokens": cot_max_tokens, "cot_pairs": cot_pairs, "base_config": asdict(default),
         "rows": table["rows"], "chosen": {"preamble": setting[0], "shots": setting[1], "cot": setting[2],
                                           "validation_alignment": chosen["alignment"],
                                           "validation_ci": [chosen["ci_low"], chosen["ci_high"]]},
@@ -158,13 +166,15 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", help="a run folder that has finished its sample stage")
     parser.add_argument("--posts", type=int, default=240)
-    parser.add_argument("--cot-tokens", type=int, default=32)
+    parser.add_argument("--cot-tokens", type=int, default=16)
+    parser.add_argument("--cot-pairs", type=int, default=60, help="CoT settings label only this many validation pairs")
     parser.add_argument("--no-cot", action="store_true", help="skip the chain-of-thought settings")
     parser.add_argument("--out", default=None, help="also copy the result here (e.g. rlaif_lib/assets/labeler_selection.json)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     configs = tuple(c for c in ALL_CONFIGS if not (args.no_cot and c[2]))
-    res = run_selection(args.run, configs=configs, n_posts=args.posts, cot_max_tokens=args.cot_tokens)
+    res = run_selection(args.run, configs=configs, n_posts=args.posts, cot_max_tokens=args.cot_tokens,
+                        cot_pairs=args.cot_pairs)
     print(selection_table(res))
     if args.out:
         Path(args.out).write_text(json.dumps(res, indent=1))
