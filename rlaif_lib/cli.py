@@ -117,6 +117,8 @@ def add_sweep(sub) -> None:
     p.add_argument("--rl-steps", type=int, default=None, help="RL steps per point (default: SweepConfig's, capped at "
                    "the preset's)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--workers", type=int, default=2, help="points trained at once, one process and one thread "
+                   "each (default 2: a 2-core laptop)")
 
 
 def sweep(args) -> None:
@@ -135,7 +137,7 @@ def sweep(args) -> None:
         torch.set_num_threads(args.threads)
     config = SweepConfig() if args.rl_steps is None else SweepConfig(rl_steps=args.rl_steps)
     try:
-        result = run_sweep(preset, args.out, config, base=args.base)
+        result = run_sweep(preset, args.out, config, base=args.base, workers=args.workers)
     except ValueError as e:
         _fail(str(e))
     print(sweep_table(result))

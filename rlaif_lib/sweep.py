@@ -226,10 +226,22 @@ def run_point(point: Point, base: RunFolder, folder: Path, preset, config: Sweep
     return result
 
 
-def run_sweep(preset, out, config: SweepConfig = SweepConfig(), base=None, progress: bool = True) -> dict:
+def _run_point_in_worker(args) -> dict:
+    """`run_point` in a worker process of its own, one torch thread (what `workers` > 1 runs)."""
+    import torch
+
+    torch.set_num_threads(1)
+    point, base, folder, preset, config, sft_eval = args
+    return run_point(point, RunFolder(base), Path(folder), preset, config, sft_eval)
+
+
+def run_sweep(preset, out, config: SweepConfig = SweepConfig(), base=None, progress: bool = True,
+              workers: int = 1) -> dict:
     """The whole sweep: the base run (out/base, or an existing run folder `base` whose data, sft,
     sample and label stages are done), then every point of `sweep_points`. Writes out/sweep.json and
-    out/sweep.png; returns the sweep.json content."""
+    out/sweep.png; returns the sweep.json content. `workers` > 1 trains that many points at once, one
+    process and one torch thread each (2 on a 2-core laptop: the points are independent), while the
+    main process makes the LLM's labels."""
     from . import pipeline
     from .evaluate import gold_score_summary
     from .labeling.analysis import summary_profile
@@ -255,15 +267,33 @@ def run_sweep(preset, out, config: SweepConfig = SweepConfig(), base=None, progr
     eval_ids = sft_eval["ids"]
     sft_gold = gold_score_summary([posts[i] for i in eval_ids], sft_eval["summaries"])
     sft_profile = summary_profile([posts[i] for i in eval_ids], sft_eval["summaries"])
-    rows = []
-    for i, point in enumerate(points):
-        if progress:
-            print(f"[sweep] {i + 1}/{len(points)} {point.name}: {point.labeler}", flush=True)
-        if point.kind == "llm":
-            t = time.time()
-            ensure(BASE_STAGES)
-            base_seconds += round(time.time() - t, 1)
-        rows.append(run_point(point, base, out / "points" / point.name, preset, config, sft_eval))
+    jobs = {p.name: (p, str(base), str(out / "points" / p.name), preset, config, sft_eval) for p in points}
+    results = {}
+    if workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {p.name: pool.submit(_run_point_in_worker, jobs[p.name]) for p in points if p.kind != "llm"}
+            if any(p.kind == "llm" for p in points):  # the LLM labels the pairs meanwhile, here
+                t = time.time()
+                ensure(BASE_STAGES)
+                base_seconds += round(time.time() - t, 1)
+                futures.update({p.name: pool.submit(_run_point_in_worker, jobs[p.name]) for p in points if p.kind == "llm"})
+            for i, p in enumerate(points):
+                results[p.name] = futures[p.name].result()
+                if progress:
+                    print(f"[sweep] {i + 1}/{len(points)} {p.name} done", flush=True)
+    else:
+        for i, point in enumerate(points):
+            if progress:
+                print(f"[sweep] {i + 1}/{len(points)} {point.name}: {point.labeler}", flush=True)
+            if point.kind == "llm":
+                t = time.time()
+                ensure(BASE_STAGES)
+                base_seconds += round(time.time() - t, 1)
+            results[point.name] = run_point(point, base, out / "points" / point.name, preset, config, sft_eval)
+    rows = [results[p.name] for p in points]
     _versus_rlhf(rows, out, [posts[i] for i in eval_ids])
     result = {
         "what": "labeler quality -> reward model -> RL policy, one SFT policy and one set of pairs; "
@@ -272,6 +302,7 @@ def run_sweep(preset, out, config: SweepConfig = SweepConfig(), base=None, progr
         "rl_steps": rl_steps(config, preset), "preset_rl_steps": preset.rl.max_steps,
         "judge": "simulated human rater (gold score)", "sft_gold_score": sft_gold, "sft_profile": sft_profile,
         "n_train_pairs": len(base.load_pairs("train")), "n_test_pairs": len(base.load_pairs("test")),
+        "workers": workers, "cpu_seconds_points": round(sum(r.get("cpu_seconds") or 0 for r in rows), 1),
         "points": rows, "seconds": {"base": base_seconds, "points": round(time.time() - start - base_seconds, 1),
                                     "total": round(time.time() - start, 1)},
         "paper": {"alignment": paper.LABELER_SIZE, "same_position": paper.SAME_POSITION,
@@ -353,8 +384,11 @@ def sweep_table(result: dict) -> str:
     def ci(d):
         return "n/a" if not d else f"{d['value']:.1%} [{d['ci_low']:.1%}, {d['ci_high']:.1%}]"
 
+    sec = result.get("seconds") or {}
+    timing = (f" Time: base run {sec['base']:.0f} s, points {sec['points']:.0f} s wall with {result.get('workers', 1)} "
+              f"worker(s), {result.get('cpu_seconds_points', 0):.0f} CPU s." if sec else "")
     lines = [f"RL budget per point: {result['rl_steps']} steps (the preset's: {result['preset_rl_steps']}); "
-             f"judge: {result['judge']}; SFT gold score {result['sft_gold_score']['value']:.3f}.", "",
+             f"judge: {result['judge']}; SFT gold score {result['sft_gold_score']['value']:.3f}.{timing}", "",
              "| point | labeler | alignment (test) | alignment (all pairs) | same position | RM acc. (human test labels) "
              "| win rate vs SFT | vs RLHF | gold score | words |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in result["points"]:
