@@ -19,7 +19,7 @@ from rlaif_lib.run_folder import RunFolder, read_json, read_jsonl
 def micro_sweep(tmp_path_factory):
     base = RunFolder(Path(os.environ.get("RLAIF_RUN") or tmp_path_factory.mktemp("micro")))
     preset = get_preset("micro")
-    result = sweep.run_sweep(preset, base.root / "sweep", sweep.SweepConfig(), base=base)
+    result = sweep.run_sweep(preset, base.root / "sweep", sweep.SweepConfig(), base=base, workers=2)
     return base, preset, result
 
 
