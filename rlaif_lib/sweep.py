@@ -400,6 +400,19 @@ def sweep_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def profile_table(result: dict, names=None) -> str:
+    """Markdown: what each point's policy writes on the held-out posts (means: words, age tags, wrong
+    facts, coverage, copying, gold score) beside SFT's: where a win rate comes from."""
+    from .labeling.analysis import PROFILE
+
+    keys = [k for k in PROFILE if k not in ("unfinished", "overlap", "repetition")]
+    rows = [("SFT", result["sft_profile"])] + [(r["name"], r["profile"]) for r in result["points"]
+                                               if r.get("profile") and (names is None or r["name"] in names)]
+    lines = ["| policy | " + " | ".join(keys) + " |", "| --- |" + " --- |" * len(keys)]
+    lines += [f"| {name} | " + " | ".join(f"{prof[k]:.2f}" for k in keys) + " |" for name, prof in rows]
+    return "\n".join(lines)
+
+
 def plot_sweep(result: dict):
     """Left: win rate vs SFT against labeler alignment (measured on all the run's human-labelled
     pairs), simulated labelers as a line, the real LLM as a marked point, RLHF as a band, the paper's
