@@ -44,7 +44,7 @@ notebooks: setup
 		--ExecutePreprocessor.timeout=1200 --output-dir $(OUT) notebooks/*.ipynb
 
 # Tests and notebooks share one `micro` run folder, built from scratch by tests/test_pipeline.py.
-test: setup
+test: setup slides-setup
 	rm -rf runs/test-micro
 	OMP_NUM_THREADS=1 RLAIF_RUN=$(CURDIR)/runs/test-micro RLAIF_PRESET=micro \
 		$(PY) -m pytest tests --nbmake notebooks --nbmake-timeout=900 -p no:cacheprovider --durations=15
@@ -54,3 +54,38 @@ benchmark: setup
 
 clean:
 	rm -rf runs .cache
+
+# ----------------------------------------------------------------------------- slides (issue 14)
+# The talk: `make slides` builds build/slides/talk.html (one self-contained file) and talk.pdf from
+# runs/demo when a demo has finished there, else from the committed example run examples/run.
+# `make slides-setup` installs Marp CLI + puppeteer-core into slides/node_modules (npm ci, no browser
+# download) and Debian's chromium where it is missing. `make test-slides` opens the deck in headless
+# chromium and checks every slide and number. `make example-run` refreshes examples/run from runs/demo.
+SLIDES_RUN ?= $(if $(wildcard runs/demo/metrics.json),runs/demo,examples/run)
+CHROME_PATH ?= /usr/bin/chromium
+
+.PHONY: slides slides-setup test-slides example-run
+
+slides-setup: slides/node_modules/.installed
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's chromium (the PDF export and the deck test need a browser) ..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "slides: chromium is missing. Install it (Debian/Ubuntu: sudo apt-get install -y chromium)" \
+	         "or set CHROME_PATH to a Chrome/Chromium binary."; exit 1; \
+	  fi; }
+
+slides/node_modules/.installed: slides/package.json slides/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "slides: Node.js >= 18 and npm are needed (Debian: apt-get install -y nodejs npm)"; exit 1; }
+	cd slides && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+slides: setup slides-setup
+	CHROME_PATH=$(CHROME_PATH) $(PY) slides/build.py --run $(SLIDES_RUN) --out build/slides
+
+test-slides: setup slides-setup
+	CHROME_PATH=$(CHROME_PATH) OMP_NUM_THREADS=1 $(PY) -m pytest tests/test_slides.py -q -p no:cacheprovider
+
+example-run: setup
+	$(PY) examples/refresh.py --src runs/demo

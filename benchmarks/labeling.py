@@ -39,15 +39,16 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=8)
     args = ap.parse_args()
 
-    from rlaif_lib import labeler as L
+    from rlaif_lib import labeling as L
+    from rlaif_lib.labeling.scoring import encode
 
     print(f"torch threads: {torch.get_num_threads()}")
-    model, tok = L._load("smollm2-135m-instruct")
+    model, tok, _ = L.load_labeler("smollm2-135m-instruct")
     pairs, train = make_pairs(args.n)
     exemplars = L.select_exemplars(train, 1, seed=0)
     cfg = L.LabelConfig(preamble="detailed", shots=1, batch_size=args.batch_size)
     prompts = [L.build_prompt(p, cfg, exemplars, swap=s, tokenizer=tok) for p in pairs for s in (False, True)]
-    lengths = [len(L._encode(tok, x)) for x in prompts]
+    lengths = [len(encode(tok, x)) for x in prompts]
     print(f"{len(pairs)} pairs, Detailed 1-shot, chat template; prompt tokens: mean {np.mean(lengths):.0f}, "
           f"max {max(lengths)}")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import datasets
 
-from rlaif_lib import toy_world
+from .tldr import tldr_prompt
 
 TLDR_SFT = "trl-lib/tldr"
 OPENAI_COMPARISONS = "openai/summarize_from_feedback"
@@ -125,6 +125,8 @@ def load_sft(source: str, split: str = "train", n: int | None = None, seed: int 
     (n posts, default TOY_DEFAULT_N). Otherwise a seeded random subset of n rows, or all rows.
     """
     if source == "toy":
+        from . import toy_world
+
         toy_split = _toy_split("sft", split)
         posts = toy_world.generate_posts(n or TOY_DEFAULT_N[split], toy_split, seed)
         ds = datasets.Dataset.from_list(toy_world.sft_rows(posts))
@@ -138,6 +140,8 @@ def load_sft(source: str, split: str = "train", n: int | None = None, seed: int 
 
 def toy_comparisons(split: str = "train", n: int | None = None, seed: int = 0) -> list[dict]:
     """Toy human comparisons: one pair of policy-like summaries per post, labelled by a simulated rater."""
+    from . import toy_world
+
     toy_split = _toy_split("comparisons", split)
     posts = toy_world.generate_posts(n or TOY_DEFAULT_N[split], toy_split, seed)
     rng = random.Random(f"toy-comparisons:{seed}:{split}")
@@ -178,7 +182,7 @@ def comparisons_to_pairs(ds) -> list[dict]:
         info, (a, b) = row["info"], row["summaries"]
         pairs.append({
             "id": info["id"], "post": info["post"], "title": info.get("title"), "subreddit": info.get("subreddit"),
-            "prompt": toy_world.tldr_prompt(info.get("subreddit"), info.get("title"), info["post"]),
+            "prompt": tldr_prompt(info.get("subreddit"), info.get("title"), info["post"]),
             "summary_a": a["text"].strip(), "summary_b": b["text"].strip(),
             "policy_a": a["policy"], "policy_b": b["policy"],
             "choice": int(row["choice"]), "confidence": (row.get("extra") or {}).get("confidence"),

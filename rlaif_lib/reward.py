@@ -16,7 +16,6 @@ without special tokens, so `make_reward_fn` appends it back).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import torch.nn.functional as F
 from trl import RewardConfig, RewardTrainer
 from trl.trainer.reward_trainer import DataCollatorForPreference
 
+from .run_folder import write_json
 from .stats import bootstrap_mean
 
 
@@ -141,7 +141,7 @@ def train_reward_model(init_model: str, pairs: list[dict], p_a: list[float], out
     trainer.save_model(str(out_dir))
     tokenizer.save_pretrained(str(out_dir))
     losses = [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]
-    (out_dir / "loss_curve.json").write_text(json.dumps(losses))
+    write_json(out_dir / "loss_curve.json", losses, indent=None)
     return out_dir
 
 

@@ -14,9 +14,10 @@ reward over-optimisation shows in the curves when it happens.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
+
+from .run_folder import write_json
 
 
 @dataclass
@@ -59,7 +60,7 @@ def train_rl(sft_path, reward_fn, prompts, out_dir, config: RLStageConfig = RLSt
     trainer.train()
     trainer.save_model(str(out_dir))
     trainer.processing_class.save_pretrained(str(out_dir))
-    (out_dir / "curves.json").write_text(json.dumps(training_curves(trainer.state.log_history)))
+    write_json(out_dir / "curves.json", training_curves(trainer.state.log_history), indent=None)
     return out_dir
 
 

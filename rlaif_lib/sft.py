@@ -7,12 +7,13 @@ comparisons).
 """
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm.auto import tqdm
+
+from .run_folder import write_json
 
 
 @dataclass
@@ -58,7 +59,7 @@ def train_sft(base_model: str, rows, out_dir, config: SFTStageConfig = SFTStageC
     trainer.save_model(str(out_dir))
     trainer.processing_class.save_pretrained(str(out_dir))
     losses = [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]
-    (out_dir / "loss_curve.json").write_text(json.dumps(losses))
+    write_json(out_dir / "loss_curve.json", losses, indent=None)
     return out_dir
 
 

@@ -12,6 +12,8 @@ import pytest
 
 from rlaif_lib import pipeline
 from rlaif_lib.presets import get_preset
+from rlaif_lib.rewards import REWARD_FN_NAMES
+from rlaif_lib.run_folder import RunFolder, read_jsonl
 
 
 @pytest.fixture(scope="module")
@@ -39,16 +41,18 @@ def test_metrics_have_every_headline_number(micro_run):
 
 def test_artefacts_of_every_stage(micro_run):
     run, _ = micro_run
-    for path in ("data/sft.jsonl", "data/comparisons_train.jsonl", "data/comparisons_test.jsonl", "sft/model.safetensors",
+    for path in ("data/sft.jsonl", "sample/comparisons_train.jsonl", "sample/comparisons_test.jsonl", "sft/model.safetensors",
                  "label/labels_train.jsonl", "label/cache.jsonl", "reward/ai/model.safetensors",
                  "reward/human/model.safetensors", "rl/rlaif/curves.json", "rl/rlhf/curves.json",
                  "rl/drlaif/curves.json", "evaluate/summaries.jsonl", "report.md", "report.html",
                  "figures/win_rates.png", "figures/rl_curves.png"):
         assert (run / path).exists(), path
-    labels = pipeline.read_jsonl(run / "label" / "labels_train.jsonl")
+    labels = read_jsonl(RunFolder(run).labels("train"))
     assert all(0 <= x["p_a"] <= 1 for x in labels)
     curves = json.loads((run / "rl" / "rlaif" / "curves.json").read_text())
     assert {"reward_model", "kl", "length", "gold"} <= set(curves)
+    for policy in get_preset("micro").rl_policies:  # each policy's reward is logged under its constant name
+        assert REWARD_FN_NAMES[policy] in json.loads(RunFolder(run).rl_curves(policy).read_text()), policy
 
 
 def test_rerun_skips_completed_stages(micro_run):
@@ -65,7 +69,7 @@ def test_unknown_preset_is_a_clear_error():
 
 
 def test_the_tiny_policy_rebuilds_from_scratch(tmp_path):
-    """The shipped checkpoint's recipe, at a toy budget: tokenizer + GPT-2 pretraining, then generation."""
+    """The shipped checkpoint's recipe, at a toy budget: tokenizer + Llama-style pretraining, then generation."""
     from rlaif_lib.policy import TinyPolicyConfig, pretrain_tiny_policy
     from rlaif_lib.sft import generate
 

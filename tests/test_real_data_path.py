@@ -5,8 +5,9 @@ import json
 from dataclasses import replace
 
 from rlaif_lib import pipeline, toy_world
-from rlaif_lib.labeler import LabelConfig
-from rlaif_lib.presets import get_preset
+from rlaif_lib.labeling import LabelConfig
+from rlaif_lib.presets import get_preset, is_toy
+from rlaif_lib.run_folder import RunFolder
 
 
 def write_jsonl(path, rows):
@@ -38,8 +39,9 @@ def test_real_schema_pipeline_on_local_files(tiny_lm, tmp_path):
                      sft=replace(micro.sft, max_length=1024), reward=replace(micro.reward, max_length=1024))
     run = tmp_path / "run"
     m = pipeline.run(preset, run)
-    assert not pipeline.is_toy(preset)
-    assert (run / "data" / "comparisons_train.jsonl").exists() and len(pipeline.load_pairs(run, "train")) == 20
+    assert not is_toy(preset)
+    folder = RunFolder(run)
+    assert folder.comparisons("train").exists() and len(folder.load_pairs("train")) == 20
     assert m["labeler"]["alignment_ci"]["n"] == 10
     assert m["judge"].startswith("AI labeler")
     assert set(m["win_rate"]) == {"rlaif_vs_sft", "rlhf_vs_sft", "rlaif_same_size_vs_sft", "rlaif_vs_rlhf"}

@@ -78,7 +78,7 @@ def test_reward_model_on_shuffled_labels_stays_near_chance(trained):
 
 @pytest.mark.parametrize("backbone", ["tiny_lm", "minilm"])
 def test_training_and_scoring_see_the_same_tokens(backbone, tiny_lm, tmp_path):
-    """RewardTrainer appends EOS when it trains; RL scoring must append it too (DESIGN sec. 5).
+    """RewardTrainer appends EOS when it trains; RL scoring must append it too (see `reward_text` in reward.py).
     Checked for the policy-initialised reward model and for the MiniLM encoder backbone."""
     from trl import RewardConfig, RewardTrainer
     from datasets import Dataset

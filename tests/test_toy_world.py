@@ -8,6 +8,7 @@ import pytest
 
 from rlaif_lib import data
 from rlaif_lib import toy_world as tw
+from rlaif_lib.toy_world import gold, posts as posts_module, raters
 
 
 @pytest.fixture(scope="module")
@@ -51,21 +52,21 @@ def test_post_shape(posts):
 def test_fact_keys_are_unambiguous():
     """Each phrasing mentions only its own fact; distractors mention none; posts and references only their own."""
     for gender in "MF":
-        w = tw._words({"other_gender": gender, "other": "boyfriend", "narrator_age": 24, "narrator_gender": "F",
+        w = posts_module._words({"other_gender": gender, "other": "boyfriend", "narrator_age": 24, "narrator_gender": "F",
                        "other_age": 26, "duration": "2 years"})
         fill = {k: v[0] for k, v in tw.FILLERS.items()}
         for slot, table in tw.SLOT_TABLES.items():
             for key, fact in table.items():
                 for text in fact.post + fact.summary:
-                    said = tw._mentions(text.format(**w).lower())
+                    said = gold._mentions(text.format(**w).lower())
                     assert said[slot] == {key}, (slot, key, text)
                     assert not any(said[s] for s in tw.KEY_SLOTS if s != slot), text
         for text in tw.DISTRACTORS + tw.FEELINGS + tw.OPENERS + tw.VAGUE["event"] + tw.VAGUE["question"]:
-            said = tw._mentions(text.format(**w, **fill).lower())
+            said = gold._mentions(text.format(**w, **fill).lower())
             assert not any(said[s] for s in tw.KEY_SLOTS) and not said["ages"], text
     for p in tw.generate_posts(300, "label"):
-        truth = tw._truth(p)
-        in_post, in_reference = tw._mentions((p.title + " " + p.body).lower()), tw._mentions(p.reference.lower())
+        truth = tw.key_facts(p)
+        in_post, in_reference = gold._mentions((p.title + " " + p.body).lower()), gold._mentions(p.reference.lower())
         for slot in tw.KEY_SLOTS:
             assert in_reference[slot] == {truth[slot]}, (p.reference, slot)
             assert in_post[slot] <= {truth[slot]}, (p.id, slot)
@@ -123,7 +124,7 @@ def test_corrupt_summary_accepts_seeds_and_generators(posts):
 def test_rater_choice_probability_is_sigmoid_of_margin():
     rng = random.Random(0)
     for margin in (0.0, tw.TAU, -2 * tw.TAU):
-        share_a = np.mean([tw._rate(margin, rng, tw.TAU)[0] == 0 for _ in range(4000)])
+        share_a = np.mean([raters._rate(margin, rng, tw.TAU)[0] == 0 for _ in range(4000)])
         assert abs(share_a - 1 / (1 + math.exp(-margin / tw.TAU))) < 0.03
 
 

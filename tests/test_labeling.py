@@ -12,8 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rlaif_lib import labeler as L
+from rlaif_lib import labeling as L
+from rlaif_lib.labeling import baselines, direct, prompts, scoring
 from rlaif_lib.models import SMOLLM2
+from rlaif_lib.tldr import parse_tldr_prompt
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,7 +49,7 @@ TRAIN = [
 
 @pytest.fixture(scope="module")
 def smol():
-    return L._load(SMOLLM2)
+    return L.load_labeler(SMOLLM2)[:2]
 
 
 def raw(**kw):
@@ -172,7 +174,7 @@ def test_cached_batched_path_matches_plain_forward(smol, cfg):
 
 
 def test_averaging_and_position_on_known_distributions():
-    rows = L._rows([PAIRS[0]], [0.8], "x")  # baseline rows: order-free labels
+    rows = baselines._rows([PAIRS[0]], [0.8], "x")  # baseline rows: order-free labels
     assert rows[0]["probs_ab"] == [0.8, pytest.approx(0.2)] and rows[0]["probs_ba"] == [pytest.approx(0.2), 0.8]
     # position bias on hand-made LLM rows: (ab, ba) -> same position?
     made = [{"probs_ab": [0.9, 0.1], "probs_ba": [0.7, 0.3], "same_position": True, "position": "first"},
@@ -203,7 +205,7 @@ def _count_keys(path):
 def test_cache_survives_kill_9_and_resumes_without_relabeling(smol, tmp_path):
     pairs, cfg = _many_pairs(), raw(preamble="base", batch_size=1)
     cache = tmp_path / "cache.jsonl"
-    script = ("import json,sys; from rlaif_lib import labeler as L; "
+    script = ("import json,sys; from rlaif_lib import labeling as L; "
               f"L.label_pairs(json.loads(sys.argv[1]), {SMOLLM2!r}, L.LabelConfig(chat_template=False, "
               f"preamble='base', batch_size=1), cache_path=sys.argv[2], progress=False)")
     env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
@@ -235,8 +237,23 @@ def test_cache_survives_kill_9_and_resumes_without_relabeling(smol, tmp_path):
     assert again == resumed and sum(_count_keys(cache).values()) == len(pairs)
 
 
+def test_cache_holds_a_file_lock_while_open(tmp_path):
+    from filelock import FileLock, Timeout
+
+    cache = L.LabelCache(tmp_path / "cache.jsonl")
+    cache.add([{"key": "k", "id": "1", "result": {"p_a": 0.5}}])
+    with pytest.raises(Timeout):  # a second writer waits for the first
+        FileLock(str(tmp_path / "cache.jsonl") + ".lock").acquire(timeout=0.1)
+    cache.close()
+    with FileLock(str(tmp_path / "cache.jsonl") + ".lock").acquire(timeout=1):
+        pass
+    again = L.LabelCache(tmp_path / "cache.jsonl")
+    assert again.done == {"k": {"p_a": 0.5}}
+    again.close()
+
+
 def test_cache_key_depends_on_what_changes_a_label():
-    k = lambda cfg, p=PAIRS[0], ex=(): L._pair_key("m", cfg, ex, p)  # noqa: E731
+    k = lambda cfg, p=PAIRS[0], ex=(): L.pair_key("m", cfg, ex, p)  # noqa: E731
     assert k(L.LabelConfig()) == k(L.LabelConfig(batch_size=1))
     assert k(L.LabelConfig()) != k(L.LabelConfig(preamble="base"))
     assert k(L.LabelConfig()) != k(L.LabelConfig(), dict(PAIRS[0], summary_a="other"))
@@ -319,9 +336,9 @@ def test_embedding_labeler_prefers_the_summary_about_the_post():
 
 def test_parse_tldr_prompt():
     prompt = "SUBREDDIT: r/relationships\n\nTITLE: Help me\n\nPOST: My post.\nSecond line.\n\nTL;DR:"
-    assert L.parse_tldr_prompt(prompt) == {"subreddit": "relationships", "title": "Help me",
+    assert parse_tldr_prompt(prompt) == {"subreddit": "relationships", "title": "Help me",
                                            "post": "My post.\nSecond line."}
-    assert L.parse_tldr_prompt("Just a post.\n\nTL;DR:")["post"] == "Just a post."
+    assert parse_tldr_prompt("Just a post.\n\nTL;DR:")["post"] == "Just a post."
 
 
 def test_drlaif_reward_callable(smol):
@@ -333,16 +350,16 @@ def test_drlaif_reward_callable(smol):
     values = reward([prompt, prompt, prompt], [PAIRS[0]["summary_a"], PAIRS[0]["summary_b"], " "])
     assert len(values) == 3 and all(-1.0 <= v <= 1.0 for v in values) and values[2] == -1.0
     # the score distribution by hand: P("1".."9") at "SCORE: ", "10" = "1" then "0"
-    ending, sep, ids, zero = L._score_tokens(tok, L.DRLAIF_ENDING)
+    ending, sep, ids, zero = direct._score_tokens(tok, L.DRLAIF_ENDING)
     assert ending == "SCORE: " and sep == "" and zero is not None and len(ids) == 9  # SmolLM2 splits digits
-    post = L.parse_tldr_prompt(prompt)
+    post = parse_tldr_prompt(prompt)
     s = L.dscore(smol, [post], [PAIRS[0]["summary_a"]])[0]
     body = (f"SUBREDDIT: r/relationships\n\nTITLE: Roommate\n\nPOST: {post['post']}\n\n"
             f"SUMMARY: {PAIRS[0]['summary_a']}\n\n")
-    full = L._wrap(tok, L.LabelConfig(), L.DRLAIF_PREAMBLE + "\n\n", body, ending)[1]
+    full = prompts.wrap_prompt(tok, L.LabelConfig(), L.DRLAIF_PREAMBLE + "\n\n", body, ending)[1]
     with torch.no_grad():
-        p = model(input_ids=torch.tensor([L._encode(tok, full)])).logits[0, -1].softmax(-1)
-        p0 = model(input_ids=torch.tensor([L._encode(tok, full + "1")])).logits[0, -1].softmax(-1)[zero]
+        p = model(input_ids=torch.tensor([scoring.encode(tok, full)])).logits[0, -1].softmax(-1)
+        p0 = model(input_ids=torch.tensor([scoring.encode(tok, full + "1")])).logits[0, -1].softmax(-1)[zero]
     probs = torch.cat([p[ids[:1]] * (1 - p0), p[ids[1:]], p[ids[:1]] * p0]).double()
     expected = float((probs / probs.sum() * torch.arange(1, 11)).sum())
     assert s == pytest.approx(expected, abs=1e-3)
@@ -360,6 +377,6 @@ def test_score_tokens_gpt2_style_bpe():
     tok.train_from_iterator([f"SCORE: {s}" for s in range(1, 11)] * 50,
                             trainers.BpeTrainer(vocab_size=300, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
     hf = PreTrainedTokenizerFast(tokenizer_object=tok)
-    ending, sep, ids, zero = L._score_tokens(hf, "SCORE: ")
+    ending, sep, ids, zero = direct._score_tokens(hf, "SCORE: ")
     assert (ending, sep, zero) == ("SCORE:", " ", None)
     assert hf.convert_ids_to_tokens(ids) == [f"Ġ{s}" for s in range(1, 11)]

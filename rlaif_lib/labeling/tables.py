@@ -3,71 +3,71 @@
 - Table 2 (`techniques_table`): alignment by prompt technique: Base / Detailed preamble,
   0/1/2-shot, with and without chain of thought.
 - Table 3 (`labeler_size_table`): alignment by labeler (size).
-- Table 4 (`position_bias` in labeler.py): same position preferred after the swap.
+- Table 4 (`position_bias` in metrics.py): same position preferred after the swap.
 - Table 14 (`self_consistency_table`): CoT with several sampled rationales, by temperature.
 
-Every row carries its alignment with a bootstrap 95% interval and n, so small samples read as such.
-All labels go through `labeler.label_pairs`, so they share its disk cache and its resume logic.
+Every row carries its alignment with a bootstrap 95% interval and n, so small samples read as such,
+and the paper's number (from `rlaif_lib.paper`) where the paper has one. All labels go through
+`label_pairs`, so they share its disk cache and its resume logic.
 """
 from __future__ import annotations
 
 from dataclasses import replace
 
-from . import labeler as lab
+from .. import paper
+from .baselines import embedding_labeler, length_labeler, random_labeler
+from .label import label_pairs, select_exemplars
+from .metrics import alignment, position_bias
+from .prompts import LabelConfig
 
-# (preamble, shots, chain of thought) -> alignment %, PaLM 2 L, Table 2 of the paper.
-PAPER_TECHNIQUES = {("base", 0, False): 76.1, ("base", 0, True): 77.5, ("detailed", 0, False): 77.4,
-                    ("detailed", 0, True): 78.0, ("detailed", 8, False): 69.8}
-PAPER_SIZES = {"PaLM 2 L": 78.0, "PaLM 2 S": 73.8, "PaLM 2 XS": 62.7}  # Table 3
-PAPER_SELF_CONSISTENCY = {(1, 0.0): 78.0, (16, 0.3): 76.2, (16, 0.5): 75.1, (16, 0.7): 74.0, (16, 1.0): 72.8}  # Table 14
 ALL_TECHNIQUES = tuple((p, k, c) for p in ("base", "detailed") for c in (False, True) for k in (0, 1, 2))
 
 
 def _row(labels, pairs, **fields) -> dict:
-    a = lab.alignment(labels, pairs)
+    a = alignment(labels, pairs)
     return {**fields, "alignment": a["value"], "ci_low": a["ci_low"], "ci_high": a["ci_high"], "n": a["n"],
-            "same_position_pct": lab.position_bias(labels)["same_position_pct"]}
+            "same_position_pct": position_bias(labels)["same_position_pct"]}
 
 
-def techniques_table(pairs, exemplar_pool, labeler, techniques=ALL_TECHNIQUES, base: lab.LabelConfig = lab.LabelConfig(),
+def techniques_table(pairs, exemplar_pool, labeler, techniques=ALL_TECHNIQUES, base: LabelConfig = LabelConfig(),
                      cache_path=None, seed: int = 0, cot_max_tokens: int | None = None) -> list[dict]:
     """Table 2: one row per (preamble, shots, cot) in `techniques`, labeling `pairs` (with human
     choices) with exemplars drawn from `exemplar_pool` (a training split, never `pairs`).
     `cot_max_tokens`, if given, sets the rationale budget of the CoT rows only (so the other rows
     share cached labels with runs of `base`)."""
-    exemplars = lab.select_exemplars(exemplar_pool, max(k for _, k, _ in techniques), seed=seed) if any(
+    exemplars = select_exemplars(exemplar_pool, max(k for _, k, _ in techniques), seed=seed) if any(
         k for _, k, _ in techniques) else []
     rows = []
     for preamble, shots, cot in techniques:
         config = replace(base, preamble=preamble, shots=shots, cot=cot)
         if cot and cot_max_tokens:
             config = replace(config, cot_max_tokens=cot_max_tokens)
-        labels = lab.label_pairs(pairs, labeler, config, exemplars=exemplars[:shots], cache_path=cache_path)
+        labels = label_pairs(pairs, labeler, config, exemplars=exemplars[:shots], cache_path=cache_path)
         rows.append(_row(labels, pairs, preamble=preamble, shots=shots, cot=cot,
-                         paper=PAPER_TECHNIQUES.get((preamble, shots, cot))))
+                         paper=paper.TECHNIQUES.get((preamble, shots, cot))))
     return rows
 
 
 def self_consistency_table(pairs, labeler, settings=((1, 0.0), (4, 0.3), (4, 0.7), (4, 1.0)),
-                           base: lab.LabelConfig = lab.LabelConfig(cot=True), cache_path=None) -> list[dict]:
+                           base: LabelConfig = LabelConfig(cot=True), cache_path=None) -> list[dict]:
     """Table 14: CoT labels averaged over `samples` rationales drawn at `temperature` (top-k 40),
     for each (samples, temperature) in `settings`; (1, 0.0) is greedy CoT."""
     rows = []
     for samples, temperature in settings:
         config = replace(base, cot=True, self_consistency=samples, temperature=temperature)
-        labels = lab.label_pairs(pairs, labeler, config, cache_path=cache_path)
-        paper = PAPER_SELF_CONSISTENCY.get((samples, temperature)) or PAPER_SELF_CONSISTENCY.get((16, temperature))
-        rows.append(_row(labels, pairs, samples=samples, temperature=temperature, paper_16_samples=paper))
+        labels = label_pairs(pairs, labeler, config, cache_path=cache_path)
+        in_paper = paper.SELF_CONSISTENCY.get((samples, temperature)) or paper.SELF_CONSISTENCY.get((16, temperature))
+        rows.append(_row(labels, pairs, samples=samples, temperature=temperature, paper_16_samples=in_paper))
     return rows
 
 
-def labeler_size_table(pairs, labelers: dict, config: lab.LabelConfig = lab.LabelConfig(), cache_path=None) -> list[dict]:
+def labeler_size_table(pairs, labelers: dict, config: LabelConfig = LabelConfig(), cache_path=None) -> list[dict]:
     """Table 3: alignment of each labeler in `labelers` ({display name: preset name, folder or hub id})
     plus the non-LLM baselines (random, longer-wins, MiniLM similarity) on the same pairs."""
-    rows = [_row(lab.label_pairs(pairs, model, config, cache_path=cache_path), pairs, labeler=name)
+    rows = [_row(label_pairs(pairs, model, config, cache_path=cache_path), pairs, labeler=name)
             for name, model in labelers.items()]
-    for name, fn in (("random (baseline)", lab.random_labeler), ("longer wins (baseline)", lab.length_labeler),
-                     ("MiniLM similarity (baseline)", lab.embedding_labeler)):
+    for name, fn in (("random (baseline)", random_labeler), ("longer wins (baseline)", length_labeler),
+                     ("MiniLM similarity (baseline)", embedding_labeler)):
         rows.append(_row(fn(pairs), pairs, labeler=name))
     return rows
 

@@ -3,8 +3,9 @@ import random
 
 import pytest
 
-from rlaif_lib import labeler as lab
-from rlaif_lib import labeler_tables as tables
+from rlaif_lib import labeling as lab
+from rlaif_lib import paper
+from rlaif_lib.labeling import tables
 
 from .conftest import random_text
 
@@ -29,7 +30,8 @@ def test_techniques_table_rows_and_paper_numbers(labeler, tmp_path):
     settings = (("base", 0, False), ("base", 1, False), ("base", 0, True))  # Detailed is too long for this toy LM
     rows = tables.techniques_table(test, train, labeler, settings, config, cache_path=tmp_path / "cache.jsonl")
     assert [(r["preamble"], r["shots"], r["cot"]) for r in rows] == list(settings)
-    assert [r["paper"] for r in rows] == [76.1, None, 77.5]
+    assert [r["paper"] for r in rows] == [paper.TECHNIQUES[("base", 0, False)], None, paper.TECHNIQUES[("base", 0, True)]]
+    assert rows[0]["paper"] == 76.1  # Table 2 of the paper, Base 0-shot
     for r in rows:
         assert r["n"] == 6 and r["ci_low"] <= r["alignment"] <= r["ci_high"] and 0 <= r["same_position_pct"] <= 100
     # the cache now holds every (pair, setting): a second call labels nothing new

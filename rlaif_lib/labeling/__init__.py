@@ -1,0 +1,25 @@
+"""AI labeling (Sec. 2.1) and everything around it, one file per idea:
+
+- label.py      `label_pairs`: the whole procedure, both orders averaged, CoT, resumable; `select_exemplars`
+- prompts.py    the paper's templates (Tables 15-17), `LabelConfig`, `build_prompt`
+- scoring.py    `load_labeler` and the batched shared-prefix engine (`score_rows`, `soft_label`, ...)
+- cache.py      the append-only JSONL cache that survives kill -9
+- direct.py     d-RLAIF (Sec. 2.2.2): the labeler's 1-10 score as the RL reward
+- baselines.py  longer-wins, random and MiniLM-similarity labelers
+- metrics.py    alignment with human choices, position bias (Table 4)
+- tables.py     Tables 2, 3 and 14, with the paper's numbers beside the kit's
+"""
+from .baselines import embedding_labeler, length_labeler, random_labeler
+from .cache import LabelCache, pair_key
+from .direct import dscore, make_drlaif_reward
+from .label import label_pairs, select_exemplars
+from .metrics import alignment, position_bias, position_direction
+from .prompts import (BASE_COT_PREAMBLE, BASE_PREAMBLE, DETAILED_COT_PREAMBLE, DETAILED_PREAMBLE, DRLAIF_ENDING,
+                      DRLAIF_PREAMBLE, ENDING, LabelConfig, build_prompt, truncate_post, validate_pairs)
+from .scoring import STATS, answer_token_ids, load_labeler, score_rows, soft_label
+
+__all__ = ["label_pairs", "select_exemplars", "LabelConfig", "build_prompt", "truncate_post", "validate_pairs",
+           "BASE_PREAMBLE", "DETAILED_PREAMBLE", "BASE_COT_PREAMBLE", "DETAILED_COT_PREAMBLE", "ENDING",
+           "DRLAIF_PREAMBLE", "DRLAIF_ENDING", "load_labeler", "answer_token_ids", "score_rows", "soft_label", "STATS",
+           "LabelCache", "pair_key", "dscore", "make_drlaif_reward", "length_labeler", "random_labeler",
+           "embedding_labeler", "alignment", "position_bias", "position_direction"]

@@ -1,0 +1,160 @@
+"""The AI labeler (Sec. 2.1): an off-the-shelf LLM turns a pair of summaries into a soft preference.
+
+`label_pairs` is the whole procedure: each pair is put into the paper's prompt (`prompts.py`) in
+both orders; the soft label of one order is the softmax over the log-probabilities of the tokens
+"1" and "2" at the next position (`scoring.py`); the two orders are averaged (Sec. 2.1.1), which
+removes the labeler's position bias from the label. Chain of thought (Sec. 2.1.2) first decodes a
+rationale, then scores "1" vs "2" after it. Finished pairs go to a disk cache (`cache.py`) so a
+killed run resumes without relabeling.
+"""
+from __future__ import annotations
+
+import random
+
+from .cache import LabelCache, pair_key
+from .prompts import ENDING, LabelConfig, render_prompt, truncate_post, validate_pairs
+from .scoring import answer_token_ids, encode, load_labeler, score_rows, two_way
+
+
+def label_pairs(pairs: list[dict], labeler="smollm2-135m-instruct", config: LabelConfig = LabelConfig(),
+                exemplars=(), cache_path=None, progress: bool = True) -> list[dict]:
+    """Soft AI labels for `pairs`, in input order. Each row: {"id", "p_a" (P(summary_a better),
+    averaged over both orders), "probs_ab", "probs_ba" ([P(1), P(2)] as shown), "other_mass",
+    "same_position", "position" ("first"/"second" when same_position), "truncated", and "rationales"
+    {"ab": [...], "ba": [...]} with CoT}. `labeler` is a preset name, folder or hub id, or a
+    (model, tokenizer) pair. With `cache_path`, finished pairs are read back and never relabeled."""
+    validate_pairs(pairs)
+    shots = list(exemplars)[:config.shots]
+    if len(shots) < config.shots:
+        raise ValueError(f"config.shots={config.shots} needs that many exemplars; got {len(shots)}. "
+                         "Use select_exemplars(training_pairs, k, seed).")
+    validate_pairs(shots)
+    used = {str(p["id"]) for p in pairs} | {p["post"].strip() for p in pairs}
+    for ex in shots:
+        if str(ex["id"]) in used or ex["post"].strip() in used or ex.get("choice") not in (0, 1):
+            raise ValueError(f"exemplar {ex['id']!r} is one of the labeled pairs (or its post), or has no "
+                             "human choice 0/1: exemplars must come from a separate training split.")
+    model, tokenizer, name = load_labeler(labeler)
+    ids = answer_token_ids(tokenizer)
+    shots = [dict(e, post=truncate_post(e["post"], tokenizer, config.max_post_tokens)[0]) for e in shots]
+    keys = [pair_key(name, config, shots, p) for p in pairs]
+    cache = LabelCache(cache_path) if cache_path else None
+    done = dict(cache.done) if cache else {}
+    todo, seen = [], set()
+    for key, pair in zip(keys, pairs):
+        if key not in done and key not in seen:
+            seen.add(key)
+            post, cut = truncate_post(pair["post"], tokenizer, config.max_post_tokens)
+            todo.append((key, dict(pair, post=post, _truncated=cut)))
+    todo.sort(key=lambda kp: len(kp[1]["post"]) + len(kp[1]["summary_a"]) + len(kp[1]["summary_b"]))
+    bar, store = None, {}
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(set(keys)), initial=len(set(keys)) - len(todo), desc="AI labels", unit="pair")
+    try:
+        for start in range(0, len(todo), config.batch_size):
+            chunk = todo[start:start + config.batch_size]
+            seed = int(chunk[0][0][:8], 16)
+            rows = _label_batch(model, tokenizer, [p for _, p in chunk], config, shots, ids, seed, store)
+            records = [{"key": k, "id": str(p["id"]), "result": r} for (k, p), r in zip(chunk, rows)]
+            if cache:
+                cache.add(records)
+            done.update({r["key"]: r["result"] for r in records})
+            if bar:
+                bar.update(len(chunk))
+    finally:
+        if bar:
+            bar.close()
+        if cache:
+            cache.close()
+    return [dict(done[k], id=p["id"]) for k, p in zip(keys, pairs)]
+
+
+# ---------------------------------------------------------------------------------------------
+# One batch of pairs, both orders in one forward pass
+# ---------------------------------------------------------------------------------------------
+def _label_batch(model, tokenizer, batch: list[dict], config, exemplars, ids, seed, store) -> list[dict]:
+    """Label a batch of (already truncated) pairs, both orders in one forward pass."""
+    orders = [(p, swap) for p in batch for swap in (False, True)]
+    rationales = None
+    if config.cot:
+        step1 = [render_prompt(p, config, exemplars, s, None, tokenizer)[1] for p, s in orders]
+        rationales = _rationales(model, tokenizer, step1, config, seed)
+    n_sc = config.self_consistency if config.cot else 1
+    prefix, fulls = None, []
+    for j, (p, s) in enumerate(orders):
+        for r in (rationales[j] if config.cot else [None]):
+            prefix, full = render_prompt(p, config, exemplars, s, r, tokenizer)
+            fulls.append(full)
+    groups = [list(range(i * 2 * n_sc, (i + 1) * 2 * n_sc)) for i in range(len(batch))]  # a pair's rows
+    probs, other = two_way(score_rows(model, tokenizer, prefix, fulls, store=store, groups=groups)[:, -1], ids)
+    probs = probs.reshape(len(batch), 2, n_sc, 2).mean(axis=2)  # self-consistency: average distributions
+    other = other.reshape(len(batch), 2 * n_sc).mean(axis=1)
+    out = []
+    for i, pair in enumerate(batch):
+        ab, ba = probs[i, 0], probs[i, 1]  # ba is in shown order: ba[0] = P(b shown first is better)
+        first_ab, first_ba = ab[0] >= ab[1], ba[0] >= ba[1]
+        same = bool(first_ab == first_ba)
+        row = {"id": pair["id"], "p_a": float((ab[0] + ba[1]) / 2), "probs_ab": [float(x) for x in ab],
+               "probs_ba": [float(x) for x in ba], "other_mass": float(other[i]), "same_position": same,
+               "position": ("first" if first_ab else "second") if same else None,
+               "truncated": pair["_truncated"]}
+        if config.cot:
+            row["rationales"] = {"ab": rationales[2 * i], "ba": rationales[2 * i + 1]}
+        out.append(row)
+    return out
+
+
+
+# ---------------------------------------------------------------------------------------------
+# Chain of thought: decode the rationales first
+# ---------------------------------------------------------------------------------------------
+def _rationales(model, tokenizer, prompts: list[str], config: LabelConfig, seed: int) -> list[list[str]]:
+    """Decode `self_consistency` rationales per prompt (greedy at T = 0), cut at the ending if the
+    model writes it itself."""
+    import torch
+    if config.self_consistency > 1 and config.temperature <= 0:
+        raise ValueError("self_consistency > 1 needs temperature > 0 (greedy decoding repeats one rationale)")
+    rows = [encode(tokenizer, p) for p in prompts]
+    width = max(map(len, rows))
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    ids = torch.tensor([[pad] * (width - len(r)) + r for r in rows])  # left padding for generation
+    mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows])
+    sample = config.temperature > 0
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=config.cot_max_tokens,
+                             do_sample=sample, temperature=config.temperature if sample else None,
+                             top_k=config.top_k if sample else None, top_p=None,
+                             num_return_sequences=config.self_consistency, pad_token_id=pad)
+    texts = [tokenizer.decode(o[width:], skip_special_tokens=True).split(ENDING)[0] for o in out]
+    n = config.self_consistency
+    return [texts[i * n:(i + 1) * n] for i in range(len(prompts))]
+
+
+def select_exemplars(pairs_with_human_choice: list[dict], k: int, seed: int = 0) -> list[dict]:
+    """k few-shot exemplars from a TRAINING split: among the most confident human choices (ties
+    broken by `seed`), distinct subreddits where possible, and the shown answer balanced between "1" and "2" (a pair is swapped
+    when needed, so the exemplars do not teach a position)."""
+    pool = [p for p in pairs_with_human_choice if p.get("choice") in (0, 1)]
+    validate_pairs(pool)
+    if len(pool) < k:
+        raise ValueError(f"need {k} pairs with a human 'choice', found {len(pool)}")
+    conf = lambda p: float(p.get("confidence") or 0)  # noqa: E731
+    random.Random(seed).shuffle(pool)
+    pool.sort(key=conf, reverse=True)
+    pool = [p for p in pool if conf(p) >= conf(pool[k - 1])] if k else []  # the k most confident, and ties
+    picked: list[dict] = []
+    for distinct in (True, False):  # distinct subreddits first (a range of topics), then fill up
+        for p in pool:
+            taken = any(p is q for q in picked) or (distinct and p.get("subreddit") in {q.get("subreddit") for q in picked})
+            if len(picked) < k and not taken:
+                picked.append(p)
+    out = []
+    for i, p in enumerate(picked):
+        want = i % 2  # alternate shown answers 1, 2, 1, ...
+        ex = dict(p)
+        if ex["choice"] != want:
+            ex.update(summary_a=p["summary_b"], summary_b=p["summary_a"], choice=want, swapped=True)
+        out.append(ex)
+    return out

@@ -1,0 +1,38 @@
+"""metrics.json: the headline numbers of each stage, flattened the way the report, README and
+notebooks read them. The keys are a public format; keep them stable."""
+from __future__ import annotations
+
+from .labeling.metrics import position_direction
+from .presets import Preset
+from .rewards import REWARD_MODELS
+
+
+def collect_metrics(preset: Preset, results: dict) -> dict:
+    """metrics.json from the stages' results (their done.json contents, by stage name)."""
+    m = {"preset": preset.name, "stages": {k: v.get("seconds") for k, v in results.items()}}
+    if results.get("sample", {}).get("rater_agreement") is not None:
+        m["human_rater_agreement"] = results["sample"]["rater_agreement"]
+    if "label" in results:
+        lab = results["label"]
+        m["labeler"] = {"name": lab["labeler"], "alignment": lab["alignment"]["value"], "alignment_ci": lab["alignment"],
+                        "alignment_high_confidence": lab["alignment_high_confidence"],
+                        "same_position_pct": lab["position_bias"]["same_position_pct"],
+                        "position_bias": lab["position_bias"], "baselines": lab["baselines"],
+                        "position_direction": position_direction(lab["position_bias"]),
+                        "techniques": lab.get("techniques", [])}
+    if "reward" in results:
+        for folder, key in REWARD_MODELS.items():  # reward/<folder> -> its metrics.json key
+            if folder in results["reward"]:
+                m[key] = results["reward"][folder]
+    if "rl" in results:
+        m["rl"] = {k: v for k, v in results["rl"].items() if k != "seconds"}
+    if "evaluate" in results:
+        ev = results["evaluate"]
+        m["win_rate"] = ev.get("win_rate")
+        m["win_rate_length_controlled"] = ev.get("win_rate_length_controlled")
+        m["gold_score"] = ev.get("gold_score")
+        m["judge"] = ev.get("judge")
+        if "sft" in (ev.get("gold_score") or {}):
+            m["sft"] = {"gold_score": ev["gold_score"]["sft"]["value"]}
+            m["reference"] = {"gold_score": ev["gold_score"]["reference"]["value"]}
+    return m

@@ -1,0 +1,22 @@
+"""The toy world in the real datasets' schemas: trl-lib/tldr rows (SFT) and
+openai/summarize_from_feedback "comparisons" rows, so every stage runs unchanged on either."""
+from __future__ import annotations
+
+from .posts import Post, format_prompt
+
+
+def sft_rows(posts: list[Post]) -> list[dict]:
+    """trl-lib/tldr rows: {"prompt": ..., "completion": " " + reference}."""
+    return [{"prompt": format_prompt(p), "completion": " " + p.reference} for p in posts]
+
+
+def comparison_row(post: Post, summary_a: str, summary_b: str, choice: int, confidence: int | None,
+                   policies=("ref", "ref"), split: str = "train", worker: str = "sim-0", batch: str = "toy") -> dict:
+    """One row in openai/summarize_from_feedback's "comparisons" schema (texts get the real data's leading space)."""
+    return {
+        "info": {"id": post.id, "post": post.body, "title": post.title, "subreddit": post.subreddit,
+                 "site": None, "article": None},
+        "summaries": [{"text": " " + text.strip(), "policy": policy, "note": None}
+                      for text, policy in zip((summary_a, summary_b), policies)],
+        "choice": int(choice), "worker": worker, "batch": batch, "split": split, "extra": {"confidence": confidence},
+    }

@@ -1,0 +1,252 @@
+"""The talk (issue 14): built from the committed example run, opened in headless Chromium, walked
+slide by slide, and every number on it checked against the run's metrics.json and rlaif_lib.paper.
+
+The browser test needs Node.js, `slides/node_modules` (`make slides-setup`) and Debian's chromium;
+it is skipped, saying which is missing, without them. The template and reading rules are tested
+without a browser.
+"""
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rlaif_lib import paper
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "run"
+OUT = ROOT / "build" / "slides" / "test"
+SHOTS = (1, 6, 10, 24)  # title, pipeline diagram, position bias, Table 1
+
+
+def _load_build():
+    spec = importlib.util.spec_from_file_location("slides_build", ROOT / "slides" / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["slides_build"] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+build = _load_build()
+
+
+def _chromium() -> str | None:
+    path = os.environ.get("CHROME_PATH") or shutil.which("chromium")
+    return path if path and Path(path).exists() else None
+
+
+def _browser_missing() -> str | None:
+    if not shutil.which("node"):
+        return "Node.js is not installed (`make slides-setup` names the package)"
+    if not (ROOT / "slides" / "node_modules" / ".bin" / "marp").exists():
+        return "slides/node_modules is missing: run `make slides-setup` (npm ci in slides/)"
+    if not _chromium():
+        return "chromium is not installed: run `make slides-setup` (apt-get install -y chromium)"
+    return None
+
+
+def _metric(tree, key: str):
+    """The test's own lookup of a dotted path (independent of build.lookup)."""
+    node = tree
+    for part in key.split("."):
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+def _number(text: str) -> tuple[float, int]:
+    """The number in a span's text and its count of decimals ("54.6%" -> (54.6, 1))."""
+    m = re.fullmatch(r"\s*(-?\d+(?:\.(\d+))?)\s*(%|s)?\s*", text)
+    assert m, f"not a number: {text!r}"
+    return float(m[1]), len(m[2] or "")
+
+
+# ----------------------------------------------------------------------------- the deck in a browser
+@pytest.fixture(scope="module")
+def deck():
+    missing = _browser_missing()
+    if missing:
+        pytest.skip(missing)
+    summary = build.build(EXAMPLE, OUT, pdf=True, live_demo="skip")
+    env = dict(os.environ, CHROME_PATH=_chromium())
+    res = subprocess.run(["node", str(ROOT / "slides" / "check_deck.mjs"), str(OUT / "talk.html"), str(OUT / "screenshots"),
+                          ",".join(map(str, SHOTS))], capture_output=True, text=True, env=env, timeout=180)
+    assert res.returncode == 0, res.stderr[-2000:]
+    return summary, json.loads(res.stdout)
+
+
+def test_deck_loads_offline_without_errors(deck):
+    _, report = deck
+    assert report["errors"] == [] and report["console_errors"] == []
+    assert report["failed_requests"] == [], "a missing asset"
+    assert report["nonlocal_requests"] == [], "the deck must not reach the network (CDN, fonts)"
+
+
+def test_every_slide_is_walked_has_notes_and_fits(deck):
+    summary, report = deck
+    _, slides = build.split_slides((OUT / "talk.md").read_text())
+    n = len(slides)
+    assert 25 <= n <= 40 and report["slides"] == n == summary["slides"]
+    assert report["active_walk"] == list(range(1, n + 1)), "the keyboard walk did not reach every slide in order"
+    assert report["notes"] == report["notes_nonempty"] == n, "every slide has speaker notes"
+    assert report["overflow"] == [], f"content runs off these slides: {report['overflow']}"
+    assert all(report["titles"]), "every slide has a title"
+
+
+def test_no_broken_image_and_every_figure_shown(deck):
+    _, report = deck
+    assert report["broken_images"] == []
+    figures = [f for f in build.FIGURES if (EXAMPLE / "figures" / f).exists()]
+    shown = [f for f in figures if f != "losses.png"]  # the deck shows the RL curves and the win rates
+    assert report["images"] >= len(shown) >= 1
+    html = (OUT / "talk.html").read_text()
+    assert 'src="figures/' not in html and "data:image/png;base64," in html, "images are embedded: one file"
+
+
+def test_every_kit_number_equals_metrics_json(deck):
+    _, report = deck
+    metrics = json.loads((EXAMPLE / "metrics.json").read_text())
+    assert len(report["numbers"]) >= 40
+    for span in report["numbers"]:
+        assert span["source"] == "metrics", span
+        value = _metric(metrics, span["key"])
+        shown, decimals = _number(span["text"])
+        assert math.isclose(shown, value * span["scale"], abs_tol=0.5 * 10 ** -decimals + 1e-9), (span, value)
+    on_slides = {s["key"] for s in report["numbers"]}
+    for name in metrics.get("win_rate") or {}:  # every Table 1 row of the run is on the results slides
+        assert {f"win_rate.{name}.value", f"win_rate.{name}.ci_low", f"win_rate.{name}.ci_high"} <= on_slides
+    for key in ("labeler.same_position_pct", "labeler.alignment_ci.value", "reward_model.accuracy_human"):
+        if _metric_or_none(metrics, key) is not None:
+            assert key in on_slides, key
+    sidecar = json.loads((OUT / "numbers.json").read_text())["numbers"]
+    assert sorted(n["key"] for n in sidecar if n["source"] != "paper") == sorted(s["key"] for s in report["numbers"])
+
+
+def _metric_or_none(metrics, key):
+    try:
+        return _metric(metrics, key)
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+def test_every_paper_number_equals_rlaif_lib_paper(deck):
+    _, report = deck
+    assert len(report["paper"]) >= 25
+    for span in report["paper"]:
+        table = getattr(paper, span["name"])
+        value = table if span["index"] is None else table[ast.literal_eval(span["index"])]
+        shown, decimals = _number(span["text"])
+        assert math.isclose(shown, value, abs_tol=0.5 * 10 ** -decimals + 1e-9), span
+
+
+def test_readings_agree_with_the_intervals(deck):
+    _, report = deck
+    metrics = json.loads((EXAMPLE / "metrics.json").read_text())
+    claims = [r["claim"] for r in report["readings"]]
+    for name, d in (metrics.get("win_rate") or {}).items():
+        side = "above" if d["ci_low"] > 0.5 else "below" if d["ci_high"] < 0.5 else "contains"
+        assert f"{name}:{side}" in claims, (name, side, claims)
+        assert not any(c.startswith(f"{name}:") and c != f"{name}:{side}" for c in claims)
+
+
+def _pdf_pages(pdf: bytes) -> int:
+    """Page objects in a PDF, looking inside its compressed object streams too."""
+    import zlib
+
+    text = pdf
+    for m in re.finditer(rb"stream\r?\n(.*?)endstream", pdf, re.S):
+        try:
+            text += zlib.decompress(m[1])
+        except zlib.error:
+            pass
+    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", text))
+
+
+def test_pdf_and_screenshots(deck):
+    summary, report = deck
+    pdf = (OUT / "talk.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and pdf.rstrip().endswith(b"%%EOF")
+    assert _pdf_pages(pdf) == summary["slides"]
+    assert [Path(p).name for p in report["screenshots"]] == [f"slide-{i:02d}.png" for i in SHOTS]
+    for p in report["screenshots"]:
+        assert Path(p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and Path(p).stat().st_size > 10_000
+
+
+# ----------------------------------------------------------------------------- no browser needed
+def _render(metrics: dict, preset: dict | None = None) -> tuple[str, "build.Deck"]:
+    deck = build.Deck(EXAMPLE, metrics, preset or {}, demo_text="demo", demo_source="stored")
+    return build.render(build.TEMPLATE.read_text(), deck), deck
+
+
+def test_a_run_without_later_stages_renders_as_not_measured():
+    text, deck = _render({"preset": "micro", "stages": {"data": 0.2, "sft": 20.0}})
+    assert "not measured in this run" in text and text.count("not measured in this run") >= 10
+    assert all(n["source"] == "paper" or n["key"].startswith("stages.") for n in deck.numbers)
+
+
+def _win(lo, value, hi):
+    return {"value": value, "ci_low": lo, "ci_high": hi, "n": 100}
+
+
+@pytest.mark.parametrize("iv, words, claim", [
+    ((0.513, 0.546, 0.579), "RLAIF beats SFT", "rlaif_vs_sft:above"),
+    ((0.30, 0.35, 0.40), "RLAIF loses to SFT", "rlaif_vs_sft:below"),
+    ((0.45, 0.51, 0.57), "RLAIF and SFT are indistinguishable", "rlaif_vs_sft:contains"),
+])
+def test_win_reading_is_generated_from_the_interval(iv, words, claim):
+    deck = build.Deck(EXAMPLE, {"win_rate": {"rlaif_vs_sft": _win(*iv)}}, {})
+    text = build.win_reading(deck, "rlaif_vs_sft")
+    assert words in text and f'data-claim="{claim}"' in text
+    assert f"{100 * iv[1]:.1f}%" in text and f"{100 * iv[0]:.1f}" in text and f"{100 * iv[2]:.1f}" in text
+
+
+def test_position_reading_names_the_nearest_paper_labeler():
+    for pct in (15.0, 50.0, 95.0):
+        deck = build.Deck(EXAMPLE, {"labeler": {"same_position_pct": pct}}, {})
+        nearest = min(paper.SAME_POSITION, key=lambda k: abs(paper.SAME_POSITION[k] - pct))
+        assert f'data-claim="nearest:{nearest}"' in build.position_reading(deck)
+
+
+def test_optional_sweep_slide_appears_only_with_a_sweep():
+    metrics = json.loads((EXAMPLE / "metrics.json").read_text())
+    without, _ = _render(metrics)
+    deck = build.Deck(EXAMPLE, metrics, {}, sweep={"points": [{"labeler": "simulated 78%", "alignment": 0.78,
+                                                             "win_rate_vs_sft": _win(0.5, 0.6, 0.7)}]},
+                      demo_text="demo", demo_source="stored")
+    with_sweep = build.render(build.TEMPLATE.read_text(), deck)
+    assert len(build.split_slides(with_sweep)[1]) == len(build.split_slides(without)[1]) + 1
+    assert "simulated 78%" in with_sweep and 'data-key="points.0.win_rate_vs_sft.value"' in with_sweep
+
+
+def test_unknown_placeholder_and_slide_without_notes_fail_loudly(tmp_path):
+    deck = build.Deck(EXAMPLE, {}, {})
+    front = "---\nmarp: true\n---\n"
+    with pytest.raises(KeyError, match="no_such_filler"):
+        build.render(front + "\n# A\n{{ no_such_filler }}\n<!-- notes -->\n", deck)
+    with pytest.raises(ValueError, match="no speaker notes"):
+        build.render(front + "\n# A\ntext\n", deck)
+
+
+def test_example_run_is_small_and_names_its_preset(tmp_path):
+    metrics = json.loads((EXAMPLE / "metrics.json").read_text())
+    files = [p for p in EXAMPLE.rglob("*") if p.is_file()]
+    assert sum(p.stat().st_size for p in files) < 500 * 1024
+    assert f"preset `{metrics['preset']}`" in (EXAMPLE / "README.md").read_text()
+    spec = importlib.util.spec_from_file_location("refresh", ROOT / "examples" / "refresh.py")
+    refresh = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(refresh)
+    written = refresh.refresh(EXAMPLE, tmp_path / "copy")
+    assert (tmp_path / "copy" / "metrics.json").read_text() == (EXAMPLE / "metrics.json").read_text()
+    assert any(p.suffix == ".png" for p in written)
+    with pytest.raises(FileNotFoundError, match="metrics.json"):
+        refresh.refresh(tmp_path / "nothing", tmp_path / "copy2")
+    with pytest.raises(ValueError, match="KB"):
+        refresh.refresh(EXAMPLE, tmp_path / "copy3", max_kb=1)
