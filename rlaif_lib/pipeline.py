@@ -111,12 +111,20 @@ def stage_label(preset: Preset, run: RunFolder) -> dict:
         same = labeling.label_pairs(train, labeler=preset.same_size_labeler, config=preset.label,
                                     cache_path=run.label_cache)
         write_jsonl(run.labels("train_same_size"), same)
-    if preset.techniques:
-        from .labeling.tables import techniques_table
+    # The labeler tables of notebook 02, computed once here (the notebook only reads them).
+    from .labeling import tables
 
-        metrics["techniques"] = techniques_table(test[: preset.n_technique_pairs], train, preset.labeler,
-                                                 preset.techniques, preset.label, cache_path=run.label_cache,
-                                                 seed=preset.seed, cot_max_tokens=preset.technique_cot_tokens)
+    test_pairs = test[: preset.n_technique_pairs]
+    metrics["techniques"] = tables.techniques_table(test_pairs, train, preset.labeler, preset.techniques, preset.label,
+                                                    cache_path=run.label_cache, seed=preset.seed,
+                                                    cot_max_tokens=preset.technique_cot_tokens) if preset.techniques else []
+    write_json(run.label_table("techniques"), metrics["techniques"])
+    cot = replace(preset.label, cot=True, cot_max_tokens=preset.technique_cot_tokens)
+    write_json(run.label_table("self_consistency"), tables.self_consistency_table(
+        test[: preset.n_self_consistency_pairs], preset.labeler, preset.self_consistency, base=cot,
+        cache_path=run.label_cache) if preset.self_consistency else [])
+    ladder = {preset.labeler: preset.labeler, **{name: name for name in preset.labeler_ladder}}
+    write_json(run.label_table("sizes"), tables.labeler_size_table(test, ladder, preset.label, cache_path=run.label_cache))
     return metrics
 
 

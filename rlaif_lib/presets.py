@@ -44,6 +44,10 @@ class Preset:
                          ("detailed", 1, False), ("detailed", 2, False))
     n_technique_pairs: int = 16
     technique_cot_tokens: int = 32  # rationale budget for the CoT rows (the paper: 512)
+    # Table 14 (self-consistency): (rationales per order, temperature) settings, CoT with the budget above,
+    # on the first few held-out pairs (sampling several rationales is the slowest labeling there is)
+    self_consistency: tuple = ((1, 0.0), (4, 0.3), (4, 1.0))
+    n_self_consistency_pairs: int = 4
     rl_policies: tuple = ("rlaif", "rlhf", "drlaif")  # Table 1's policies, each trained from SFT
     drlaif_steps: int = 8  # d-RLAIF scores every rollout with the labeler LLM: its own (smaller) budget
     sft: SFTStageConfig = field(default_factory=SFTStageConfig)
@@ -63,6 +67,7 @@ def get_preset(name: str, **overrides) -> Preset:
             sft=SFTStageConfig(epochs=1.0), reward=RewardStageConfig(epochs=1.0),
             rl=RLStageConfig(max_steps=2, batch_size=8), drlaif_steps=1, n_technique_pairs=4,
             techniques=(("base", 0, False), ("detailed", 0, True), ("detailed", 1, False)), technique_cot_tokens=8,
+            n_self_consistency_pairs=2,
         )
     elif name == "colab":
         preset = Preset(

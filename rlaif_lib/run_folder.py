@@ -5,6 +5,7 @@
     <run>/sft/       the SFT policy, loss_curve.json
     <run>/sample/    comparisons_train.jsonl  comparisons_test.jsonl   (the pairs to label)
     <run>/label/     labels_train.jsonl  labels_test.jsonl  [labels_train_same_size.jsonl]  cache.jsonl
+                 techniques.json  self_consistency.json  sizes.json   (Tables 2, 14, 3)
     <run>/reward/<name>/   one reward model per label source (names: rewards.REWARD_MODELS)
     <run>/rl/<policy>/     one RL policy of Table 1, curves.json
     <run>/evaluate/  summaries.jsonl  [judge_cache.jsonl]
@@ -137,6 +138,11 @@ class RunFolder:
     @property
     def label_cache(self) -> Path:
         return self.root / "label" / "cache.jsonl"
+
+    def label_table(self, name: str) -> Path:
+        """A labeler table the label stage computes once for the notebooks: name "techniques"
+        (Table 2), "self_consistency" (Table 14) or "sizes" (Table 3, with the baselines)."""
+        return self.root / "label" / f"{name}.json"
 
     # reward
     def reward_model(self, name: str) -> Path:

@@ -13,9 +13,10 @@
 """
 from __future__ import annotations
 
-import copy
+import contextlib
 import functools
 import inspect
+import os
 
 import numpy as np
 
@@ -87,51 +88,89 @@ def prefix_cache(model, prefix_ids: list[int]):
     """The KV cache of one run of the model over `prefix_ids` (the shared preamble + exemplars)."""
     import torch
     with torch.no_grad():
-        out = model.base_model(input_ids=torch.tensor([prefix_ids]), use_cache=True)
+        out = model.base_model(input_ids=torch.tensor([prefix_ids], device=model.device), use_cache=True)
     return getattr(out, "cache", None) or out.past_key_values
+
+
+@contextlib.contextmanager
+def _gqa_in_sdpa():
+    """transformers copies K/V once per query head before SDPA whenever a mask is given (SmolLM2: 3x,
+    9 query heads share 3 KV heads); this asks it to pass `enable_gqa=True` to torch's SDPA instead.
+    Same numbers, about 10-20% less time per labeling batch on a CPU (benchmarks/profile_labeling.py)."""
+    old = os.environ.get("TRANSFORMERS_SDPA_FORCE_GQA")
+    os.environ["TRANSFORMERS_SDPA_FORCE_GQA"] = "1"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("TRANSFORMERS_SDPA_FORCE_GQA", None)
+        else:
+            os.environ["TRANSFORMERS_SDPA_FORCE_GQA"] = old
+
+
+def tree_batch(p: int, mids: list[list[int]], tails: list[list[list[int]]], k: int = 1):
+    """Inputs of one forward pass over groups that share a prefix of `p` tokens (already in the KV
+    cache). Row g is `mids[g]` followed by every tail of `tails[g]`, one after another. A tree-shaped
+    attention mask lets the mid see the prefix and itself (causally), and each tail the prefix, its
+    mid and itself only, never a sibling; each tail's position ids restart right after its mid. So
+    every tail gets exactly the numbers it would get as prefix + mid + tail on its own, while the
+    mid is run once per group and the prefix not at all. Padding positions see only themselves.
+    Returns (input_ids [G, W], position_ids [G, W], allowed [G, 1, W, p + W] bool, reads [rows, k]
+    flat indices g * W + i of each tail's last k tokens, rows in group then tail order)."""
+    import torch
+    width = max(len(m) + sum(map(len, ts)) for m, ts in zip(mids, tails))
+    ids = torch.zeros((len(mids), width), dtype=torch.long)
+    pos = torch.full((len(mids), width), p, dtype=torch.long)
+    allowed = torch.zeros((len(mids), 1, width, p + width), dtype=torch.bool)
+    allowed[..., :p] = True
+    allowed[:, 0, :, p:] = torch.eye(width, dtype=torch.bool)  # padding sees itself (no empty softmax row)
+    reads = []
+    for g, (m, ts) in enumerate(zip(mids, tails)):
+        ids[g, :len(m)] = torch.tensor(m, dtype=torch.long)
+        pos[g, :len(m)] = torch.arange(p, p + len(m))
+        allowed[g, 0, :len(m), p:p + len(m)] = torch.ones(len(m), len(m), dtype=torch.bool).tril()
+        at = len(m)
+        for t in ts:
+            if len(t) < k:
+                raise ValueError(f"a row has {len(t)} tokens after the shared part, fewer than the {k} to read")
+            span = slice(at, at + len(t))
+            ids[g, span] = torch.tensor(t, dtype=torch.long)
+            pos[g, span] = torch.arange(p + len(m), p + len(m) + len(t))
+            allowed[g, 0, span, p:p + len(m)] = True
+            allowed[g, 0, span, p + at:p + at + len(t)] = torch.ones(len(t), len(t), dtype=torch.bool).tril()
+            reads.append([g * width + at + len(t) - k + j for j in range(k)])
+            at += len(t)
+    return ids, pos, allowed, torch.tensor(reads, dtype=torch.long)
 
 
 def last_logprobs(model, prefix_ids, cache, mids: list[list[int]], tails: list[list[list[int]]], k: int = 1):
     """Log-softmax over the vocabulary at the last `k` positions of every row. Rows come in groups:
     group g is `prefix_ids` (whose KV `cache` is given) + `mids[g]` (run once for the group) + one of
-    `tails[g]`. Mids and tails are right-padded; the attention mask hides the padding, position ids
-    count real tokens only, and the read positions are each row's own last tokens. Returns [rows, k, V]."""
+    `tails[g]`. One forward pass per call (`tree_batch`): the prefix KV is broadcast to the groups
+    without a copy, a group's mid and all its tails share one row, padding only up to the longest
+    group, and only the read positions go through the LM head. Returns [rows, k, V]."""
     import torch
-    p, m = len(prefix_ids), max(map(len, mids))
-    kw, base = _cache_kw(model), model.base_model
-    kv = None
+    from transformers import DynamicCache
+
+    p, base = len(prefix_ids), model.base_model
+    ids, pos, allowed, reads = tree_batch(p, mids, tails, k)
+    dtype = next(model.parameters()).dtype
+    mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill_(~allowed, torch.finfo(dtype).min)
+    kw = {}
     if p:
-        kv = copy.deepcopy(cache)
-        kv.batch_repeat_interleave(len(mids))
-    with torch.no_grad():
-        if m:  # the block each group shares (the post, shown in both orders), once per group
-            ids, mask = torch.zeros((len(mids), m), dtype=torch.long), torch.ones((len(mids), p + m), dtype=torch.long)
-            for g, x in enumerate(mids):
-                ids[g, :len(x)] = torch.tensor(x, dtype=torch.long)
-                mask[g, p + len(x):] = 0
-            out = base(input_ids=ids, attention_mask=mask, position_ids=torch.arange(p, p + m).expand(len(mids), m),
-                       use_cache=True, **({kw: kv} if kv is not None else {}))
-            kv = getattr(out, "cache", None) or out.past_key_values
-        group = [g for g, ts in enumerate(tails) for _ in ts]
-        rows = [t for ts in tails for t in ts]
-        if kv is not None:
-            kv.batch_select_indices(torch.tensor(group))
-        n, s = len(rows), max(map(len, rows))
-        ids, mask = torch.zeros((n, s), dtype=torch.long), torch.zeros((n, p + m + s), dtype=torch.long)
-        pos = torch.zeros((n, s), dtype=torch.long)
-        for r, (g, x) in enumerate(zip(group, rows)):
-            ids[r, :len(x)] = torch.tensor(x, dtype=torch.long)
-            mask[r, :p + len(mids[g])] = 1
-            mask[r, p + m:p + m + len(x)] = 1
-            pos[r] = torch.arange(s) + p + len(mids[g])
-        hidden = base(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=kv is not None,
-                      **({kw: kv} if kv is not None else {})).last_hidden_state
-        at = torch.tensor([len(x) for x in rows])[:, None] - k + torch.arange(k)[None]
-        logits = model.get_output_embeddings()(hidden[torch.arange(n)[:, None], at]).float()
+        layers = [(layer.keys, layer.values) for layer in cache.layers]
+        kw[_cache_kw(model)] = DynamicCache(ddp_cache_data=[(k_.expand(len(mids), -1, -1, -1), v.expand(len(mids), -1, -1, -1))
+                                                           for k_, v in layers], config=model.config)
+    device = model.device
+    with torch.no_grad(), _gqa_in_sdpa():
+        hidden = base(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=pos.to(device),
+                      use_cache=bool(p), **kw).last_hidden_state
+        hidden = hidden.reshape(-1, hidden.shape[-1])[reads.to(device)]
+        logits = model.get_output_embeddings()(hidden).float()
         cap = getattr(model.config, "final_logit_softcapping", None)
         if cap:
             logits = torch.tanh(logits / cap) * cap
-        return torch.log_softmax(logits, dim=-1)
+        return torch.log_softmax(logits, dim=-1).cpu()
 
 
 STATS = {"cached_rows": 0, "uncached_rows": 0}  # scored rows with / without the shared-prefix cache
@@ -145,19 +184,13 @@ def _common(rows: list[list[int]], start: int, stop: int) -> int:
     return n
 
 
-def score_rows(model, tokenizer, prefix: str, fulls: list[str], k: int = 1, store: dict | None = None,
-                groups: list[list[int]] | None = None):
-    """[n, k, V] log-probs at the end of complete prompts that start with the text `prefix`.
-    Two levels of sharing: (1) the prefix's tokens, cut back to where the first row agrees (a BPE
-    may merge across the boundary, e.g. "\n\n" alone vs "\n" "\n" before "Text"), whose KV cache
-    is computed once per `store`; (2) within each group of row indices (both orders of one pair),
-    their common tokens after it (the post). Rows not starting with the prefix run without cache."""
-    import torch
+def _plans(model, tokenizer, prefix: str, fulls: list[str], k: int, store: dict, groups):
+    """How to run `fulls` with the shared-prefix cache: [(prefix ids, its KV cache, groups of row
+    indices, each group's shared mid, each group's tails)]. See `score_rows`."""
     rows = [encode(tokenizer, f) for f in fulls]
     pre = encode(tokenizer, prefix) if prefix else []
     pre = pre[:_common([pre, rows[0]], 0, min(len(pre), len(rows[0]) - k))]
     ok = [bool(pre) and r[:len(pre)] == pre and len(r) >= len(pre) + k for r in rows]
-    out, store = [None] * len(rows), {} if store is None else store
     if pre and tuple(pre) not in store and any(ok):
         store[tuple(pre)] = prefix_cache(model, pre)
     groups = [[i for i in g if ok[i]] for g in (groups or [[i] for i in range(len(rows))])]
@@ -168,14 +201,109 @@ def score_rows(model, tokenizer, prefix: str, fulls: list[str], k: int = 1, stor
     bad = [i for i in range(len(rows)) if not ok[i]]
     if bad:
         plans.append(([], None, [[i] for i in bad], [[] for _ in bad]))
-    for p, cache, gs, ms in plans:
-        if not gs:
-            continue
-        res = last_logprobs(model, p, cache, ms, [[rows[i][len(p) + len(m):] for i in g] for g, m in zip(gs, ms)], k)
+    return [(p, cache, gs, ms, [[rows[i][len(p) + len(m):] for i in g] for g, m in zip(gs, ms)])
+            for p, cache, gs, ms in plans if gs]
+
+
+def score_rows(model, tokenizer, prefix: str, fulls: list[str], k: int = 1, store: dict | None = None,
+               groups: list[list[int]] | None = None):
+    """[n, k, V] log-probs at the end of complete prompts that start with the text `prefix`.
+    Two levels of sharing: (1) the prefix's tokens, cut back to where the first row agrees (a BPE
+    may merge across the boundary, e.g. "\n\n" alone vs "\n" "\n" before "Text"), whose KV cache
+    is computed once per `store`; (2) within each group of row indices (both orders of one pair),
+    their common tokens after it (the post). Rows not starting with the prefix run without cache."""
+    import torch
+    out = [None] * len(fulls)
+    for p, cache, gs, ms, tails in _plans(model, tokenizer, prefix, fulls, k, {} if store is None else store, groups):
+        res = last_logprobs(model, p, cache, ms, tails, k)
         for j, i in enumerate(i for g in gs for i in g):
             out[i] = res[j]
         STATS["cached_rows" if p else "uncached_rows"] += sum(map(len, gs))
     return torch.stack(out)
+
+
+def _mask(allowed, dtype):
+    """An additive attention mask (0 where allowed, the dtype's minimum elsewhere) from a bool one."""
+    import torch
+    return torch.zeros(allowed.shape, dtype=dtype).masked_fill_(~allowed, torch.finfo(dtype).min)
+
+
+def _broadcast_cache(model, cache, n: int):
+    """A KV cache holding the batch-1 `cache` for `n` rows (a view: no copy until the next update)."""
+    from transformers import DynamicCache
+    return DynamicCache(ddp_cache_data=[(layer.keys.expand(n, -1, -1, -1), layer.values.expand(n, -1, -1, -1))
+                                        for layer in cache.layers], config=model.config)
+
+
+def sample_continuations(model, tokenizer, prefix: str, fulls: list[str], groups=None, n: int = 1,
+                         max_new_tokens: int = 64, temperature: float = 0.0, top_k: int | None = None,
+                         seed: int = 0, store: dict | None = None) -> list[list[str]]:
+    """`n` continuations of each prompt in `fulls` (greedy at temperature 0, else sampled at
+    `temperature` from the `top_k` most likely tokens), up to `max_new_tokens` tokens or the EOS
+    token, decoded without special tokens. The prompts go through the model the way `score_rows`
+    runs them (shared prefix from `store`, a group's common mid once, one tree-masked forward per
+    plan); then all continuations of a group decode side by side in the group's row, each seeing
+    the prefix, its mid, its own prompt tail and its own tokens. Greedy decoding gives the same
+    tokens as `model.generate` on each prompt alone (up to float rounding in near-ties)."""
+    import torch
+    eos = model.generation_config.eos_token_id if model.generation_config is not None else None
+    eos = set(eos if isinstance(eos, (list, tuple)) else [] if eos is None else [eos]) or {tokenizer.eos_token_id}
+    gen = torch.Generator().manual_seed(seed)
+    texts: list[list[str]] = [[] for _ in fulls]
+    device, dtype = model.device, next(model.parameters()).dtype
+    for p, cache, gs, ms, tails in _plans(model, tokenizer, prefix, fulls, 1, {} if store is None else store, groups):
+        tails = [[t for t in ts for _ in range(n)] for ts in tails]  # each prompt n times: n samples
+        ids, pos, allowed, reads = tree_batch(len(p), ms, tails)
+        n_groups, width = ids.shape
+        q = max(map(len, tails))  # decoding columns per group
+        # what each decoding column sees of the prompt part: the row of its tail's last token
+        seen = torch.zeros((n_groups, q, len(p) + width), dtype=torch.bool)
+        col_pos = torch.full((n_groups, q), len(p), dtype=torch.long)
+        row_of = {}  # (group, column) -> row of `reads`; rows run group by group, tail by tail
+        for (g, j), flat in zip([(g, j) for g, ts in enumerate(tails) for j in range(len(ts))], reads[:, 0].tolist()):
+            row_of[(g, j)] = len(row_of)
+            seen[g, j] = allowed[g, 0, flat - g * width]
+            col_pos[g, j] = pos[g, flat - g * width] + 1
+        kv = _broadcast_cache(model, cache, n_groups) if len(p) else None
+        tokens = {key: [] for key in row_of}
+        with torch.no_grad(), _gqa_in_sdpa():
+            out = model.base_model(input_ids=ids.to(device), attention_mask=_mask(allowed, dtype).to(device),
+                                   position_ids=pos.to(device), use_cache=True,
+                                   **({_cache_kw(model): kv} if kv is not None else {}))
+            kv = getattr(out, "cache", None) or out.past_key_values
+            hidden = out.last_hidden_state.reshape(-1, out.last_hidden_state.shape[-1])[reads[:, 0].to(device)]
+            real = torch.tensor([g * q + j for g, j in row_of])  # decoding columns that hold a prompt, in row order
+            finished = set()
+            for step in range(max_new_tokens):
+                logits = model.get_output_embeddings()(hidden).float().cpu()
+                if temperature > 0:
+                    logits = logits / temperature
+                    if top_k:
+                        kth = logits.topk(min(top_k, logits.shape[-1]), dim=-1).values[:, -1:]
+                        logits = logits.masked_fill(logits < kth, float("-inf"))
+                    nxt = torch.multinomial(logits.softmax(-1), 1, generator=gen)[:, 0]
+                else:
+                    nxt = logits.argmax(-1)
+                for key, r in row_of.items():
+                    if key not in finished:
+                        tokens[key].append(int(nxt[r]))
+                        if int(nxt[r]) in eos:
+                            finished.add(key)
+                if len(finished) == len(row_of) or step == max_new_tokens - 1:
+                    break
+                x = torch.zeros((n_groups, q), dtype=torch.long)
+                for (g, j), r in row_of.items():
+                    x[g, j] = nxt[r]
+                # the new column j sees its prompt part, its own earlier tokens and itself
+                sees = torch.cat([seen] + [torch.eye(q, dtype=torch.bool).expand(n_groups, q, q)] * (step + 1), dim=-1)
+                out = model.base_model(input_ids=x.to(device), attention_mask=_mask(sees[:, None], dtype).to(device),
+                                       position_ids=(col_pos + step).to(device), use_cache=True,
+                                       **{_cache_kw(model): kv})
+                kv = getattr(out, "cache", None) or out.past_key_values
+                hidden = out.last_hidden_state.reshape(n_groups * q, -1)[real.to(device)]
+        for (g, j), toks in tokens.items():
+            texts[gs[g][j // n]].append(tokenizer.decode(toks, skip_special_tokens=True))
+    return texts
 
 
 def two_way(logprobs, ids) -> tuple[np.ndarray, np.ndarray]:
