@@ -21,6 +21,11 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # OpenMP threads waiting for work sleep instead of spinning. With the default (spinning), a second
+    # thread on a 2-core machine that is also doing anything else made the labeler 4x slower than one
+    # thread; with PASSIVE, two threads were faster than one (benchmarks/profile_labeling.py). Must be
+    # set before torch loads OpenMP.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
 
     from .pipeline import STAGES, run

@@ -92,6 +92,7 @@ def stage_label(preset: Preset, run: RunFolder) -> dict:
     from . import labeling
 
     train, test = run.load_pairs("train"), run.load_pairs("test")
+    clock = time.time()
     labels = labeling.label_pairs(train + test, labeler=preset.labeler, config=preset.label, cache_path=run.label_cache)
     write_jsonl(run.labels("train"), labels[: len(train)])
     write_jsonl(run.labels("test"), labels[len(train):])
@@ -111,20 +112,26 @@ def stage_label(preset: Preset, run: RunFolder) -> dict:
         same = labeling.label_pairs(train, labeler=preset.same_size_labeler, config=preset.label,
                                     cache_path=run.label_cache)
         write_jsonl(run.labels("train_same_size"), same)
+    metrics["seconds_by_part"] = {"labels": round(time.time() - clock, 1)}
     # The labeler tables of notebook 02, computed once here (the notebook only reads them).
     from .labeling import tables
 
-    test_pairs = test[: preset.n_technique_pairs]
-    metrics["techniques"] = tables.techniques_table(test_pairs, train, preset.labeler, preset.techniques, preset.label,
-                                                    cache_path=run.label_cache, seed=preset.seed,
-                                                    cot_max_tokens=preset.technique_cot_tokens) if preset.techniques else []
+    clock = time.time()
+    metrics["techniques"] = tables.techniques_table(
+        test[: preset.n_technique_pairs], train, preset.labeler, preset.techniques, preset.label, cache_path=run.label_cache,
+        seed=preset.seed, cot_max_tokens=preset.technique_cot_tokens) if preset.techniques else []
     write_json(run.label_table("techniques"), metrics["techniques"])
+    metrics["seconds_by_part"]["techniques"] = round(time.time() - clock, 1)
+    clock = time.time()
     cot = replace(preset.label, cot=True, cot_max_tokens=preset.technique_cot_tokens)
     write_json(run.label_table("self_consistency"), tables.self_consistency_table(
         test[: preset.n_self_consistency_pairs], preset.labeler, preset.self_consistency, base=cot,
         cache_path=run.label_cache) if preset.self_consistency else [])
+    metrics["seconds_by_part"]["self_consistency"] = round(time.time() - clock, 1)
+    clock = time.time()
     ladder = {preset.labeler: preset.labeler, **{name: name for name in preset.labeler_ladder}}
     write_json(run.label_table("sizes"), tables.labeler_size_table(test, ladder, preset.label, cache_path=run.label_cache))
+    metrics["seconds_by_part"]["sizes"] = round(time.time() - clock, 1)
     return metrics
 
 
@@ -219,9 +226,10 @@ def run_stage(run: RunFolder, name: str, fn, preset: Preset) -> dict:
         return read_json(marker)
     run.stage(name).mkdir(parents=True, exist_ok=True)
     print(f"[{name}] running ...", flush=True)
-    start = time.time()
+    start, cpu = time.time(), time.process_time()
     metrics = fn(preset, run) or {}
     metrics["seconds"] = round(time.time() - start, 1)
+    metrics["cpu_seconds"] = round(time.process_time() - cpu, 1)  # all threads of this process; shows load
     write_json(marker, metrics)
     print(f"[{name}] finished in {metrics['seconds']} s", flush=True)
     return metrics
