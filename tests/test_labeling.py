@@ -190,7 +190,12 @@ def test_tree_batch_layout():
     assert reads.tolist() == [[3], [4], [5]]  # each tail's last token, flat over [groups * width]
     assert scoring.tree_batch(0, [[1]], [[[2, 3]]], k=2)[3].tolist() == [[1, 2]]
     with pytest.raises(ValueError, match="fewer than"):
-        scoring.tree_batch(0, [[1]], [[[2]]], k=2)
+        scoring.tree_batch(0, [[]], [[[2]]], k=2)
+    # shared tokens anywhere are stored once: rows [1, 2, 3], [1, 2, 4], [1, 5] -> trie 1 (2 (3, 4), 5)
+    ids, pos, allowed, reads = scoring.tree_batch(0, [[]], [[[1, 2, 3], [1, 2, 4], [1, 5]]])
+    assert ids.tolist() == [[1, 2, 3, 4, 5]] and pos.tolist() == [[0, 1, 2, 2, 1]] and reads.tolist() == [[2], [3], [4]]
+    assert allowed[0, 0].int().tolist() == [[1, 0, 0, 0, 0], [1, 1, 0, 0, 0], [1, 1, 1, 0, 0], [1, 1, 0, 1, 0],
+                                            [1, 0, 0, 0, 1]]
 
 
 def test_sample_continuations_greedy_matches_generate(smol):

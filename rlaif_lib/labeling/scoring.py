@@ -108,39 +108,56 @@ def _gqa_in_sdpa():
             os.environ["TRANSFORMERS_SDPA_FORCE_GQA"] = old
 
 
+def _trie(rows: list[list[int]]):
+    """The token trie of `rows`: each distinct prefix once. Returns (token of each node, its parent
+    (-1 for the root's children), its depth, and each row's path of nodes); nodes come in insertion
+    order, so a parent always precedes its children."""
+    tokens, parent, depth, paths, child = [], [], [], [], {}
+    for row in rows:
+        at, path = -1, []
+        for t in row:
+            if (at, t) not in child:
+                child[(at, t)] = len(tokens)
+                tokens.append(t)
+                parent.append(at)
+                depth.append(depth[at] + 1 if at >= 0 else 0)
+            at = child[(at, t)]
+            path.append(at)
+        paths.append(path)
+    return tokens, parent, depth, paths
+
+
 def tree_batch(p: int, mids: list[list[int]], tails: list[list[list[int]]], k: int = 1):
-    """Inputs of one forward pass over groups that share a prefix of `p` tokens (already in the KV
-    cache). Row g is `mids[g]` followed by every tail of `tails[g]`, one after another. A tree-shaped
-    attention mask lets the mid see the prefix and itself (causally), and each tail the prefix, its
-    mid and itself only, never a sibling; each tail's position ids restart right after its mid. So
-    every tail gets exactly the numbers it would get as prefix + mid + tail on its own, while the
-    mid is run once per group and the prefix not at all. Padding positions see only themselves.
-    Returns (input_ids [G, W], position_ids [G, W], allowed [G, 1, W, p + W] bool, reads [rows, k]
-    flat indices g * W + i of each tail's last k tokens, rows in group then tail order)."""
+    """Inputs of one forward pass over groups of rows that share a prefix of `p` tokens (already in the
+    KV cache). Group g's rows are `mids[g]` + each tail of `tails[g]`; they are laid out as a token
+    trie in one sequence, so every token they share (the post both orders show, a prompt all of its
+    sampled rationales continue, ...) appears once. The attention mask lets each token see the
+    prefix, its ancestors in the trie and itself, and nothing else; position ids are prefix length +
+    depth in the trie. So every row gets exactly the numbers it would get as prefix + row on its own.
+    Padding positions see only themselves. Returns (input_ids [G, W], position_ids [G, W], allowed
+    [G, 1, W, p + W] bool, reads [rows, k] flat indices g * W + i of each row's last k tokens, rows in
+    group then tail order)."""
     import torch
-    width = max(len(m) + sum(map(len, ts)) for m, ts in zip(mids, tails))
-    ids = torch.zeros((len(mids), width), dtype=torch.long)
-    pos = torch.full((len(mids), width), p, dtype=torch.long)
-    allowed = torch.zeros((len(mids), 1, width, p + width), dtype=torch.bool)
-    allowed[..., :p] = True
-    allowed[:, 0, :, p:] = torch.eye(width, dtype=torch.bool)  # padding sees itself (no empty softmax row)
+    tries = [_trie([m + t for t in ts]) for m, ts in zip(mids, tails)]
+    width = max(len(tokens) for tokens, *_ in tries)
+    ids = torch.zeros((len(tries), width), dtype=torch.long)
+    pos = torch.full((len(tries), width), p, dtype=torch.long)
+    allowed = np.zeros((len(tries), width, p + width), dtype=bool)
+    allowed[:, :, :p] = True
+    allowed[:, np.arange(width), p + np.arange(width)] = True  # each token (and each padding slot) sees itself
     reads = []
-    for g, (m, ts) in enumerate(zip(mids, tails)):
-        ids[g, :len(m)] = torch.tensor(m, dtype=torch.long)
-        pos[g, :len(m)] = torch.arange(p, p + len(m))
-        allowed[g, 0, :len(m), p:p + len(m)] = torch.ones(len(m), len(m), dtype=torch.bool).tril()
-        at = len(m)
-        for t in ts:
-            if len(t) < k:
-                raise ValueError(f"a row has {len(t)} tokens after the shared part, fewer than the {k} to read")
-            span = slice(at, at + len(t))
-            ids[g, span] = torch.tensor(t, dtype=torch.long)
-            pos[g, span] = torch.arange(p + len(m), p + len(m) + len(t))
-            allowed[g, 0, span, p:p + len(m)] = True
-            allowed[g, 0, span, p + at:p + at + len(t)] = torch.ones(len(t), len(t), dtype=torch.bool).tril()
-            reads.append([g * width + at + len(t) - k + j for j in range(k)])
-            at += len(t)
-    return ids, pos, allowed, torch.tensor(reads, dtype=torch.long)
+    for g, (tokens, parent, depth, paths) in enumerate(tries):
+        ids[g, :len(tokens)] = torch.tensor(tokens, dtype=torch.long)
+        pos[g, :len(tokens)] = torch.tensor(depth, dtype=torch.long) + p
+        rows = allowed[g]
+        for i, up in enumerate(parent):  # a token sees what its parent sees, and itself
+            if up >= 0:
+                rows[i, p:p + i] = rows[up, p:p + i]
+        for path in paths:
+            if len(path) < k:
+                raise ValueError(f"a row has {len(path)} tokens after the shared prefix, fewer than the {k} to read")
+            reads.append([g * width + i for i in path[len(path) - k:]])
+    return ids, pos, torch.from_numpy(allowed)[:, None], torch.tensor(reads, dtype=torch.long)
 
 
 def last_logprobs(model, prefix_ids, cache, mids: list[list[int]], tails: list[list[list[int]]], k: int = 1):
@@ -165,8 +182,9 @@ def last_logprobs(model, prefix_ids, cache, mids: list[list[int]], tails: list[l
     with torch.no_grad(), _gqa_in_sdpa():
         hidden = base(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=pos.to(device),
                       use_cache=bool(p), **kw).last_hidden_state
+        head = model.get_output_embeddings()
         hidden = hidden.reshape(-1, hidden.shape[-1])[reads.to(device)]
-        logits = model.get_output_embeddings()(hidden).float()
+        logits = head(hidden.to(head.weight.dtype)).float()
         cap = getattr(model.config, "final_logit_softcapping", None)
         if cap:
             logits = torch.tanh(logits / cap) * cap
@@ -241,10 +259,11 @@ def sample_continuations(model, tokenizer, prefix: str, fulls: list[str], groups
     """`n` continuations of each prompt in `fulls` (greedy at temperature 0, else sampled at
     `temperature` from the `top_k` most likely tokens), up to `max_new_tokens` tokens or the EOS
     token, decoded without special tokens. The prompts go through the model the way `score_rows`
-    runs them (shared prefix from `store`, a group's common mid once, one tree-masked forward per
-    plan); then all continuations of a group decode side by side in the group's row, each seeing
-    the prefix, its mid, its own prompt tail and its own tokens. Greedy decoding gives the same
-    tokens as `model.generate` on each prompt alone (up to float rounding in near-ties)."""
+    runs them (shared prefix from `store`, each group's prompts as one token trie, one forward pass),
+    each prompt once however many samples it gets; then all continuations of a group decode side by
+    side in the group's row, each seeing the prefix, its own prompt and its own tokens. Greedy
+    decoding gives the same tokens as `model.generate` on each prompt alone (up to float rounding
+    in near-ties)."""
     import torch
     eos = model.generation_config.eos_token_id if model.generation_config is not None else None
     eos = set(eos if isinstance(eos, (list, tuple)) else [] if eos is None else [eos]) or {tokenizer.eos_token_id}
@@ -252,18 +271,20 @@ def sample_continuations(model, tokenizer, prefix: str, fulls: list[str], groups
     texts: list[list[str]] = [[] for _ in fulls]
     device, dtype = model.device, next(model.parameters()).dtype
     for p, cache, gs, ms, tails in _plans(model, tokenizer, prefix, fulls, 1, {} if store is None else store, groups):
-        tails = [[t for t in ts for _ in range(n)] for ts in tails]  # each prompt n times: n samples
         ids, pos, allowed, reads = tree_batch(len(p), ms, tails)
         n_groups, width = ids.shape
-        q = max(map(len, tails))  # decoding columns per group
-        # what each decoding column sees of the prompt part: the row of its tail's last token
+        q = n * max(map(len, tails))  # decoding columns per group: column j continues the group's prompt j // n
+        # what each decoding column sees of the prompt part: what its prompt's last token sees
         seen = torch.zeros((n_groups, q, len(p) + width), dtype=torch.bool)
         col_pos = torch.full((n_groups, q), len(p), dtype=torch.long)
-        row_of = {}  # (group, column) -> row of `reads`; rows run group by group, tail by tail
-        for (g, j), flat in zip([(g, j) for g, ts in enumerate(tails) for j in range(len(ts))], reads[:, 0].tolist()):
-            row_of[(g, j)] = len(row_of)
-            seen[g, j] = allowed[g, 0, flat - g * width]
-            col_pos[g, j] = pos[g, flat - g * width] + 1
+        row_of, prompt_read = {}, []  # (group, column) -> decoding row; each decoding row's read in `reads`
+        for r, ((g, t), flat) in enumerate(zip([(g, t) for g, ts in enumerate(tails) for t in range(len(ts))],
+                                               reads[:, 0].tolist())):
+            for j in range(t * n, (t + 1) * n):
+                row_of[(g, j)] = len(row_of)
+                prompt_read.append(r)
+                seen[g, j] = allowed[g, 0, flat - g * width]
+                col_pos[g, j] = pos[g, flat - g * width] + 1
         kv = _broadcast_cache(model, cache, n_groups) if len(p) else None
         tokens = {key: [] for key in row_of}
         with torch.no_grad(), _gqa_in_sdpa():
@@ -272,10 +293,12 @@ def sample_continuations(model, tokenizer, prefix: str, fulls: list[str], groups
                                    **({_cache_kw(model): kv} if kv is not None else {}))
             kv = getattr(out, "cache", None) or out.past_key_values
             hidden = out.last_hidden_state.reshape(-1, out.last_hidden_state.shape[-1])[reads[:, 0].to(device)]
+            hidden = hidden[torch.tensor(prompt_read, device=device)]  # each prompt's state, once per sample
             real = torch.tensor([g * q + j for g, j in row_of])  # decoding columns that hold a prompt, in row order
             finished = set()
+            head = model.get_output_embeddings()
             for step in range(max_new_tokens):
-                logits = model.get_output_embeddings()(hidden).float().cpu()
+                logits = head(hidden.to(head.weight.dtype)).float().cpu()
                 if temperature > 0:
                     logits = logits / temperature
                     if top_k:
