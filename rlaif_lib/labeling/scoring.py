@@ -3,11 +3,16 @@
 - Answer tokens: the ids of "1" and "2" are read off the tokenization of ending + "1", so a byte-level
   BPE ("1" after "=") and a SentencePiece tokenizer ("1" vs "▁1") both get the token the model
   would actually emit there. Anything that is not one token there raises a ValueError.
-- Speed (`score_rows`): the shared prefix (preamble + exemplars) is run once and its KV cache is
-  repeated across each batch; both orders of a pair go in one batch and share the post too (run
-  once per pair); the rest is right-padded and the logit is read at each row's last real token. On
-  2 CPU cores this is ~4x faster than the plain loop of `soft_label` (benchmarks/labeling.py) and
-  agrees with it to 1e-5.
+- Speed (`score_rows`, `sample_continuations`): the shared prefix (preamble + exemplars) runs once
+  and its KV cache is broadcast to every batch without a copy. The rest of a batch is one forward
+  pass: each group of rows (a pair's two orders; a prompt's sampled rationales; a post's d-RLAIF
+  summaries) is laid out as a token trie, so every token the rows share (the post) runs once, under
+  an attention mask that lets each token see only its own ancestors (`tree_batch`); K/V heads are
+  shared in SDPA instead of copied per query head; the LM head runs only at the read positions.
+  The numbers are those of a plain forward pass of each prompt alone (fp32, to 1e-5). What that
+  buys over the plain loop of `soft_label` is printed by benchmarks/labeling.py; where the time goes
+  and what did not pay (int8 and bf16 flip many labels: the labeler's soft labels sit within a few
+  hundredths of 0.5) is in benchmarks/profile_labeling.py.
 - Loading (`load_labeler`): one function turns a preset name, folder or hub id (loaded once per
   process) or a (model, tokenizer) pair into the model every labeling function uses.
 """
@@ -164,8 +169,9 @@ def last_logprobs(model, prefix_ids, cache, mids: list[list[int]], tails: list[l
     """Log-softmax over the vocabulary at the last `k` positions of every row. Rows come in groups:
     group g is `prefix_ids` (whose KV `cache` is given) + `mids[g]` (run once for the group) + one of
     `tails[g]`. One forward pass per call (`tree_batch`): the prefix KV is broadcast to the groups
-    without a copy, a group's mid and all its tails share one row, padding only up to the longest
-    group, and only the read positions go through the LM head. Returns [rows, k, V]."""
+    without a copy, a group's rows share one row of the batch as a token trie (each shared token
+    once), padding only up to the largest group, and only the read positions go through the LM
+    head. Returns [rows, k, V]."""
     import torch
     from transformers import DynamicCache
 
