@@ -19,7 +19,8 @@ def collect_metrics(preset: Preset, results: dict) -> dict:
                         "same_position_pct": lab["position_bias"]["same_position_pct"],
                         "position_bias": lab["position_bias"], "baselines": lab["baselines"],
                         "position_direction": position_direction(lab["position_bias"]),
-                        "techniques": lab.get("techniques", [])}
+                        "techniques": lab.get("techniques", []), "self_consistency": lab.get("self_consistency", []),
+                        "labeler_size": lab.get("labeler_size", [])}
     if "reward" in results:
         for folder, key in REWARD_MODELS.items():  # reward/<folder> -> its metrics.json key
             if folder in results["reward"]:

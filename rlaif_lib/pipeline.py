@@ -124,14 +124,16 @@ def stage_label(preset: Preset, run: RunFolder) -> dict:
     metrics["seconds_by_part"]["techniques"] = round(time.time() - clock, 1)
     clock = time.time()
     cot = replace(preset.label, cot=True, cot_max_tokens=preset.technique_cot_tokens)
-    write_json(run.label_table("self_consistency"), tables.self_consistency_table(
+    metrics["self_consistency"] = tables.self_consistency_table(
         test[: preset.n_self_consistency_pairs], preset.labeler, preset.self_consistency, base=cot,
-        cache_path=run.label_cache) if preset.self_consistency else [])
+        cache_path=run.label_cache) if preset.self_consistency else []
+    write_json(run.label_table("self_consistency"), metrics["self_consistency"])
     metrics["seconds_by_part"]["self_consistency"] = round(time.time() - clock, 1)
     clock = time.time()
     ladder = {preset.labeler: preset.labeler, **{name: name for name in preset.labeler_ladder}}
-    write_json(run.label_table("sizes"), tables.labeler_size_table(test, ladder, preset.label, cache_path=run.label_cache))
-    metrics["seconds_by_part"]["sizes"] = round(time.time() - clock, 1)
+    metrics["labeler_size"] = tables.labeler_size_table(test, ladder, preset.label, cache_path=run.label_cache)
+    write_json(run.label_table("labeler_size"), metrics["labeler_size"])
+    metrics["seconds_by_part"]["labeler_size"] = round(time.time() - clock, 1)
     return metrics
 
 

@@ -5,7 +5,7 @@
     <run>/sft/       the SFT policy, loss_curve.json
     <run>/sample/    comparisons_train.jsonl  comparisons_test.jsonl   (the pairs to label)
     <run>/label/     labels_train.jsonl  labels_test.jsonl  [labels_train_same_size.jsonl]  cache.jsonl
-                 techniques.json  self_consistency.json  sizes.json   (Tables 2, 14, 3)
+                 techniques.json  self_consistency.json  labeler_size.json   (Tables 2, 14, 3)
     <run>/reward/<name>/   one reward model per label source (names: rewards.REWARD_MODELS)
     <run>/rl/<policy>/     one RL policy of Table 1, curves.json
     <run>/evaluate/  summaries.jsonl  [judge_cache.jsonl]
@@ -141,7 +141,8 @@ class RunFolder:
 
     def label_table(self, name: str) -> Path:
         """A labeler table the label stage computes once for the notebooks: name "techniques"
-        (Table 2), "self_consistency" (Table 14) or "sizes" (Table 3, with the baselines)."""
+        (Table 2), "self_consistency" (Table 14) or "labeler_size" (Table 3, with the baselines).
+        The same rows are in metrics.json under "labeler"."""
         return self.root / "label" / f"{name}.json"
 
     # reward
