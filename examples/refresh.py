@@ -42,7 +42,8 @@ def refresh(src: Path, dest: Path = DEST, max_kb: int = MAX_KB) -> list[Path]:
         shutil.copy2(p, target)
         written.append(target)
     preset = metrics.get("preset", "unknown")
-    simulated = str(metrics.get("judge", "")).startswith("simulated")
+    judge = metrics.get("judge") or ""  # a dict {"kind": "gold" | "ai", ...}; a string in older runs
+    simulated = judge.get("kind") == "gold" if isinstance(judge, dict) else judge.startswith("simulated")
     stages = metrics.get("stages") or {}
     readme = dest / "README.md"
     readme.write_text(

@@ -6,14 +6,22 @@ SFT rows, as in `trl-lib/tldr`:
 Human comparisons, as in `openai/summarize_from_feedback` (config "comparisons"):
     {"info": {"id", "post", "title", "subreddit", "site", "article"},
      "summaries": [{"text", "policy", "note"}, {"text", "policy", "note"}],
-     "choice": 0 or 1, "worker", "batch", "split", "extra": {"confidence": 1-9 or None}}
+     "choice": 0 or 1, "worker", "batch", "split", "extra": {"confidence": 1-4 or 6-9, or None}}
+
+`extra.confidence` is a 9-point preference scale, not a confidence (see CONFIDENCE_SCALE_NOTE).
 
 `source` is "toy", a hub id, or a local path: a .jsonl/.json/.parquet/.csv file, a folder written by
 `save_to_disk`, or a folder of such files named by split (train.jsonl, validation.parquet, ...).
+A single local file has no splits of its own: asked for "train", "validation" or "test", it is split
+by post (SPLIT_FRACTIONS, `split_of_post`), so that held-out posts never appear in training;
+`split=None` reads the whole file.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import random
+import re
 from pathlib import Path
 
 import datasets
@@ -28,31 +36,225 @@ TOY_SPLITS = {"sft": {"train": "sft", "validation": "eval", "test": "eval"},
               "comparisons": {"train": "label", "validation": "eval", "test": "eval"}}
 TOY_DEFAULT_N = {"train": 2000, "validation": 300, "test": 300}
 FILE_FORMATS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
+# A single local file is split by post: the share of posts in each split (deterministic, see split_of_post).
+SPLIT_FRACTIONS = {"train": 0.8, "validation": 0.1, "test": 0.1}
+
+CONFIDENCE_SCALE_NOTE = (
+    "Human `confidence` (OpenAI's `extra.confidence`) is a 9-point preference scale over the two "
+    "summaries, not a confidence: 1-4 go with choice 0 (1 = definitely summary A, 4 = slightly A), "
+    "6-9 with choice 1 (6 = slightly B, 9 = definitely summary B); 5 is never used. Strength of "
+    "preference = |confidence - 5|, from 1 to 4. 'High-confidence' pairs are those with strength >= 3 "
+    "(confidence 1, 2, 8 or 9), whichever summary won."
+)
+HIGH_CONFIDENCE_STRENGTH = 3
 
 
-class SchemaError(ValueError):
-    """A row does not fit the schema; the message names the row index and the field."""
+class DataError(ValueError):
+    """Input data the kit cannot use; the message says which file, row or set, and why."""
 
 
-def _toy_split(kind: str, split: str) -> str:
+class SchemaError(DataError):
+    """A file or row does not fit the schema; the message names the file, the line/row and the field."""
+
+
+class SplitOverlapError(DataError):
+    """Held-out posts (evaluation, test pairs) also appear in a training set."""
+
+
+def preference_strength(confidence) -> int | None:
+    """|confidence - 5| on OpenAI's 9-point scale: 1 (slight) .. 4 (definite); None stays None."""
+    return None if confidence is None else abs(int(confidence) - 5)
+
+
+def _toy_split(kind: str, split: str | None) -> str:
+    split = split or "train"
     if split not in TOY_SPLITS[kind]:
         raise ValueError(f"toy {kind} split must be one of {list(TOY_SPLITS[kind])}, got {split!r}")
     return TOY_SPLITS[kind][split]
 
 
-def _load(source: str, split: str, config: str | None = None) -> datasets.Dataset:
-    """A local file (the whole file is the split), a local folder, or a hub id (config used only for hub ids)."""
+# ----------------------------------------------------------------------------- posts and splits
+_POST_RE = re.compile(r"POST:\s*(.*?)\s*TL;DR:\s*$", re.DOTALL)
+
+
+def normalize_post(text: str) -> str:
+    """A post's text with whitespace collapsed: the form in which posts are compared and split."""
+    return " ".join(str(text).split())
+
+
+def post_text(row: dict) -> str | None:
+    """The post a row is about, for any of the kit's row shapes: a comparison row (info.post, or
+    info.article for news), a flat pair ("post"), or an SFT/prompt row (the POST: part of "prompt")."""
+    info = row.get("info")
+    if isinstance(info, dict):
+        text = info.get("post") if info.get("post") is not None else info.get("article")
+    elif row.get("post") is not None:
+        text = row["post"]
+    elif isinstance(row.get("prompt"), str):
+        m = _POST_RE.search(row["prompt"])
+        text = m.group(1) if m else row["prompt"]
+    else:
+        return None
+    return normalize_post(text) if isinstance(text, str) else None
+
+
+def post_id(row: dict) -> str | None:
+    """The post id of a row, where it has one (info.id, or "id"); None for trl-lib/tldr rows."""
+    info = row.get("info")
+    if isinstance(info, dict):
+        return None if info.get("id") is None else str(info["id"])
+    return None if row.get("id") is None else str(row["id"])
+
+
+def split_of_post(text: str) -> str:
+    """The split ("train", "validation" or "test") a post belongs to when a single file is split:
+    a hash of its normalized text, cut at SPLIT_FRACTIONS. Every row about the same post lands in the
+    same split, in SFT files and comparison files alike (trl-lib/tldr rows carry no post id, so
+    the post's text is what both schemas share)."""
+    u = int(hashlib.sha256(normalize_post(text).encode()).hexdigest()[:12], 16) / 16 ** 12
+    edge = 0.0
+    for split, share in SPLIT_FRACTIONS.items():
+        edge += share
+        if u < edge:
+            return split
+    return split
+
+
+def check_disjoint(training: dict, held_out: dict, id_sets: tuple = ()) -> None:
+    """Raise SplitOverlapError if any held-out post also appears in a training set, by post text,
+    and by post id for the sets named in `id_sets` (those whose ids are post ids, not row numbers).
+
+    `training` and `held_out` map a set's name to its rows (any shape `post_text` reads)."""
+    def index(sets):
+        texts, ids = {}, {}
+        for name, rows in sets.items():
+            for row in rows:
+                text = post_text(row)
+                if text:
+                    texts.setdefault(text, (name, post_id(row)))
+                if name in id_sets and post_id(row) is not None:
+                    ids.setdefault(post_id(row), name)
+        return texts, ids
+
+    train_texts, train_ids = index(training)
+    for name, rows in held_out.items():
+        for i, row in enumerate(rows):
+            text, pid = post_text(row), post_id(row)
+            if text and text in train_texts:
+                other, other_id = train_texts[text]
+                raise SplitOverlapError(
+                    f"held-out set '{name}' row {i} (post id {pid}) has the same post text as a row of training "
+                    f"set '{other}' (post id {other_id}): evaluation posts must never be trained on. Use a "
+                    "file per split with disjoint posts, or one file, which the kit splits by post.")
+            if name in id_sets and pid is not None and pid in train_ids:
+                raise SplitOverlapError(
+                    f"held-out set '{name}' row {i} has post id {pid}, which training set '{train_ids[pid]}' "
+                    "also has: evaluation posts must never be trained on.")
+
+
+# ----------------------------------------------------------------------------- reading local files
+def _looks_like_path(source: str) -> bool:
+    """A local path rather than a hub id ("owner/name"): a file suffix, a leading / . or ~, or 2+ slashes."""
+    return (Path(source).suffix.lower() in FILE_FORMATS or source.startswith(("/", ".", "~"))
+            or source.count("/") >= 2 or "\\" in source)
+
+
+def _read_json_rows(path: Path) -> tuple[list[dict], list[int]]:
+    """Rows of a .jsonl (or .json: a list of rows, or JSON lines) file, and the line each row is on."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise SchemaError(f"{path}, line {line}: not UTF-8 text (byte {raw[e.start]:#04x} at offset {e.start})") from None
+    if not text.strip():
+        raise SchemaError(f"{path}: the file is empty (no rows)")
+    if path.suffix.lower() == ".json" and text.lstrip().startswith("["):
+        try:
+            rows = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise SchemaError(f"{path}, line {e.lineno}: not valid JSON ({e.msg})") from None
+        lines = [None] * len(rows)
+    else:
+        rows, lines = [], []
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise SchemaError(f"{path}, line {number}: not valid JSON ({e.msg})") from None
+            lines.append(number)
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            where = f"line {lines[i]}" if lines[i] else f"row {i}"
+            raise SchemaError(f"{path}, {where}: a row must be a JSON object, got {type(row).__name__}")
+    return rows, lines
+
+
+def _read_file(path: Path) -> tuple[list[dict], list[int | None]]:
+    """All rows of one local file, and the line of each (None where the format has no lines)."""
+    suffix = path.suffix.lower()
+    if suffix not in FILE_FORMATS:
+        raise SchemaError(f"{path}: unknown file type {suffix!r}; expected one of {list(FILE_FORMATS)}")
+    if path.stat().st_size == 0:
+        raise SchemaError(f"{path}: the file is empty (no rows)")
+    if FILE_FORMATS[suffix] == "json":
+        return _read_json_rows(path)
+    try:
+        ds = datasets.load_dataset(FILE_FORMATS[suffix], data_files=str(path), split="train")
+    except Exception as e:  # noqa: BLE001 - whatever the reader says, say it about this file
+        raise SchemaError(f"{path}: cannot read it as {FILE_FORMATS[suffix]} ({type(e).__name__}: {e})") from None
+    if len(ds) == 0:
+        raise SchemaError(f"{path}: the file is empty (no rows)")
+    rows = ds.to_list()
+    return rows, [i + 2 if suffix == ".csv" else None for i in range(len(rows))]  # csv: line 1 is the header
+
+
+def _load(source: str, kind: str, split: str | None, check, config: str | None = None) -> datasets.Dataset:
+    """Rows of `kind` ("sft" or "comparisons") from a local file, a local folder or a hub id, every
+    row checked by `check` (errors name the file and line). A single file is split by post when
+    `split` is given; a folder has a file (or a saved split) per split; a hub id uses its own splits."""
     path = Path(source).expanduser()
     if path.is_file():
-        if path.suffix not in FILE_FORMATS:
-            raise ValueError(f"{source}: expected one of {list(FILE_FORMATS)}")
-        return datasets.load_dataset(FILE_FORMATS[path.suffix], data_files=str(path), split="train")
+        rows, lines = _read_file(path)
+        check(rows, source=str(path), lines=lines)
+        if split is not None:
+            if split not in SPLIT_FRACTIONS:
+                raise ValueError(f"{path}: split must be one of {list(SPLIT_FRACTIONS)} or None, got {split!r}")
+            rows = [r for r in rows if split_of_post(post_text(r) or "") == split]
+        return datasets.Dataset.from_list(rows) if rows else _empty(kind)
     if path.is_dir():
+        split = split or "train"
         if (path / "dataset_dict.json").exists() or (path / "state.json").exists():  # written by save_to_disk
             ds = datasets.load_from_disk(str(path))
-            return ds[split] if isinstance(ds, datasets.DatasetDict) else ds
-        return datasets.load_dataset(str(path), split=split)
-    return datasets.load_dataset(source, config, split=split)
+            if isinstance(ds, datasets.DatasetDict):
+                if split not in ds:
+                    raise SchemaError(f"{path}: no split {split!r} (it has {list(ds)})")
+                ds = ds[split]
+            check(ds, source=f"{path} [{split}]")
+            return ds
+        files = [path / f"{split}{suffix}" for suffix in FILE_FORMATS if (path / f"{split}{suffix}").is_file()]
+        if files:
+            rows, lines = _read_file(files[0])
+            check(rows, source=str(files[0]), lines=lines)
+            return datasets.Dataset.from_list(rows)
+        try:
+            ds = datasets.load_dataset(str(path), split=split)
+        except Exception as e:  # noqa: BLE001
+            raise SchemaError(f"{path}: cannot read split {split!r} from this folder ({type(e).__name__}: {e}); "
+                              f"expected files named by split, e.g. {split}.jsonl") from None
+        check(ds, source=f"{path} [{split}]")
+        return ds
+    if _looks_like_path(source):
+        raise FileNotFoundError(f"{source}: no such file or folder")
+    ds = datasets.load_dataset(source, config, split=split or "train")
+    check(ds, source=f"{source} [{split or 'train'}]")
+    return ds
+
+
+def _empty(kind: str) -> datasets.Dataset:
+    return datasets.Dataset.from_dict({f: [] for f in (SFT_FIELDS if kind == "sft" else COMPARISON_FIELDS)})
 
 
 def _take(ds: datasets.Dataset, n: int | None, seed: int) -> datasets.Dataset:
@@ -76,73 +278,105 @@ def _check_text(kind: str, i: int, field: str, value, allow_none: bool = False) 
         _fail(kind, i, field, "is empty")
 
 
-def check_sft_rows(rows) -> None:
-    """Raise SchemaError unless every row has non-empty string 'prompt' and 'completion'."""
+def _check_rows(kind: str, check_row, rows, source: str | None, lines) -> None:
+    """Run check_row(i, row) on every row; a SchemaError names the file and the line when known."""
     for i, row in enumerate(rows):
-        for field in SFT_FIELDS:
-            _check_text("sft", i, field, row.get(field))
+        try:
+            if not isinstance(row, dict):
+                raise SchemaError(f"{kind} row {i}: must be a dict, got {type(row).__name__}")
+            check_row(i, row)
+        except SchemaError as e:
+            line = lines[i] if lines is not None and i < len(lines) else None
+            where = (f"{source}, line {line}: " if line else f"{source}: ") if source else (f"line {line}: " if line else "")
+            raise SchemaError(where + str(e)) from None
 
 
-def check_comparison_rows(rows) -> None:
-    """Raise SchemaError unless every row fits the comparisons schema.
+def _check_sft_row(i: int, row: dict) -> None:
+    for field in SFT_FIELDS:
+        _check_text("sft", i, field, row.get(field))
+
+
+def check_sft_rows(rows, source: str | None = None, lines=None) -> None:
+    """Raise SchemaError unless every row has non-empty string 'prompt' and 'completion'.
+    The message names the row and field, and the file (`source`) and line (`lines[i]`) when given."""
+    _check_rows("sft", _check_sft_row, rows, source, lines)
+
+
+def _check_comparison_row(i: int, row: dict) -> None:
+    info = row.get("info")
+    if not isinstance(info, dict):
+        _fail("comparisons", i, "info", "is missing" if info is None else "must be a dict")
+    _check_text("comparisons", i, "info.id", info.get("id"))
+    is_news = info.get("post") is None and isinstance(info.get("article"), str) and info["article"].strip()
+    if not is_news:
+        _check_text("comparisons", i, "info.post", info.get("post"))
+    for field in ("title", "subreddit"):
+        _check_text("comparisons", i, f"info.{field}", info.get(field), allow_none=True)
+    summaries = row.get("summaries")
+    if not isinstance(summaries, list) or len(summaries) != 2:
+        found = "is missing" if summaries is None else f"must hold exactly 2 summaries, got {summaries!r:.80}"
+        _fail("comparisons", i, "summaries", found)
+    for j, summary in enumerate(summaries):
+        if not isinstance(summary, dict):
+            _fail("comparisons", i, f"summaries[{j}]", "must be a dict")
+        for field in ("text", "policy"):
+            _check_text("comparisons", i, f"summaries[{j}].{field}", summary.get(field))
+    choice = row.get("choice")
+    if isinstance(choice, bool) or choice not in (0, 1):
+        _fail("comparisons", i, "choice", f"must be 0 or 1, got {choice!r}")
+    extra = row.get("extra")
+    if extra is not None and not isinstance(extra, dict):
+        _fail("comparisons", i, "extra", "must be a dict or missing")
+    confidence = (extra or {}).get("confidence")
+    if confidence is None:
+        return
+    if isinstance(confidence, bool) or confidence not in range(1, 10) or confidence == 5:
+        _fail("comparisons", i, "extra.confidence", f"must be 1-4 or 6-9 (OpenAI's 9-point scale) or None, got {confidence!r}")
+    if (confidence < 5) != (choice == 0):
+        _fail("comparisons", i, "extra.confidence",
+              f"= {confidence} contradicts choice = {choice}: on the 9-point scale 1-4 mean summary 0 is preferred "
+              "(choice 0) and 6-9 mean summary 1 is preferred (choice 1)")
+
+
+def check_comparison_rows(rows, source: str | None = None, lines=None) -> None:
+    """Raise SchemaError unless every row fits the comparisons schema (naming row, field, and the file
+    `source` and line `lines[i]` when given).
 
     info.id and info.post: non-empty strings; info.title and info.subreddit: strings or None (the real data
     has some None). A CNN/DM row (info.post None, info.article a string) passes; the loader drops it.
     summaries: exactly 2, each with non-empty string 'text' and 'policy'. choice: 0 or 1.
-    extra.confidence: an int 1-9 or None (a missing 'extra' counts as None).
+    extra.confidence: None (a missing 'extra' counts as None), or on OpenAI's 9-point scale and consistent
+    with the choice: 1-4 with choice 0, 6-9 with choice 1 (CONFIDENCE_SCALE_NOTE).
     """
-    for i, row in enumerate(rows):
-        info = row.get("info")
-        if not isinstance(info, dict):
-            _fail("comparisons", i, "info", "is missing" if info is None else "must be a dict")
-        _check_text("comparisons", i, "info.id", info.get("id"))
-        is_news = info.get("post") is None and isinstance(info.get("article"), str) and info["article"].strip()
-        if not is_news:
-            _check_text("comparisons", i, "info.post", info.get("post"))
-        for field in ("title", "subreddit"):
-            _check_text("comparisons", i, f"info.{field}", info.get(field), allow_none=True)
-        summaries = row.get("summaries")
-        if not isinstance(summaries, list) or len(summaries) != 2:
-            found = "is missing" if summaries is None else f"must hold exactly 2 summaries, got {summaries!r:.80}"
-            _fail("comparisons", i, "summaries", found)
-        for j, summary in enumerate(summaries):
-            if not isinstance(summary, dict):
-                _fail("comparisons", i, f"summaries[{j}]", "must be a dict")
-            for field in ("text", "policy"):
-                _check_text("comparisons", i, f"summaries[{j}].{field}", summary.get(field))
-        choice = row.get("choice")
-        if isinstance(choice, bool) or choice not in (0, 1):
-            _fail("comparisons", i, "choice", f"must be 0 or 1, got {choice!r}")
-        confidence = (row.get("extra") or {}).get("confidence")
-        if confidence is not None and (isinstance(confidence, bool) or confidence not in range(1, 10)):
-            _fail("comparisons", i, "extra.confidence", f"must be an int 1-9 or None, got {confidence!r}")
+    _check_rows("comparisons", _check_comparison_row, rows, source, lines)
 
 
-def load_sft(source: str, split: str = "train", n: int | None = None, seed: int = 0) -> datasets.Dataset:
+def load_sft(source: str, split: str | None = None, n: int | None = None, seed: int = 0) -> datasets.Dataset:
     """SFT rows (prompt, completion) from "toy", a hub id such as "trl-lib/tldr", or a local path.
 
     Toy splits: "train" -> the toy world's "sft" posts, "validation" and "test" -> its "eval" posts
-    (n posts, default TOY_DEFAULT_N). Otherwise a seeded random subset of n rows, or all rows.
+    (n posts, default TOY_DEFAULT_N). A single local file is split by post (`split_of_post`); split=None
+    means the whole file, or "train" for other sources. Then a seeded random subset of n rows, or all rows.
+    Bad input raises SchemaError (naming file, line, field) or FileNotFoundError.
     """
     if source == "toy":
         from . import toy_world
 
-        toy_split = _toy_split("sft", split)
+        toy_split, split = _toy_split("sft", split), split or "train"
         posts = toy_world.generate_posts(n or TOY_DEFAULT_N[split], toy_split, seed)
         ds = datasets.Dataset.from_list(toy_world.sft_rows(posts))
     else:
-        ds = _load(source, split)
-        check_sft_rows(ds)  # all rows, so that a row index in an error is the row in the source
+        ds = _load(source, "sft", split, check_sft_rows)  # every row checked, errors name the line in the source
         ds = _take(ds, n, seed).select_columns(list(SFT_FIELDS))
     check_sft_rows(ds)
     return ds
 
 
-def toy_comparisons(split: str = "train", n: int | None = None, seed: int = 0) -> list[dict]:
+def toy_comparisons(split: str | None = "train", n: int | None = None, seed: int = 0) -> list[dict]:
     """Toy human comparisons: one pair of policy-like summaries per post, labelled by a simulated rater."""
     from . import toy_world
 
-    toy_split = _toy_split("comparisons", split)
+    toy_split, split = _toy_split("comparisons", split), split or "train"
     posts = toy_world.generate_posts(n or TOY_DEFAULT_N[split], toy_split, seed)
     rng = random.Random(f"toy-comparisons:{seed}:{split}")
     rows = []
@@ -158,25 +392,31 @@ def _is_reddit(info: dict) -> bool:
     return info.get("post") is not None
 
 
-def load_comparisons(source: str, split: str = "train", n: int | None = None, seed: int = 0) -> datasets.Dataset:
+def load_comparisons(source: str, split: str | None = None, n: int | None = None, seed: int = 0) -> datasets.Dataset:
     """Human comparisons from "toy", "openai/summarize_from_feedback" (config "comparisons"), or a local path.
 
     Toy splits: "train" -> the toy world's "label" posts, "validation"/"test" -> its "eval" posts.
+    A single local file is split by post (`split_of_post`); split=None means the whole file, or "train"
+    for other sources.
     Real data: rows about CNN/DM news articles (no Reddit post) are dropped; then a seeded subset of n rows.
+    Bad input raises SchemaError (naming file, line, field) or FileNotFoundError.
     """
     if source == "toy":
         ds = datasets.Dataset.from_list(toy_comparisons(split, n, seed))
     else:
-        ds = _load(source, split, config="comparisons" if source == OPENAI_COMPARISONS else None)
-        check_comparison_rows(ds)  # all rows, so that a row index in an error is the row in the source
-        ds = _take(ds.filter(_is_reddit, input_columns="info"), n, seed)
+        config = "comparisons" if source == OPENAI_COMPARISONS else None
+        ds = _load(source, "comparisons", split, check_comparison_rows, config=config)
+        if len(ds):
+            ds = ds.filter(_is_reddit, input_columns="info")
+        ds = _take(ds, n, seed)
     check_comparison_rows(ds)
     return ds
 
 
 def comparisons_to_pairs(ds) -> list[dict]:
     """Flat pairs for the rest of the kit: id, post, title, subreddit, prompt (trl-lib/tldr format),
-    summary_a, summary_b (surrounding whitespace stripped), policy_a, policy_b, choice, confidence."""
+    summary_a, summary_b (surrounding whitespace stripped), policy_a, policy_b, choice, confidence
+    (OpenAI's 9-point scale, CONFIDENCE_SCALE_NOTE)."""
     pairs = []
     for row in ds:
         info, (a, b) = row["info"], row["summaries"]
@@ -190,6 +430,14 @@ def comparisons_to_pairs(ds) -> list[dict]:
     return pairs
 
 
-def high_confidence(pairs: list[dict], min_confidence: int = 8) -> list[dict]:
-    """The pairs whose human confidence is at least min_confidence (the paper scores AI labelers on these)."""
-    return [p for p in pairs if p["confidence"] is not None and p["confidence"] >= min_confidence]
+def pair_id(pair: dict) -> str:
+    """A comparison's own id: its post id and a hash of its two summaries (in the real data a post is
+    compared several times, so the post id alone does not name a pair). Works on flat pairs."""
+    texts = f"{pair['summary_a'].strip()}\0{pair['summary_b'].strip()}"
+    return f"{pair['id']}#{hashlib.sha256(texts.encode()).hexdigest()[:12]}"
+
+
+def high_confidence(pairs: list[dict], min_strength: int = HIGH_CONFIDENCE_STRENGTH) -> list[dict]:
+    """The pairs whose human strength of preference |confidence - 5| is at least `min_strength`
+    (default 3: confidence 1, 2, 8 or 9, for either summary); the paper scores AI labelers on these."""
+    return [p for p in pairs if p.get("confidence") is not None and preference_strength(p["confidence"]) >= min_strength]

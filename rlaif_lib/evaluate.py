@@ -5,9 +5,13 @@ prefers A with probability sigmoid((q_A - q_B) / tau), q being the gold quality.
 mean of that probability over posts, i.e. the share of human judgements A would win in expectation
 (no extra rater noise), with a bootstrap 95% interval over posts.
 
-On real data the paper's judges were human raters. Offline there are none, so the kit's judge is
-the AI labeler, asked in both orders exactly as in Sec. 2.1 (`ai_judge_preferences`). Such a
-judge shares the labeler's biases, which is why the toy world's gold rater is the kit's reference.
+On real data the paper's judges were human raters (and a larger AI judge for some checks). The kit
+has no human raters there, so an AI judge is asked in both orders exactly as in Sec. 2.1
+(`ai_judge_preferences`). The judge is the preset's `judge` field: a different, larger model than
+the labeler. A judge that IS the labeler grades the RLAIF policy with the very preferences it was
+trained to please, which inflates RLAIF's win rate; `judge_record` says in metrics.json which
+judge was used and whether it is independent of the labelers. The toy world's judge is the gold
+(simulated human) rater, independent by construction.
 """
 from __future__ import annotations
 
@@ -43,6 +47,27 @@ def ai_judge_preferences(prompts: list[str], summaries_a: list[str], summaries_b
              for i, (p, a, b) in enumerate(zip(prompts, summaries_a, summaries_b))]
     labels = label_pairs(pairs, judge, config or LabelConfig(), cache_path=cache_path)
     return np.array([x["p_a"] for x in labels])
+
+
+GOLD_JUDGE = "simulated human rater (gold score)"
+
+
+def judge_record(toy: bool, judge: str | None, labeler: str, same_size_labeler: str | None = None) -> dict:
+    """Which judge evaluates the policies, for metrics.json: {"name", "kind" ("gold" | "ai"),
+    "independent_of_labeler", "description"}. Toy world: the gold rater. Real data: `judge` (the
+    preset's field); None falls back to the labeler, recorded (and printed) as NOT independent."""
+    if toy:
+        return {"name": "gold", "kind": "gold", "independent_of_labeler": True, "description": GOLD_JUDGE}
+    name = judge or labeler
+    independent = name not in (labeler, same_size_labeler)
+    if independent:
+        description = f"AI judge {name} (not a labeler of this run), both orders"
+    else:
+        description = (f"AI judge {name}, both orders: this is a labeler of this run, so the win rates measure "
+                       "agreement with the labels the policies were trained on, not quality; set the preset's "
+                       "`judge` to a different, larger model")
+        print(f"evaluate: WARNING {description}", flush=True)
+    return {"name": name, "kind": "ai", "independent_of_labeler": independent, "description": description}
 
 
 def win_rate(preferences, n_boot: int = 2000, seed: int = 0) -> dict:

@@ -3,9 +3,16 @@
     data -> sft -> sample -> label -> reward -> rl -> evaluate
 
 Every stage writes into its own folder of the run folder (paths: `run_folder.RunFolder`) and ends
-by writing `done.json` (its seconds and its metrics). A rerun skips every stage whose `done.json`
-exists, so a crashed run resumes where it stopped, and a notebook can pick up a run's artefacts at
-any stage. `run` collects the stages' metrics into metrics.json and writes the report.
+by writing `done.json` (its seconds, its metrics and its provenance). A rerun skips every stage whose
+`done.json` exists, so a crashed run resumes where it stopped, and a notebook can pick up a run's
+artefacts at any stage. `run` collects the metrics of every finished stage into metrics.json (a run
+of some stages merges into it) and writes the report.
+
+Provenance: a stage's fingerprint hashes the preset fields it reads (STAGE_INPUTS) and the
+fingerprint of the stage before it, so it covers everything upstream. A finished stage whose
+recorded fingerprint differs from the current preset's is never reused: `run` stops with a
+StageMismatchError naming the stage and the changed fields, before anything is written.
+`force=("sft",)` (`rlaif run --force sft`) reruns that stage and every stage after it.
 """
 from __future__ import annotations
 
@@ -14,18 +21,17 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from . import data, toy_world
-from .presets import Preset, base_policy_path, is_toy, toy_posts
+from . import data, distributed, estimate, toy_world
+from .device import configure as configure_device
+from .presets import Preset, base_policy_path, is_toy, toy_posts, with_seed
+from .provenance import STAGES, StageMismatchError, check_stage, clear_stage, provenance  # noqa: F401
 from .rewards import POLICY_REWARD_MODEL, gold_reward, policy_reward
 from .run_folder import RunFolder, read_json, read_jsonl, write_json, write_jsonl
 
-STAGES = ("data", "sft", "sample", "label", "reward", "rl", "evaluate")
-
-
 def stage_data(preset: Preset, run: RunFolder) -> dict:
-    """SFT rows, RL prompts and held-out evaluation prompts."""
+    """SFT rows, RL prompts and held-out evaluation prompts; stops with a SplitOverlapError if any
+    held-out post (evaluation prompts, test pairs) is also a training post (`check_held_out`)."""
     sft_rows = data.load_sft(preset.sft_data, split="train", n=preset.n_sft, seed=preset.seed)
-    write_jsonl(run.sft_rows, sft_rows)
     if is_toy(preset):  # RL prompts carry the post id, so the gold rater can score RL rollouts
         eval_posts = list(toy_posts(preset, "eval").values())[preset.n_test_pairs:]
         rl = [{"id": p.id, "prompt": toy_world.format_prompt(p)} for p in toy_posts(preset, "sft").values()][: preset.n_rl_prompts]
@@ -34,9 +40,29 @@ def stage_data(preset: Preset, run: RunFolder) -> dict:
         rl = [{"id": f"rl-{i}", "prompt": r["prompt"]} for i, r in enumerate(sft_rows) if i < preset.n_rl_prompts]
         test = data.load_sft(preset.sft_data, split="test", n=preset.n_eval_posts, seed=preset.seed)
         evaluation = [{"id": f"eval-{i}", "prompt": r["prompt"], "reference": r["completion"]} for i, r in enumerate(test)]
+    held_out = check_held_out(preset, sft_rows, rl, evaluation)
+    write_jsonl(run.sft_rows, sft_rows)
     write_jsonl(run.rl_prompts, rl)
     write_jsonl(run.eval_prompts, evaluation)
-    return {"n_sft": len(sft_rows), "n_rl_prompts": len(rl), "n_eval": len(evaluation)}
+    return {"n_sft": len(sft_rows), "n_rl_prompts": len(rl), "n_eval": len(evaluation), "held_out": held_out}
+
+
+def check_held_out(preset: Preset, sft_rows, rl_prompts: list[dict], evaluation: list[dict]) -> str:
+    """Raise data.SplitOverlapError unless every held-out post (evaluation prompts, the human-labelled
+    test pairs) is absent from every training set (SFT rows, RL prompts, the pairs the reward model
+    learns from), by post text, and by post id where ids are post ids. Returns what was checked."""
+    if is_toy(preset):
+        pairs_train = [{"id": p.id, "post": p.body} for p in toy_posts(preset, "label").values()]
+        pairs_test = [{"id": p.id, "post": p.body} for p in list(toy_posts(preset, "eval").values())[: preset.n_test_pairs]]
+        id_sets = ("rl_prompts", "comparisons_train", "eval_prompts", "comparisons_test")
+    else:
+        pairs_train = data.load_comparisons(preset.comparisons, split="train", n=preset.n_label_posts, seed=preset.seed)
+        pairs_test = data.load_comparisons(preset.comparisons, split="validation", n=preset.n_test_pairs, seed=preset.seed)
+        id_sets = ("comparisons_train", "comparisons_test")  # the other sets' ids are row numbers
+    data.check_disjoint({"sft": sft_rows, "rl_prompts": rl_prompts, "comparisons_train": pairs_train},
+                        {"eval_prompts": evaluation, "comparisons_test": pairs_test}, id_sets=id_sets)
+    return (f"{len(evaluation)} evaluation prompts and {len(pairs_test)} test pairs share no post (text or id) with "
+            f"{len(sft_rows)} SFT rows, {len(rl_prompts)} RL prompts and {len(pairs_train)} training pairs")
 
 
 def stage_sft(preset: Preset, run: RunFolder) -> dict:
@@ -92,14 +118,16 @@ def stage_label(preset: Preset, run: RunFolder) -> dict:
     from . import labeling
 
     train, test = run.load_pairs("train"), run.load_pairs("test")
-    labels = labeling.label_pairs(train + test, labeler=preset.labeler, config=preset.label, cache_path=run.label_cache)
+    labels = with_pair_ids(train + test, labeling.label_pairs(train + test, labeler=preset.labeler, config=preset.label,
+                                                             cache_path=run.label_cache))
     write_jsonl(run.labels("train"), labels[: len(train)])
     write_jsonl(run.labels("test"), labels[len(train):])
     test_labels = labels[len(train):]
     metrics = {
         "labeler": preset.labeler,
         "alignment": labeling.alignment(test_labels, test),
-        "alignment_high_confidence": labeling.alignment(test_labels, test, min_confidence=8),
+        # high confidence = human strength of preference |confidence - 5| >= 3 (data.CONFIDENCE_SCALE_NOTE)
+        "alignment_high_confidence": labeling.alignment(test_labels, test, min_strength=data.HIGH_CONFIDENCE_STRENGTH),
         "position_bias": labeling.position_bias(labels),
         "baselines": {
             "random": 0.5,
@@ -108,8 +136,8 @@ def stage_label(preset: Preset, run: RunFolder) -> dict:
         },
     }
     if preset.same_size_labeler:  # Table 1's "same-size RLAIF": a labeler as small as the policy
-        same = labeling.label_pairs(train, labeler=preset.same_size_labeler, config=preset.label,
-                                    cache_path=run.label_cache)
+        same = with_pair_ids(train, labeling.label_pairs(train, labeler=preset.same_size_labeler, config=preset.label,
+                                                         cache_path=run.label_cache))
         write_jsonl(run.labels("train_same_size"), same)
     if preset.techniques:
         from .labeling.tables import techniques_table
@@ -120,6 +148,28 @@ def stage_label(preset: Preset, run: RunFolder) -> dict:
     return metrics
 
 
+def with_pair_ids(pairs: list[dict], labels: list[dict]) -> list[dict]:
+    """Label rows (in the order of `pairs`, as label_pairs returns them) with each pair's `data.pair_id`;
+    raises StageMismatchError if the labels do not line up with the pairs."""
+    if len(labels) != len(pairs) or any(str(x["id"]) != str(p["id"]) for x, p in zip(labels, pairs)):
+        raise StageMismatchError(f"the labeler returned {len(labels)} labels for {len(pairs)} pairs, or in another order")
+    return [dict(x, pair_id=data.pair_id(p)) for x, p in zip(labels, pairs)]
+
+
+def labels_for(pairs: list[dict], labels: list[dict], source) -> list[float]:
+    """P(summary_a preferred) for each pair, joined by `data.pair_id` (never by position). A label file
+    with another number of rows than there are pairs, or without some pair, is a StageMismatchError."""
+    if len(labels) != len(pairs):
+        raise StageMismatchError(f"{source}: {len(labels)} labels for {len(pairs)} pairs; the label stage is out of "
+                                 "date with the pairs: rerun it with --force label")
+    by_id = {row.get("pair_id"): row for row in labels}
+    missing = [data.pair_id(p) for p in pairs if data.pair_id(p) not in by_id]
+    if missing:
+        raise StageMismatchError(f"{source}: no label for pairs {missing[:3]} (of {len(missing)}); rerun the label "
+                                 "stage with --force label")
+    return [by_id[data.pair_id(p)]["p_a"] for p in pairs]
+
+
 def stage_reward(preset: Preset, run: RunFolder) -> dict:
     """Algorithm 2, second loop: the RLAIF reward model on soft AI labels, and the RLHF baseline's
     reward model on the human labels of the same pairs, both initialised from the SFT policy. For
@@ -128,12 +178,13 @@ def stage_reward(preset: Preset, run: RunFolder) -> dict:
     from .reward import load_reward_model, preference_accuracy, train_reward_model
 
     train, test = run.load_pairs("train"), run.load_pairs("test")
-    ai_p = [row["p_a"] for row in read_jsonl(run.labels("train"))]
+    ai_p = labels_for(train, read_jsonl(run.labels("train")), run.labels("train"))
     human_p = [1.0 if pair["choice"] == 0 else 0.0 for pair in train]
     runs = [("ai", ai_p, preset.reward), ("human", human_p, preset.reward),
             ("ai_hard", ai_p, replace(preset.reward, loss="hard"))]
     if run.labels("train_same_size").exists():
-        runs.append(("ai_same_size", [row["p_a"] for row in read_jsonl(run.labels("train_same_size"))], preset.reward))
+        same = labels_for(train, read_jsonl(run.labels("train_same_size")), run.labels("train_same_size"))
+        runs.append(("ai_same_size", same, preset.reward))
     metrics = {}
     for name, p_a, config in runs:
         path = train_reward_model(str(run.sft), train, p_a, run.reward_model(name), config)
@@ -164,8 +215,8 @@ def stage_rl(preset: Preset, run: RunFolder) -> dict:
 
 def stage_evaluate(preset: Preset, run: RunFolder) -> dict:
     """Sec. 3.2: summaries of held-out posts from each policy, judged pairwise; win rates with CIs."""
-    from .evaluate import (ai_judge_preferences, gold_preferences, gold_score_summary, length_controlled_win_rate,
-                           win_rate)
+    from .evaluate import (ai_judge_preferences, gold_preferences, gold_score_summary, judge_record,
+                           length_controlled_win_rate, win_rate)
     from .sft import generate
 
     rows = read_jsonl(run.eval_prompts)
@@ -176,8 +227,8 @@ def stage_evaluate(preset: Preset, run: RunFolder) -> dict:
                  for name, path in policies.items()}
     write_jsonl(run.summaries, [{"id": r["id"], "reference": r["reference"], **{k: v[i] for k, v in summaries.items()}}
                                 for i, r in enumerate(rows)])
-    metrics = {"judge": "simulated human rater (gold score)" if is_toy(preset) else f"AI labeler {preset.labeler}, both orders",
-               "win_rate": {}, "win_rate_length_controlled": {}}
+    judge_info = judge_record(is_toy(preset), preset.judge, preset.labeler, preset.same_size_labeler)
+    metrics = {"judge": judge_info, "win_rate": {}, "win_rate_length_controlled": {}}
     if is_toy(preset):
         posts = toy_posts(preset, "eval")
         post_list = [posts[r["id"]] for r in rows]
@@ -188,7 +239,7 @@ def stage_evaluate(preset: Preset, run: RunFolder) -> dict:
             return gold_preferences(post_list, summaries[a], summaries[b])
     else:
         def judge(a, b):
-            return ai_judge_preferences(prompts, summaries[a], summaries[b], preset.labeler, preset.label,
+            return ai_judge_preferences(prompts, summaries[a], summaries[b], judge_info["name"], preset.label,
                                         cache_path=run.judge_cache)
     comparisons = [(p, "sft") for p in preset.rl_policies]
     if {"rlaif", "rlhf"} <= set(preset.rl_policies):
@@ -204,34 +255,70 @@ def stage_evaluate(preset: Preset, run: RunFolder) -> dict:
 
 # ----------------------------------------------------------------------------- the run
 def run_stage(run: RunFolder, name: str, fn, preset: Preset) -> dict:
-    """Run stage `name` unless its done.json exists; return its metrics (with its seconds)."""
+    """Run stage `name` unless its done.json exists (with this preset's fingerprint: see `check_stage`);
+    return its metrics (with its seconds and provenance)."""
     marker = run.done(name)
     if marker.exists():
+        check_stage(run, name, preset)
         print(f"[{name}] done already, skipping ({marker})")
         return read_json(marker)
+    if not distributed.runs_here(name):  # under torchrun/accelerate, rank 0 alone runs the non-training stages
+        return distributed.wait_for(marker)
     run.stage(name).mkdir(parents=True, exist_ok=True)
     print(f"[{name}] running ...", flush=True)
+    estimate.announce(preset, name)  # on a GPU: the stage's estimated time and memory, before it starts
     start = time.time()
     metrics = fn(preset, run) or {}
     metrics["seconds"] = round(time.time() - start, 1)
-    write_json(marker, metrics)
+    metrics["provenance"] = provenance(preset, name)
+    if distributed.is_main_process():  # only rank 0 writes artefacts
+        write_json(marker, metrics)
     print(f"[{name}] finished in {metrics['seconds']} s", flush=True)
     return metrics
 
 
-def run(preset: Preset, out, stages=STAGES) -> dict:
+def _check_names(names, what: str) -> list[str]:
+    names = list(names or ())
+    unknown = [n for n in names if n not in STAGES]
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown}; the stages are {list(STAGES)}")
+    return names
+
+
+def run(preset: Preset, out, stages=STAGES, force=()) -> dict:
     """Run (or resume) the pipeline for `preset` in folder `out` (a path or a RunFolder); write and
-    return metrics.json."""
+    return metrics.json, which holds every finished stage's numbers (a run of some `stages` merges
+    into it). `force`: stages to rerun, each with every stage after it. Raises StageMismatchError,
+    before writing anything, if the folder holds a finished stage made from other inputs."""
     from .metrics_json import collect_metrics
     from .report import write_report
 
+    stages, force = _check_names(stages, "stages"), _check_names(force, "stages to force")
+    preset = with_seed(preset)
     folder = RunFolder(Path(out))
     folder.root.mkdir(parents=True, exist_ok=True)
-    write_json(folder.preset, asdict(preset), default=str)
+    configure_device(preset.device)  # the preset's device, unless $RLAIF_DEVICE says otherwise
+    if force:
+        first = min(STAGES.index(name) for name in force)
+        for name in STAGES[first:]:
+            clear_stage(folder, name)
+    for name in STAGES:  # no stale stage anywhere in the folder, and so no results of another preset
+        if folder.done(name).exists():
+            check_stage(folder, name, preset)
+    if distributed.is_main_process():
+        write_json(folder.preset, asdict(preset), default=str)
     fns = {"data": stage_data, "sft": stage_sft, "sample": stage_sample, "label": stage_label,
            "reward": stage_reward, "rl": stage_rl, "evaluate": stage_evaluate}
-    results = {name: run_stage(folder, name, fns[name], preset) for name in STAGES if name in stages}
+    results = {}
+    for name in STAGES:
+        if name in stages:
+            results[name] = run_stage(folder, name, fns[name], preset)
+        elif folder.done(name).exists():  # finished earlier: its numbers stay in metrics.json
+            results[name] = read_json(folder.done(name))
+    results = {name: {k: v for k, v in r.items() if k != "provenance"} for name, r in results.items()}
     metrics = collect_metrics(preset, results)
+    if not distributed.is_main_process():  # only rank 0 writes metrics.json and the report
+        return metrics
     write_json(folder.metrics, metrics)
     write_report(folder, metrics)
     return metrics

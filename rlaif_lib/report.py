@@ -8,6 +8,7 @@ from pathlib import Path
 from matplotlib.figure import Figure  # not pyplot: PNGs on any backend, and a notebook keeps its own
 
 from . import paper
+from .data import CONFIDENCE_SCALE_NOTE, HIGH_CONFIDENCE_STRENGTH
 from .labeling.tables import markdown
 from .rewards import REWARD_FN_NAMES, REWARD_MODELS
 from .run_folder import RunFolder, write_text
@@ -102,13 +103,15 @@ def write_report(run, metrics: dict) -> Path:
         lab = metrics["labeler"]
         lines += ["", "## AI labeler (Sec. 2.1)", "", "| measure | this run | paper |", "| --- | --- | --- |",
                   f"| alignment with held-out human labels | {_ci(lab['alignment_ci'])} | {_pct(_frac(paper.BEST_ALIGNMENT))} (PaLM 2 L) |",
-                  f"| alignment, high-confidence pairs | {_ci(lab['alignment_high_confidence'])} | |",
+                  f"| alignment, high-confidence pairs (strength >= {HIGH_CONFIDENCE_STRENGTH}) | "
+                  f"{_ci(lab['alignment_high_confidence'])} | |",
                   f"| same position preferred after swap | {lab['same_position_pct']:.1f}% | "
                   + ", ".join(f"{v}% ({k.replace('PaLM 2 ', '')})" for k, v in paper.SAME_POSITION.items()) + " |"]
         lines.append(f"| position kept after the swap, when kept | {lab.get('position_direction')} | "
                      + "; ".join(f"{k.replace('PaLM 2 ', '')}: {v}" for k, v in paper.POSITION_DIRECTION.items()) + " |")
         for name, val in lab.get("baselines", {}).items():
             lines.append(f"| baseline: {name} | {_ci(val) if isinstance(val, dict) else _pct(val)} | |")
+        lines += ["", CONFIDENCE_SCALE_NOTE]
         if lab.get("techniques"):
             lines += ["", "### Prompt techniques (Table 2; `paper` = PaLM 2 L alignment %)", "", markdown(lab["techniques"])]
     if "reward_model" in metrics:

@@ -41,7 +41,8 @@ class RewardStageConfig:
     batch_size: int = 16
     max_length: int = 320
     seed: int = 0
-    use_cpu: bool = True
+    device: str | None = None  # None: the run's device policy (rlaif_lib.device); or "cpu", "cuda", ...
+    activation_checkpointing: bool | None = None  # None: on for CUDA (memory), off on CPU (speed)
 
 
 def soft_preference_loss(r_a: torch.Tensor, r_b: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
@@ -81,6 +82,8 @@ class SoftLabelRewardTrainer(RewardTrainer):
 def reward_rows(pairs: list[dict], p_a: list[float], loss: str = "soft") -> list[dict]:
     """TRL rows {prompt, chosen, rejected, p | margin} from pairs and P(A preferred) per pair.
     "hard"/"margin" put the preferred summary in "chosen" (pairs with p = 0.5 exactly are dropped)."""
+    if len(pairs) != len(p_a):
+        raise ValueError(f"{len(p_a)} labels for {len(pairs)} pairs: labels must be joined to pairs by id first")
     rows = []
     for pair, p in zip(pairs, p_a):
         if loss == "soft":
@@ -103,27 +106,22 @@ def reward_trainer(init_model: str, pairs: list[dict], p_a: list[float], out_dir
     or `SoftLabelRewardTrainer` (the paper's soft labels), with a reward model initialised from `init_model`
     (or `config.backbone`) on `pairs` labelled `p_a`. Notebook 03 uses it to compute one batch's loss."""
     from datasets import Dataset
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from .device import get_policy
+    from .models import load_sequence_classifier
 
     if config.loss not in ("soft", "hard", "margin"):
         raise ValueError(f"RewardStageConfig.loss must be 'soft', 'hard' or 'margin', got {config.loss!r}")
-    from .models import resolve
-
-    init_model = resolve(config.backbone) if config.backbone else str(init_model)
-    tokenizer = AutoTokenizer.from_pretrained(str(init_model))
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    if tokenizer.eos_token is None:  # encoders (BERT-like) have no EOS; their [SEP] ends the text instead
-        tokenizer.eos_token = tokenizer.sep_token
-    model = AutoModelForSequenceClassification.from_pretrained(str(init_model), num_labels=1)
-    model.config.pad_token_id = tokenizer.pad_token_id
-    torch.manual_seed(config.seed)
-    args = RewardConfig(
+    policy = get_policy(config.device)
+    args = RewardConfig(  # before the model loads, so that DeepSpeed ZeRO-3 can partition it as it loads
         output_dir=str(Path(out_dir) / "checkpoints"), num_train_epochs=config.epochs, learning_rate=config.learning_rate,
         per_device_train_batch_size=config.batch_size, max_length=config.max_length, logging_steps=5,
-        save_strategy="no", report_to=[], seed=config.seed, use_cpu=config.use_cpu, bf16=False,
-        activation_checkpointing=False, disable_tqdm=not progress, lr_scheduler_type="cosine", warmup_steps=5,
+        save_strategy="no", report_to=[], seed=config.seed, disable_tqdm=not progress, lr_scheduler_type="cosine",
+        warmup_steps=5, **policy.trainer_flags(config.activation_checkpointing),
     )
+    torch.manual_seed(config.seed)  # before the model: the reward head is initialised at random here
+    model, tokenizer = load_sequence_classifier(config.backbone or str(init_model), num_labels=1, train=True,
+                                                device=config.device)
     data = Dataset.from_list(reward_rows(pairs, p_a, config.loss))
     trainer_cls, collator = RewardTrainer, None
     if config.loss == "soft":
@@ -143,14 +141,22 @@ def train_reward_model(init_model: str, pairs: list[dict], p_a: list[float], out
                        config: RewardStageConfig = RewardStageConfig(), progress: bool = True) -> Path:
     """Train a reward model initialised from `init_model` (the SFT policy, as in the paper; or
     `config.backbone` when set, e.g. the offline MiniLM encoder) on `pairs` with labels `p_a`
-    (P(summary A preferred) per pair). Saves model, tokenizer and loss curve to `out_dir`."""
+    (P(summary A preferred) per pair). Device and precision flags come from the device policy.
+    Saves model, tokenizer, loss curve and `run_info.json` to `out_dir` (process 0 only)."""
+    from .device import get_policy
+    from .sft import finish_training, write_run_info
+
     out_dir = Path(out_dir)
     trainer = reward_trainer(init_model, pairs, p_a, out_dir, config, progress)
     trainer.train()
     trainer.save_model(str(out_dir))
-    trainer.processing_class.save_pretrained(str(out_dir))
-    losses = [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]
-    write_json(out_dir / "loss_curve.json", losses, indent=None)
+    if trainer.is_world_process_zero():
+        trainer.processing_class.save_pretrained(str(out_dir))
+        losses = [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]
+        write_json(out_dir / "loss_curve.json", losses, indent=None)
+        write_run_info(out_dir, trainer, get_policy(config.device))
+    del trainer
+    finish_training()
     return out_dir
 
 
@@ -159,38 +165,37 @@ def reward_text(prompt: str, summary: str, tokenizer) -> str:
     return prompt + summary + tokenizer.eos_token
 
 
-def load_reward_model(path):
-    """(model, tokenizer) of a saved reward model, in eval mode."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+def load_reward_model(path, device: str | None = None):
+    """(model, tokenizer) of a saved reward model, in eval mode, on the device policy's device and dtype."""
+    from .models import load_sequence_classifier
 
-    model = AutoModelForSequenceClassification.from_pretrained(str(path))
-    tokenizer = AutoTokenizer.from_pretrained(str(path))
-    if tokenizer.eos_token is None:
-        tokenizer.eos_token = tokenizer.sep_token
-    model.eval()
-    return model, tokenizer
+    return load_sequence_classifier(str(path), num_labels=1, device=device)
 
 
 @torch.no_grad()
-def score(reward_model, prompts: list[str], summaries: list[str], batch_size: int = 64) -> np.ndarray:
-    """Scalar rewards r(prompt, summary) from `reward_model` = (model, tokenizer)."""
+def score(reward_model, prompts: list[str], summaries: list[str], batch_size: int | None = None) -> np.ndarray:
+    """Scalar rewards r(prompt, summary) from `reward_model` = (model, tokenizer), computed on the
+    model's device; batch_size None = the device policy's suggestion for scoring."""
+    from .device import get_policy
+
     model, tokenizer = reward_model
+    batch_size = batch_size or get_policy().batch_size("score", model.num_parameters())
     texts = [reward_text(p, s, tokenizer) for p, s in zip(prompts, summaries)]
     out = []
     for i in range(0, len(texts), batch_size):
         # tokenized exactly as RewardTrainer tokenizes its training text (special tokens included)
         enc = tokenizer(texts[i:i + batch_size], return_tensors="pt", padding=True, padding_side="right")
-        out.append(model(**enc).logits[:, 0].float())
+        out.append(model(**enc.to(model.device)).logits[:, 0].float().cpu())
     return torch.cat(out).numpy() if out else np.zeros(0)
 
 
-def make_reward_fn(reward_model_path, weight: float = 1.0):
+def make_reward_fn(reward_model_path):
     """A TRL `reward_funcs` callable f(prompts, completions, **kw) -> list[float] scoring with the
-    reward model at `reward_model_path`. `weight` is the paper's (1 - beta) factor when wanted."""
+    reward model at `reward_model_path`, unweighted (rl.train_rl applies the paper's (1 - beta) once)."""
     reward_model = load_reward_model(reward_model_path)
 
     def reward_fn(prompts, completions, **kwargs):
-        return [weight * float(r) for r in score(reward_model, list(prompts), list(completions))]
+        return [float(r) for r in score(reward_model, list(prompts), list(completions))]
 
     reward_fn.__name__ = "reward_model"
     return reward_fn

@@ -26,23 +26,21 @@ RL_POLICIES = (*POLICY_REWARD_MODEL, "drlaif")
 
 
 def policy_reward(policy: str, run: RunFolder, rl: RLStageConfig, labeler: str, label: LabelConfig):
-    """The TRL reward callable `policy` optimises: RLAIF and RLHF a reward model (trained on AI and
-    on human labels, read from `run`), d-RLAIF the `labeler`'s own 1-10 score with no reward model."""
-    # NOTE: this (1 - beta) weight is applied here AND again by rl.train_rl through TRL's
-    # reward_weights when rl.weight_reward_by_one_minus_beta is set (the weight is applied twice).
-    # Kept as it is in this restructuring; it is off by default.
-    weight = 1 - rl.beta if rl.weight_reward_by_one_minus_beta else 1.0
+    """The TRL reward callable `policy` optimises, unweighted: RLAIF and RLHF a reward model (trained
+    on AI and on human labels, read from `run`), d-RLAIF the `labeler`'s own 1-10 score with no reward
+    model. The paper's (1 - beta) weight, when `rl.weight_reward_by_one_minus_beta` is set, is applied
+    once, by rl.train_rl (TRL's reward_weights), never here."""
     if policy in POLICY_REWARD_MODEL:
         from .reward import make_reward_fn
 
-        fn = make_reward_fn(run.reward_model(POLICY_REWARD_MODEL[policy]), weight=weight)
+        fn = make_reward_fn(run.reward_model(POLICY_REWARD_MODEL[policy]))
     elif policy == "drlaif":
         from .labeling import make_drlaif_reward
 
         score = make_drlaif_reward(labeler, label)
 
         def fn(prompts, completions, **kwargs):
-            return [weight * r for r in score(prompts, completions, **kwargs)]
+            return list(score(prompts, completions, **kwargs))
     else:
         raise ValueError(f"unknown RL policy {policy!r}; choose from {sorted(RL_POLICIES)}")
     fn.__name__ = REWARD_FN_NAMES[policy]

@@ -26,14 +26,29 @@ class RLStageConfig:
 
     beta: float = 0.05  # KL coefficient to the SFT policy (paper: 0.05)
     temperature: float = 0.9  # rollout temperature (paper: 0.9)
-    weight_reward_by_one_minus_beta: bool = False  # the paper's (1 - beta) * r; TRL's RLOO uses r
+    weight_reward_by_one_minus_beta: bool = False  # the paper's (1 - beta) * r (applied once: reward_weight); TRL's RLOO uses r
     max_steps: int = 60
     num_generations: int = 4  # samples per prompt for the leave-one-out baseline
     batch_size: int = 32  # completions per step (= batch_size / num_generations prompts)
     learning_rate: float = 5e-5  # tiny policy: 3e-4 over-optimised within 10 steps; 5e-5 and 1e-4 both improved
     max_completion_length: int = 40
+    micro_batch_size: int | None = None  # completions per forward/backward pass (None = batch_size); the rest
+    # of the step is gradient accumulation: same update, less GPU memory
     seed: int = 0
-    use_cpu: bool = True
+    device: str | None = None  # None: the run's device policy (rlaif_lib.device); or "cpu", "cuda", ...
+    activation_checkpointing: bool | None = None  # None: on for CUDA (memory), off on CPU (speed)
+    # Rollouts with vLLM (TRL's `use_vllm`), used only when the `vllm` package is importable and a GPU is
+    # there; otherwise transformers' generate, with one printed line saying so.
+    use_vllm: bool = False
+    vllm_mode: str = "colocate"  # "colocate" (same GPU as training) or "server" (`trl vllm-serve` on other GPUs)
+    vllm_gpu_memory_utilization: float = 0.3  # colocate only: the GPU share vLLM may take
+
+
+def reward_weight(config: RLStageConfig) -> float:
+    """The weight of the policy's reward in the RL objective: the paper's (1 - beta) when
+    `weight_reward_by_one_minus_beta` is set, else 1 (TRL's RLOO). The one place it is applied:
+    reward callables (rewards.policy_reward) return the unweighted reward."""
+    return 1.0 - config.beta if config.weight_reward_by_one_minus_beta else 1.0
 
 
 def rl_trainer(policy, reward_fn, prompts, out_dir, config: RLStageConfig = RLStageConfig(), gold_fn=None,
@@ -43,29 +58,36 @@ def rl_trainer(policy, reward_fn, prompts, out_dir, config: RLStageConfig = RLSt
     `prompts` (a `datasets.Dataset` with `prompt` and `id`). TRL builds that reference from the policy's
     own name, i.e. a copy of the starting policy; `reference` (a folder, e.g. the SFT policy) names another
     one, to look at a trained policy as it stood at the end of training. `gold_fn` is logged with weight 0."""
-    from transformers import AutoModelForCausalLM
     from trl import RLOOConfig, RLOOTrainer
 
-    funcs, weights = [reward_fn], [1.0 - config.beta if config.weight_reward_by_one_minus_beta else 1.0]
+    from .device import get_policy
+
+    device_policy = get_policy(config.device)
+    funcs, weights = [reward_fn], [reward_weight(config)]
     if gold_fn is not None:
         funcs.append(gold_fn)
         weights.append(0.0)
+    micro, accumulation = micro_batches(config)
     args = RLOOConfig(
         output_dir=str(Path(out_dir) / "checkpoints"), max_steps=config.max_steps, learning_rate=config.learning_rate,
-        per_device_train_batch_size=config.batch_size, num_generations=config.num_generations,
+        per_device_train_batch_size=micro, gradient_accumulation_steps=accumulation,
+        num_generations=config.num_generations,
         max_completion_length=config.max_completion_length, temperature=config.temperature, top_k=0, top_p=1.0,
         beta=config.beta, reward_weights=weights, logging_steps=1, save_strategy="no", report_to=[],
-        seed=config.seed, use_cpu=config.use_cpu, bf16=False, activation_checkpointing=False,
+        seed=config.seed, model_init_kwargs=device_policy.model_init_kwargs(),
         disable_tqdm=not progress, lr_scheduler_type="constant", warmup_steps=0,
+        **device_policy.trainer_flags(config.activation_checkpointing), **vllm_kwargs(config, device_policy),
     )
     model = str(policy)
     if reference is not None:
-        from transformers import AutoTokenizer
+        import torch
 
-        model = AutoModelForCausalLM.from_pretrained(str(policy))
+        from .models import load_causal_lm
+
+        model, tokenizer = load_causal_lm(str(policy), dtype=torch.float32, device=config.device, quantize=None)
         model.config._name_or_path = str(reference)  # TRL creates the reference model from this name
         return RLOOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=prompts,
-                           processing_class=AutoTokenizer.from_pretrained(str(policy)))
+                           processing_class=tokenizer)
     return RLOOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=prompts)
 
 
@@ -73,14 +95,55 @@ def train_rl(sft_path, reward_fn, prompts, out_dir, config: RLStageConfig = RLSt
              gold_fn=None, progress: bool = True) -> Path:
     """RL-fine-tune the policy at `sft_path` on `prompts` (a `datasets.Dataset` with `prompt` and
     `id`) to maximise `reward_fn` (a TRL reward callable) minus beta * KL to the SFT policy.
-    `gold_fn`, if given, is logged with weight 0. Saves the policy and `curves.json` to `out_dir`."""
+    `gold_fn`, if given, is logged with weight 0. Saves the policy, `curves.json` and `run_info.json` to
+    `out_dir` (process 0 only)."""
+    from .device import get_policy
+    from .sft import finish_training, write_run_info
+
     out_dir = Path(out_dir)
     trainer = rl_trainer(sft_path, reward_fn, prompts, out_dir, config, gold_fn, progress)
     trainer.train()
     trainer.save_model(str(out_dir))
-    trainer.processing_class.save_pretrained(str(out_dir))
-    write_json(out_dir / "curves.json", training_curves(trainer.state.log_history), indent=None)
+    if trainer.is_world_process_zero():
+        trainer.processing_class.save_pretrained(str(out_dir))
+        write_run_info(out_dir, trainer, get_policy(config.device))
+        write_json(out_dir / "curves.json", training_curves(trainer.state.log_history), indent=None)
+    del trainer
+    finish_training()
     return out_dir
+
+
+def micro_batches(config: RLStageConfig) -> tuple[int, int]:
+    """(completions per forward/backward pass, gradient-accumulation steps) for `config.batch_size`
+    completions per optimizer step (per process)."""
+    micro = config.micro_batch_size or config.batch_size
+    if config.batch_size % micro:
+        raise ValueError(f"RLStageConfig: micro_batch_size={micro} must divide batch_size={config.batch_size}")
+    return micro, config.batch_size // micro
+
+
+def vllm_available() -> bool:
+    """True when the optional `vllm` package is importable."""
+    import importlib.util
+
+    return importlib.util.find_spec("vllm") is not None
+
+
+def vllm_kwargs(config: RLStageConfig, policy) -> dict:
+    """TRL's vLLM options for RLOO rollouts when `config.use_vllm` asks for them and vLLM can run
+    (package installed, CUDA device); otherwise {} and one printed line saying why."""
+    if not config.use_vllm:
+        return {}
+    if not vllm_available() or not policy.is_cuda:
+        why = "the vllm package is not installed" if not vllm_available() else f"the device is {policy.device}"
+        print(f"RL: use_vllm was asked for but {why}; rollouts use transformers' generate instead", flush=True)
+        return {}
+    if config.vllm_mode not in ("colocate", "server"):
+        raise ValueError(f"RLStageConfig.vllm_mode must be 'colocate' or 'server', got {config.vllm_mode!r}")
+    kw = {"use_vllm": True, "vllm_mode": config.vllm_mode}
+    if config.vllm_mode == "colocate":
+        kw["vllm_gpu_memory_utilization"] = config.vllm_gpu_memory_utilization
+    return kw
 
 
 def rollouts_of_one_prompt(trainer, row: dict) -> dict:

@@ -26,15 +26,20 @@ class SFTStageConfig:
     max_length: int = 320
     warmup_steps: int = 20
     seed: int = 0
-    use_cpu: bool = True
+    device: str | None = None  # None: the run's device policy (rlaif_lib.device); or "cpu", "cuda", ...
+    activation_checkpointing: bool | None = None  # None: on for CUDA (memory), off on CPU (speed)
 
 
 def sft_trainer(base_model: str, rows, out_dir, config: SFTStageConfig = SFTStageConfig(), progress: bool = True):
     """The `trl.SFTTrainer` that `train_sft` runs, built but not trained: `base_model` (folder or hub id)
-    on `rows` (a `datasets.Dataset` with `prompt` and `completion`), loss on the completion only.
-    Notebook 01 uses it to compute one batch's loss by hand and by TRL."""
+    on `rows` (a `datasets.Dataset` with `prompt` and `completion`), loss on the completion only; device,
+    dtype and precision flags from the device policy. Notebook 01 uses it to compute one batch's loss
+    by hand and by TRL."""
     from trl import SFTConfig, SFTTrainer
 
+    from .device import get_policy
+
+    policy = get_policy(config.device)
     args = SFTConfig(
         output_dir=str(Path(out_dir) / "checkpoints"),
         num_train_epochs=config.epochs,
@@ -48,40 +53,68 @@ def sft_trainer(base_model: str, rows, out_dir, config: SFTStageConfig = SFTStag
         save_strategy="no",
         report_to=[],
         seed=config.seed,
-        use_cpu=config.use_cpu,
-        bf16=False,
-        activation_checkpointing=False,
+        model_init_kwargs=policy.model_init_kwargs(),
         disable_tqdm=not progress,
+        **policy.trainer_flags(config.activation_checkpointing),
     )
     return SFTTrainer(model=base_model, args=args, train_dataset=rows)
 
 
 def train_sft(base_model: str, rows, out_dir, config: SFTStageConfig = SFTStageConfig(), progress: bool = True) -> Path:
     """Fine-tune `base_model` (folder or hub id) on `rows` (a `datasets.Dataset` with `prompt` and
-    `completion`), loss on the completion only. Saves the policy and the loss curve to `out_dir`."""
+    `completion`), loss on the completion only. Saves the policy, the loss curve and `run_info.json`
+    (device, world size) to `out_dir`; under torchrun/accelerate only process 0 writes."""
+    from .device import get_policy
+
     out_dir = Path(out_dir)
     trainer = sft_trainer(base_model, rows, out_dir, config, progress)
     trainer.train()
     trainer.model.config.use_cache = True  # keep generation fast for sampling and RL
     trainer.save_model(str(out_dir))
-    trainer.processing_class.save_pretrained(str(out_dir))
-    losses = [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]
-    write_json(out_dir / "loss_curve.json", losses, indent=None)
+    if trainer.is_world_process_zero():
+        trainer.processing_class.save_pretrained(str(out_dir))
+        losses = [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]
+        write_json(out_dir / "loss_curve.json", losses, indent=None)
+        write_run_info(out_dir, trainer, get_policy(config.device))
+    del trainer
+    finish_training()
     return out_dir
 
 
+def write_run_info(out_dir, trainer, policy) -> None:
+    """`run_info.json` beside a trained model: the device policy and the world size the trainer saw."""
+    info = {"device": policy.describe(), "kind": policy.kind, "world_size": trainer.args.world_size,
+            "trainer_flags": {k: getattr(trainer.args, k) for k in ("use_cpu", "bf16", "fp16")},
+            "global_steps": trainer.state.global_step}
+    write_json(Path(out_dir) / "run_info.json", info)
+
+
+def finish_training() -> None:
+    """After a trainer's last write (and `del trainer`): wait for every process, so none reads a
+    half-saved model, then collect the trainer and hand its GPU memory back."""
+    from .distributed import barrier
+    from .models import free_memory
+
+    barrier()
+    free_memory()
+
+
 def generate(policy, prompts: list[str], n: int = 1, temperature: float = 0.7, max_new_tokens: int = 48,
-             batch_size: int = 32, seed: int = 0, progress: bool = False) -> list[list[str]]:
+             batch_size: int | None = None, seed: int = 0, progress: bool = False) -> list[list[str]]:
     """Sample `n` completions per prompt from `policy` (a folder, hub id, or (model, tokenizer) pair).
-    temperature 0 means greedy. Returns, per prompt, the list of decoded completions (no EOS)."""
+    temperature 0 means greedy. A folder or hub id is loaded through the device policy (and freed
+    afterwards); batch_size None = the policy's suggestion for generation. Returns, per prompt, the
+    list of decoded completions (no EOS)."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from .device import get_policy
+    from .models import load_causal_lm
 
     if isinstance(policy, (str, Path)):
-        model = AutoModelForCausalLM.from_pretrained(str(policy))
-        tokenizer = AutoTokenizer.from_pretrained(str(policy))
+        model, tokenizer = load_causal_lm(str(policy))
     else:
         model, tokenizer = policy
+    batch_size = batch_size or get_policy().batch_size("generate", model.num_parameters())
     model.eval()
     tokenizer.padding_side = "left"
     torch.manual_seed(seed)
@@ -90,7 +123,7 @@ def generate(policy, prompts: list[str], n: int = 1, temperature: float = 0.7, m
     batches = range(0, len(prompts), batch_size)
     for start in tqdm(batches, desc="sampling", disable=not progress):
         chunk = prompts[start:start + batch_size]
-        enc = tokenizer(chunk, return_tensors="pt", padding=True)
+        enc = tokenizer(chunk, return_tensors="pt", padding=True).to(model.device)
         with torch.no_grad():
             ids = model.generate(
                 **enc, max_new_tokens=max_new_tokens, num_return_sequences=n, pad_token_id=tokenizer.pad_token_id,
@@ -98,6 +131,11 @@ def generate(policy, prompts: list[str], n: int = 1, temperature: float = 0.7, m
             )
         texts = tokenizer.batch_decode(ids[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
         out.extend(texts[i * n:(i + 1) * n] for i in range(len(chunk)))
+    if isinstance(policy, (str, Path)):
+        from .models import free_memory
+
+        del model
+        free_memory()
     return out
 
 

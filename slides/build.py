@@ -85,7 +85,9 @@ class Deck:
     @property
     def simulated(self) -> bool:
         """True when the kit's 'human' labels and judge are the toy world's simulation."""
-        return str(self.metrics.get("judge", "")).startswith("simulated") or self.preset.get("comparisons") == "toy"
+        judge = self.metrics.get("judge") or ""  # a dict {"kind": "gold" | "ai", ...}; a string in older runs
+        gold = judge.get("kind") == "gold" if isinstance(judge, dict) else judge.startswith("simulated")
+        return gold or self.preset.get("comparisons") == "toy"
 
     # -- one number
     def kit(self, path: str, scale: float = 100, digits: int = 1, unit: str = "%", source: str = "metrics") -> str:
@@ -143,6 +145,11 @@ def _reading(claim: str, text: str) -> str:
     return f'<span class="reading" data-claim="{claim}">{text}</span>'
 
 
+def judge_name(judge) -> str:
+    """The judge of metrics.json: a dict {"name", "description", ...}, or a string in older runs."""
+    return judge.get("description") or judge.get("name") or "" if isinstance(judge, dict) else str(judge or "")
+
+
 # ----------------------------------------------------------------------------- fillers
 # Each filler takes the deck and the placeholder's arguments and returns markdown. A placeholder
 # `{{ name arg1 arg2 }}` in talk.md calls FILLERS[name](deck, "arg1", "arg2").
@@ -161,7 +168,7 @@ def run_line(d: Deck) -> str:
     where = "examples/run (the committed example)" if d.run.resolve() == (ROOT / "examples" / "run").resolve() else (
         str(d.run.relative_to(ROOT)) if d.run.resolve().is_relative_to(ROOT) else str(d.run))
     sim = ("toy world: simulated human raters and a simulated gold rater" if d.simulated else
-           f"real data, judged by {d.metrics.get('judge') or 'the AI labeler'}")
+           f"real data, judged by {judge_name(d.metrics.get('judge')) or 'the AI labeler'}")
     return (f"Kit numbers: run <code>{html.escape(where)}</code>, preset <b>{html.escape(preset)}</b> "
             f"({sim}); AI labeler <code>{html.escape(str(lookup(d.metrics, 'labeler.name') or 'n/a'))}</code>.")
 

@@ -18,8 +18,11 @@ def sft_row(i):
     return {"prompt": prompt, "completion": f" roommate leaves dishes for days, asked twice ({i}), what now?"}
 
 
-def comparison_row(i, confidence=8, subreddit="roommates"):
-    """A row shaped like openai/summarize_from_feedback 'comparisons' (leading spaces, nullable fields)."""
+def comparison_row(i, confidence="auto", subreddit="roommates"):
+    """A row shaped like openai/summarize_from_feedback 'comparisons' (leading spaces, nullable fields);
+    confidence on the 9-point scale, by default 2 or 8 (strength 3) for the row's choice i % 2."""
+    if confidence == "auto":
+        confidence = 8 if i % 2 else 2
     return {
         "info": {"id": f"t3_{i:05x}", "post": POST, "title": "Dishes", "subreddit": subreddit, "site": None,
                  "article": None},
@@ -95,7 +98,7 @@ def test_bad_sft_rows_name_row_and_field(tmp_path, row, field):
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
 def test_load_comparisons_from_local_files(tmp_path, suffix):
-    rows = [comparison_row(i, confidence=[9, 8, 3, None][i % 4], subreddit=None if i == 5 else "roommates")
+    rows = [comparison_row(i, confidence=[2, 8, 3, None][i % 4], subreddit=None if i == 5 else "roommates")
             for i in range(12)]
     ds = data.load_comparisons(write(rows[:6] + [news_row()] + rows[6:], tmp_path / f"cmp{suffix}"))
     assert len(ds) == 12  # the news row is dropped
@@ -106,14 +109,21 @@ def test_load_comparisons_from_local_files(tmp_path, suffix):
     assert p["summary_a"] == "Roommate leaves dishes (5)." and p["summary_b"].startswith("Roommate never")
     assert (p["policy_a"], p["policy_b"]) == ("sup2", "ref")
     assert [q["choice"] for q in pairs] == [i % 2 for i in range(12)]
-    assert [q["confidence"] for q in pairs[:4]] == [9, 8, 3, None]
+    assert [q["confidence"] for q in pairs[:4]] == [2, 8, 3, None]
     assert len(data.load_comparisons(str(tmp_path / f"cmp{suffix}"), n=4, seed=0)) == 4
 
 
-def test_high_confidence_filters():
-    pairs = data.comparisons_to_pairs([comparison_row(i, confidence=c) for i, c in enumerate([9, 8, 7, 1, None, 8])])
-    assert [p["confidence"] for p in data.high_confidence(pairs)] == [9, 8, 8]
-    assert [p["confidence"] for p in data.high_confidence(pairs, min_confidence=7)] == [9, 8, 7, 8]
+def test_high_confidence_means_strength_3_for_either_summary():
+    """OpenAI's confidence is a 9-point scale: 1-4 prefer summary 0, 6-9 summary 1; strength = |c - 5|.
+    High confidence = strength >= 3 for EITHER summary (the old rule, confidence >= 8, kept only wins of summary 1)."""
+    confidences = [1, 9, 2, 8, 3, 7, 4, 6, None, None]  # choices alternate 0, 1, ...: all consistent
+    pairs = data.comparisons_to_pairs([comparison_row(i, confidence=c) for i, c in enumerate(confidences)])
+    high = data.high_confidence(pairs)
+    assert [p["confidence"] for p in high] == [1, 9, 2, 8]
+    assert {p["choice"] for p in high} == {0, 1}  # both positions, not only summary 1
+    assert [p["confidence"] for p in data.high_confidence(pairs, min_strength=2)] == [1, 9, 2, 8, 3, 7]
+    assert [data.preference_strength(c) for c in (1, 4, 6, 9, None)] == [4, 1, 1, 4, None]
+    assert "1-4" in data.CONFIDENCE_SCALE_NOTE and "|confidence - 5|" in data.CONFIDENCE_SCALE_NOTE
 
 
 def _broken(change):
@@ -132,6 +142,9 @@ def _broken(change):
     (lambda r: r["info"].update(post=None), "info.post"),
     (lambda r: r["info"].update(post=""), "info.post"),
     (lambda r: r.update(extra={"confidence": 10}), "extra.confidence"),
+    (lambda r: r.update(extra={"confidence": 5}), "extra.confidence"),  # 5 is not on the scale
+    (lambda r: r.update(extra={"confidence": 8}), "extra.confidence"),  # choice 0 with "definitely summary 1"
+    (lambda r: r.update(choice=1, extra={"confidence": 3}), "extra.confidence"),
 ])
 def test_bad_comparison_rows_name_row_and_field(tmp_path, change, field):
     rows = [comparison_row(i) for i in range(12)] + [_broken(change)] + [comparison_row(13)]

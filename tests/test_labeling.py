@@ -307,13 +307,13 @@ def test_select_exemplars_from_training_pairs():
 
 def test_alignment_exact_numbers():
     pairs = [{"id": str(i), "choice": c, "confidence": conf} for i, (c, conf) in enumerate(
-        [(0, 9), (0, 9), (1, 8), (1, 2), (0, 1)])]
+        [(0, 1), (0, 2), (1, 8), (1, 6), (0, 4)])]  # OpenAI's 9-point scale: 1-4 with choice 0, 6-9 with 1
     labels = [{"id": "0", "p_a": 0.9}, {"id": "1", "p_a": 0.4}, {"id": "2", "p_a": 0.1},
               {"id": "3", "p_a": 0.5}, {"id": "4", "p_a": 0.7}]
     a = L.alignment(labels, pairs)
     assert a["value"] == pytest.approx((1 + 0 + 1 + 0.5 + 1) / 5) and a["n"] == 5
     assert 0 <= a["ci_low"] <= a["value"] <= a["ci_high"] <= 1
-    hi = L.alignment(labels[::-1], pairs, min_confidence=8)  # matched by id, any order
+    hi = L.alignment(labels[::-1], pairs, min_strength=3)  # matched by id, any order; |c - 5| >= 3 either way
     assert hi["value"] == pytest.approx(2 / 3) and hi["n"] == 3
 
 

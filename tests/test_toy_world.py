@@ -132,7 +132,7 @@ def test_human_preference_prefers_the_reference_confidently(posts):
     rng = np.random.default_rng(0)
     ratings = [tw.human_preference(p, p.reference, tw.corrupt_summary(p, "off_topic", 1), rng) for p in posts]
     assert all(choice == 0 for choice, _ in ratings)
-    assert np.mean([conf >= 8 for _, conf in ratings]) >= 0.9
+    assert np.mean([conf <= 2 for _, conf in ratings]) >= 0.9  # "definitely summary A" on the 9-point scale
     swapped = [tw.human_preference(p, tw.corrupt_summary(p, "off_topic", 1), p.reference, rng) for p in posts]
     assert all(choice == 1 for choice, _ in swapped)
 
@@ -150,18 +150,23 @@ def test_rater_agreement_on_policy_like_pairs_is_calibrated(policy_pairs):
     assert tw.rater_agreement(policy_pairs[:1000], tau=10 * tw.TAU) < 0.6  # noisier raters agree less
 
 
-def test_confidence_in_range_and_high_confidence_agrees_more(policy_pairs):
+def test_confidence_is_openai_9_point_scale_and_high_confidence_agrees_more(policy_pairs):
+    """Simulated raters speak OpenAI's scale: 1-4 with choice 0, 6-9 with choice 1, never 5; pairs
+    a rater calls high-confidence (strength |c - 5| >= 3) are ones a second rater agrees on more often."""
     rng = random.Random(0)
-    by_confidence = {"low": [], "high": []}
+    by_strength = {"low": [], "high": []}
+    seen = set()
     for p, a, b in policy_pairs[:2000]:
         (c1, k1), (c2, _) = tw.human_preference(p, a, b, rng), tw.human_preference(p, a, b, rng)
-        assert k1 in range(1, 10)
-        if k1 <= 3:
-            by_confidence["low"].append(c1 == c2)
-        elif k1 >= 8:
-            by_confidence["high"].append(c1 == c2)
-    assert min(map(len, by_confidence.values())) >= 200
-    assert np.mean(by_confidence["high"]) >= np.mean(by_confidence["low"]) + 0.2
+        assert k1 in (1, 2, 3, 4) if c1 == 0 else k1 in (6, 7, 8, 9)
+        seen.add(k1)
+        by_strength["high" if data.preference_strength(k1) >= data.HIGH_CONFIDENCE_STRENGTH else "low"].append(c1 == c2)
+    assert seen == {1, 2, 3, 4, 6, 7, 8, 9}
+    assert min(map(len, by_strength.values())) >= 200
+    assert np.mean(by_strength["high"]) >= np.mean(by_strength["low"]) + 0.15
+    # both positions among high-confidence pairs (the old rule, confidence >= 8, kept only summary B's wins)
+    rows = data.comparisons_to_pairs(data.load_comparisons("toy", "train", n=300))
+    assert {r["choice"] for r in data.high_confidence(rows)} == {0, 1}
 
 
 def test_exports_fit_the_real_schemas(posts):

@@ -30,21 +30,21 @@ def embedding_labeler(pairs, temperature: float = 0.05, batch_size: int = 32) ->
     """MiniLM (all-MiniLM-L6-v2, mean pooling, 256-token inputs as it was trained): p_a =
     sigmoid((cos(post, a) - cos(post, b)) / temperature), i.e. a softmax over the two similarities."""
     import torch
-    from transformers import AutoModel, AutoTokenizer
 
-    from ..models import minilm_path
+    from ..models import load_encoder
 
     validate_pairs(pairs)
-    tok, enc = AutoTokenizer.from_pretrained(minilm_path()), AutoModel.from_pretrained(minilm_path()).eval()
+    enc, tok = load_encoder()  # on the device policy's device, in its dtype
 
     def embed(texts):
         out = []
         for i in range(0, len(texts), batch_size):
-            x = tok(texts[i:i + batch_size], padding=True, truncation=True, max_length=256, return_tensors="pt")
+            x = tok(texts[i:i + batch_size], padding=True, truncation=True, max_length=256,
+                    return_tensors="pt").to(enc.device)
             with torch.no_grad():
-                h = enc(**x).last_hidden_state
+                h = enc(**x).last_hidden_state.float()
             m = x["attention_mask"][..., None].float()
-            out.append(torch.nn.functional.normalize((h * m).sum(1) / m.sum(1), dim=-1))
+            out.append(torch.nn.functional.normalize((h * m).sum(1) / m.sum(1), dim=-1).cpu())
         return torch.cat(out)
 
     post, a, b = (embed([p[f] for p in pairs]) for f in ("post", "summary_a", "summary_b"))

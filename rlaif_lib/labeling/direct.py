@@ -9,7 +9,7 @@ import numpy as np
 from ..tldr import parse_tldr_prompt
 from .prompts import (DRLAIF_ENDING, DRLAIF_PREAMBLE, DRLAIF_SUMMARY_TEMPLATE, DRLAIF_TEXT_TEMPLATE, LabelConfig,
                       truncate_post, wrap_prompt)
-from .scoring import continuation_ids, load_labeler, score_rows
+from .scoring import continuation_ids, label_batch_size, load_labeler, score_rows
 
 
 def _score_tokens(tokenizer, ending: str):
@@ -63,9 +63,9 @@ def dscore(labeler, posts: list[dict], summaries: list[str], config: LabelConfig
         prefix, full = _render(post, summary, tokenizer, config, ending)
         fulls.append(full + (sep + "1" if zero is not None else ""))
     k = 1 if zero is None else 2
-    scores, store = [], {}
-    for start in range(0, len(fulls), 2 * config.batch_size):
-        chunk = list(range(start, min(start + 2 * config.batch_size, len(fulls))))
+    scores, store, rows = [], {}, 2 * label_batch_size(config, model)
+    for start in range(0, len(fulls), rows):
+        chunk = list(range(start, min(start + rows, len(fulls))))
         same_post: dict = {}  # RL scores several completions per prompt: their post is run once
         for i in chunk:
             same_post.setdefault(json.dumps(posts[i], sort_keys=True), []).append(i - start)
@@ -75,7 +75,7 @@ def dscore(labeler, posts: list[dict], summaries: list[str], config: LabelConfig
             p_zero = lp[:, 1, zero].exp()
             p = torch.cat([p[:, :1] * (1 - p_zero[:, None]), p[:, 1:], p[:, :1] * p_zero[:, None]], dim=1)
         p = p / p.sum(-1, keepdim=True)
-        scores.append((p * torch.arange(1, 11, dtype=p.dtype)).sum(-1))
+        scores.append((p * torch.arange(1, 11, dtype=p.dtype, device=p.device)).sum(-1).cpu())
     return torch.cat(scores).numpy() if scores else np.zeros(0)
 
 

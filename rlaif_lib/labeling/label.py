@@ -5,7 +5,9 @@ both orders; the soft label of one order is the softmax over the log-probabiliti
 "1" and "2" at the next position (`scoring.py`); the two orders are averaged (Sec. 2.1.1), which
 removes the labeler's position bias from the label. Chain of thought (Sec. 2.1.2) first decodes a
 rationale, then scores "1" vs "2" after it. Finished pairs go to a disk cache (`cache.py`) so a
-killed run resumes without relabeling.
+killed run resumes without relabeling. With `LabelConfig(use_vllm=True)`, no CoT, a labeler given
+by name, a GPU and the `vllm` package, the "1"/"2" log-probabilities come from vLLM
+(`vllm_scoring.py`) instead of the transformers scorer; otherwise one line says why not.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import random
 
 from .cache import LabelCache, pair_key
 from .prompts import ENDING, LabelConfig, render_prompt, truncate_post, validate_pairs
-from .scoring import answer_token_ids, encode, load_labeler, score_rows, two_way
+from .scoring import answer_token_ids, encode, label_batch_size, load_labeler, score_rows, two_way
 
 
 def label_pairs(pairs: list[dict], labeler="smollm2-135m-instruct", config: LabelConfig = LabelConfig(),
@@ -34,7 +36,12 @@ def label_pairs(pairs: list[dict], labeler="smollm2-135m-instruct", config: Labe
         if str(ex["id"]) in used or ex["post"].strip() in used or ex.get("choice") not in (0, 1):
             raise ValueError(f"exemplar {ex['id']!r} is one of the labeled pairs (or its post), or has no "
                              "human choice 0/1: exemplars must come from a separate training split.")
-    model, tokenizer, name = load_labeler(labeler)
+    engine = _vllm_engine(labeler, config)
+    if engine is None:
+        model, tokenizer, name = load_labeler(labeler)
+    else:
+        from ..models import load_tokenizer
+        model, tokenizer, name = None, load_tokenizer(str(labeler)), str(labeler)
     ids = answer_token_ids(tokenizer)
     shots = [dict(e, post=truncate_post(e["post"], tokenizer, config.max_post_tokens)[0]) for e in shots]
     keys = [pair_key(name, config, shots, p) for p in pairs]
@@ -52,10 +59,11 @@ def label_pairs(pairs: list[dict], labeler="smollm2-135m-instruct", config: Labe
         from tqdm.auto import tqdm
         bar = tqdm(total=len(set(keys)), initial=len(set(keys)) - len(todo), desc="AI labels", unit="pair")
     try:
-        for start in range(0, len(todo), config.batch_size):
-            chunk = todo[start:start + config.batch_size]
+        size = label_batch_size(config, model)
+        for start in range(0, len(todo), size):
+            chunk = todo[start:start + size]
             seed = int(chunk[0][0][:8], 16)
-            rows = _label_batch(model, tokenizer, [p for _, p in chunk], config, shots, ids, seed, store)
+            rows = _label_batch(model, tokenizer, [p for _, p in chunk], config, shots, ids, seed, store, engine)
             records = [{"key": k, "id": str(p["id"]), "result": r} for (k, p), r in zip(chunk, rows)]
             if cache:
                 cache.add(records)
@@ -73,8 +81,9 @@ def label_pairs(pairs: list[dict], labeler="smollm2-135m-instruct", config: Labe
 # ---------------------------------------------------------------------------------------------
 # One batch of pairs, both orders in one forward pass
 # ---------------------------------------------------------------------------------------------
-def _label_batch(model, tokenizer, batch: list[dict], config, exemplars, ids, seed, store) -> list[dict]:
-    """Label a batch of (already truncated) pairs, both orders in one forward pass."""
+def _label_batch(model, tokenizer, batch: list[dict], config, exemplars, ids, seed, store, engine=None) -> list[dict]:
+    """Label a batch of (already truncated) pairs, both orders in one forward pass (or one vLLM
+    call when `engine` is given)."""
     orders = [(p, swap) for p in batch for swap in (False, True)]
     rationales = None
     if config.cot:
@@ -87,7 +96,11 @@ def _label_batch(model, tokenizer, batch: list[dict], config, exemplars, ids, se
             prefix, full = render_prompt(p, config, exemplars, s, r, tokenizer)
             fulls.append(full)
     groups = [list(range(i * 2 * n_sc, (i + 1) * 2 * n_sc)) for i in range(len(batch))]  # a pair's rows
-    probs, other = two_way(score_rows(model, tokenizer, prefix, fulls, store=store, groups=groups)[:, -1], ids)
+    if engine is not None:
+        from ..vllm_scoring import soft_labels
+        probs, other = soft_labels(engine, tokenizer, fulls, ids)
+    else:
+        probs, other = two_way(score_rows(model, tokenizer, prefix, fulls, store=store, groups=groups)[:, -1], ids)
     probs = probs.reshape(len(batch), 2, n_sc, 2).mean(axis=2)  # self-consistency: average distributions
     other = other.reshape(len(batch), 2 * n_sc).mean(axis=1)
     out = []
@@ -105,6 +118,23 @@ def _label_batch(model, tokenizer, batch: list[dict], config, exemplars, ids, se
     return out
 
 
+def _vllm_engine(labeler, config: LabelConfig):
+    """The vLLM engine of `labeler` when `config.use_vllm` asks for it and it can run (no CoT, a
+    labeler given by name, the `vllm` package, a CUDA device); else None, with one line saying why."""
+    if not config.use_vllm:
+        return None
+    from .. import vllm_scoring
+    from ..device import get_policy
+
+    why = ("chain of thought decodes its rationales with transformers" if config.cot else
+           "the labeler is a (model, tokenizer) pair" if isinstance(labeler, (tuple, list)) else
+           "the vllm package is not installed" if not vllm_scoring.vllm_available() else
+           f"the device is {get_policy().device}" if not get_policy().is_cuda else None)
+    if why:
+        print(f"labeling: use_vllm was asked for but {why}; scoring with transformers instead", flush=True)
+        return None
+    return vllm_scoring.engine_for(str(labeler))
+
 
 # ---------------------------------------------------------------------------------------------
 # Chain of thought: decode the rationales first
@@ -118,8 +148,8 @@ def _rationales(model, tokenizer, prompts: list[str], config: LabelConfig, seed:
     rows = [encode(tokenizer, p) for p in prompts]
     width = max(map(len, rows))
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    ids = torch.tensor([[pad] * (width - len(r)) + r for r in rows])  # left padding for generation
-    mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows])
+    ids = torch.tensor([[pad] * (width - len(r)) + r for r in rows], device=model.device)  # left padding
+    mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], device=model.device)
     sample = config.temperature > 0
     torch.manual_seed(seed)
     with torch.no_grad():

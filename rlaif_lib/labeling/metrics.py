@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 
-def alignment(labels, pairs, min_confidence=None, n_boot: int = 1000, seed: int = 0) -> dict:
+def alignment(labels, pairs, min_strength=None, n_boot: int = 1000, seed: int = 0) -> dict:
     """Share of pairs where argmax of the AI soft label agrees with the human choice (0 = summary_a),
     {value, ci_low, ci_high, n} with a bootstrap 95% interval. A tie (p_a = 0.5) counts 1/2. With
-    `min_confidence`, only pairs whose human confidence is >= it count (the paper: high confidence)."""
+    `min_strength`, only pairs whose human strength of preference |confidence - 5| is >= it count
+    (confidence is OpenAI's 9-point scale; the paper's high-confidence pairs: min_strength=3)."""
     from ..stats import bootstrap_mean
 
     if [str(x["id"]) for x in labels] == [str(p["id"]) for p in pairs]:
@@ -20,7 +21,7 @@ def alignment(labels, pairs, min_confidence=None, n_boot: int = 1000, seed: int 
     for label, pair in matched:
         if pair.get("choice") not in (0, 1):
             continue
-        if min_confidence is not None and (pair.get("confidence") is None or pair["confidence"] < min_confidence):
+        if min_strength is not None and (pair.get("confidence") is None or abs(pair["confidence"] - 5) < min_strength):
             continue
         p_a = label["p_a"]
         scores.append(0.5 if p_a == 0.5 else float((p_a > 0.5) == (pair["choice"] == 0)))

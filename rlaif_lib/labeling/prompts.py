@@ -98,14 +98,18 @@ class LabelConfig:
     self_consistency: int = 1  # rationales per order, distributions averaged (Appendix M)
     temperature: float = 0.0  # rationale decoding; 0 = greedy (paper's best), > 0 samples with top_k
     top_k: int = 40  # paper: top-K sampling with K = 40
-    batch_size: int = 8  # pairs per forward pass (each pair = 2 rows, one per order)
+    batch_size: int | None = 8  # pairs per forward pass (each pair = 2 rows); None = the device policy's
+    # suggestion (device.BATCH_SIZES: 8 on CPU, more on a GPU)
+    use_vllm: bool = False  # score "1"/"2" with vLLM (GPU, `vllm` installed, no CoT); else transformers
     max_post_tokens: int | None = 1024  # posts longer than this are cut (see module notes); None = never
     chat_template: bool = True  # wrap as a chat turn for instruct models (see module notes)
 
     def key_fields(self) -> dict:
-        """The fields that change a label (batch size does not)."""
+        """The fields that change a label (batch size and the scoring backend do not: they change
+        only float rounding)."""
         d = dataclasses.asdict(self)
         d.pop("batch_size")
+        d.pop("use_vllm")
         return d
 
 

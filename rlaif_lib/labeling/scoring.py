@@ -8,13 +8,14 @@
   once per pair); the rest is right-padded and the logit is read at each row's last real token. On
   2 CPU cores this is ~4x faster than the plain loop of `soft_label` (benchmarks/labeling.py) and
   agrees with it to 1e-5.
-- Loading (`load_labeler`): one function turns a preset name, folder or hub id (loaded once per
-  process) or a (model, tokenizer) pair into the model every labeling function uses.
+- Loading (`load_labeler`): one function turns a preset name, folder or hub id or a (model,
+  tokenizer) pair into the model every labeling function uses. Names load through
+  `models.load_labeler`: on the device policy's device and dtype, one labeler in memory at a time.
+- Device: every tensor is built on `model.device`; results come back to the CPU before numpy.
 """
 from __future__ import annotations
 
 import copy
-import functools
 import inspect
 
 import numpy as np
@@ -25,20 +26,27 @@ from .prompts import ENDING
 # ---------------------------------------------------------------------------------------------
 # The labeler model
 # ---------------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=2)
-def _load_cached(name: str):
-    from ..models import load_causal_lm
-    return load_causal_lm(name)
-
-
 def load_labeler(labeler) -> tuple:
-    """(model, tokenizer, name) of a labeler: a preset name, folder or hub id (loaded once per
-    process and kept), or a (model, tokenizer) pair (its name read off the model's config)."""
+    """(model, tokenizer, name) of a labeler: a preset name, folder or hub id (loaded through
+    `models.load_labeler`: the device policy's device and dtype, kept for reuse, and only one labeler
+    in memory at a time), or a (model, tokenizer) pair (its name read off the model's config)."""
     if isinstance(labeler, (tuple, list)):
         model, tokenizer = labeler
         return model, tokenizer, str(getattr(model.config, "_name_or_path", "") or type(model).__name__)
-    model, tokenizer = _load_cached(str(labeler))
+    from .. import models
+
+    model, tokenizer = models.load_labeler(str(labeler))
     return model, tokenizer, str(labeler)
+
+
+def label_batch_size(config, model) -> int:
+    """Pairs per labeling pass: `config.batch_size`, or (None) the device policy's suggestion for
+    the model's size (8 on CPU, the CPU default, so CPU labels do not depend on it)."""
+    if config.batch_size:
+        return config.batch_size
+    from ..device import get_policy
+
+    return get_policy().batch_size("label", model.num_parameters() if model is not None else None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -87,7 +95,7 @@ def prefix_cache(model, prefix_ids: list[int]):
     """The KV cache of one run of the model over `prefix_ids` (the shared preamble + exemplars)."""
     import torch
     with torch.no_grad():
-        out = model.base_model(input_ids=torch.tensor([prefix_ids]), use_cache=True)
+        out = model.base_model(input_ids=torch.tensor([prefix_ids], device=model.device), use_cache=True)
     return getattr(out, "cache", None) or out.past_key_values
 
 
@@ -98,36 +106,39 @@ def last_logprobs(model, prefix_ids, cache, mids: list[list[int]], tails: list[l
     count real tokens only, and the read positions are each row's own last tokens. Returns [rows, k, V]."""
     import torch
     p, m = len(prefix_ids), max(map(len, mids))
-    kw, base = _cache_kw(model), model.base_model
+    kw, base, dev = _cache_kw(model), model.base_model, model.device
     kv = None
     if p:
         kv = copy.deepcopy(cache)
         kv.batch_repeat_interleave(len(mids))
     with torch.no_grad():
         if m:  # the block each group shares (the post, shown in both orders), once per group
-            ids, mask = torch.zeros((len(mids), m), dtype=torch.long), torch.ones((len(mids), p + m), dtype=torch.long)
+            ids = torch.zeros((len(mids), m), dtype=torch.long, device=dev)
+            mask = torch.ones((len(mids), p + m), dtype=torch.long, device=dev)
             for g, x in enumerate(mids):
-                ids[g, :len(x)] = torch.tensor(x, dtype=torch.long)
+                ids[g, :len(x)] = torch.tensor(x, dtype=torch.long, device=dev)
                 mask[g, p + len(x):] = 0
-            out = base(input_ids=ids, attention_mask=mask, position_ids=torch.arange(p, p + m).expand(len(mids), m),
+            out = base(input_ids=ids, attention_mask=mask,
+                       position_ids=torch.arange(p, p + m, device=dev).expand(len(mids), m),
                        use_cache=True, **({kw: kv} if kv is not None else {}))
             kv = getattr(out, "cache", None) or out.past_key_values
         group = [g for g, ts in enumerate(tails) for _ in ts]
         rows = [t for ts in tails for t in ts]
         if kv is not None:
-            kv.batch_select_indices(torch.tensor(group))
+            kv.batch_select_indices(torch.tensor(group, device=dev))
         n, s = len(rows), max(map(len, rows))
-        ids, mask = torch.zeros((n, s), dtype=torch.long), torch.zeros((n, p + m + s), dtype=torch.long)
-        pos = torch.zeros((n, s), dtype=torch.long)
+        ids = torch.zeros((n, s), dtype=torch.long, device=dev)
+        mask = torch.zeros((n, p + m + s), dtype=torch.long, device=dev)
+        pos = torch.zeros((n, s), dtype=torch.long, device=dev)
         for r, (g, x) in enumerate(zip(group, rows)):
-            ids[r, :len(x)] = torch.tensor(x, dtype=torch.long)
+            ids[r, :len(x)] = torch.tensor(x, dtype=torch.long, device=dev)
             mask[r, :p + len(mids[g])] = 1
             mask[r, p + m:p + m + len(x)] = 1
-            pos[r] = torch.arange(s) + p + len(mids[g])
+            pos[r] = torch.arange(s, device=dev) + p + len(mids[g])
         hidden = base(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=kv is not None,
                       **({kw: kv} if kv is not None else {})).last_hidden_state
-        at = torch.tensor([len(x) for x in rows])[:, None] - k + torch.arange(k)[None]
-        logits = model.get_output_embeddings()(hidden[torch.arange(n)[:, None], at]).float()
+        at = torch.tensor([len(x) for x in rows], device=dev)[:, None] - k + torch.arange(k, device=dev)[None]
+        logits = model.get_output_embeddings()(hidden[torch.arange(n, device=dev)[:, None], at]).float()
         cap = getattr(model.config, "final_logit_softcapping", None)
         if cap:
             logits = torch.tanh(logits / cap) * cap
@@ -180,7 +191,7 @@ def score_rows(model, tokenizer, prefix: str, fulls: list[str], k: int = 1, stor
 
 def two_way(logprobs, ids) -> tuple[np.ndarray, np.ndarray]:
     """Softmax over the log-probs of "1" and "2" -> probs [n, 2]; other_mass = 1 - P(1) - P(2)."""
-    lp = logprobs[:, list(ids)].double()
+    lp = logprobs[:, list(ids)].double().cpu()
     probs = lp.softmax(-1).numpy()
     return probs, (1 - lp.exp().sum(-1)).clamp(min=0).numpy()
 
@@ -193,6 +204,6 @@ def soft_label(model, tokenizer, prompts: list[str]) -> tuple[np.ndarray, np.nda
     rows = []
     with torch.no_grad():
         for prompt in prompts:
-            x = torch.tensor([encode(tokenizer, prompt)])
+            x = torch.tensor([encode(tokenizer, prompt)], device=model.device)
             rows.append(torch.log_softmax(model(input_ids=x, logits_to_keep=1).logits[0, -1].float(), -1))
     return two_way(torch.stack(rows), ids)

@@ -63,9 +63,16 @@ def self_consistency_table(pairs, labeler, settings=((1, 0.0), (4, 0.3), (4, 0.7
 
 def labeler_size_table(pairs, labelers: dict, config: LabelConfig = LabelConfig(), cache_path=None) -> list[dict]:
     """Table 3: alignment of each labeler in `labelers` ({display name: preset name, folder or hub id})
-    plus the non-LLM baselines (random, longer-wins, MiniLM similarity) on the same pairs."""
+    plus the non-LLM baselines (random, longer-wins, MiniLM similarity) on the same pairs. A labeler
+    that does not fit this device (`models.ladder_for_device`) is left out, with a printed line saying
+    why; the labelers are loaded one at a time."""
+    from ..models import ladder_for_device
+
+    fits, dropped = ladder_for_device([m for m in labelers.values() if isinstance(m, str)])
+    for model, why in dropped:
+        print(f"Table 3: {model} left out: {why}", flush=True)
     rows = [_row(label_pairs(pairs, model, config, cache_path=cache_path), pairs, labeler=name)
-            for name, model in labelers.items()]
+            for name, model in labelers.items() if not isinstance(model, str) or model in fits]
     for name, fn in (("random (baseline)", random_labeler), ("longer wins (baseline)", length_labeler),
                      ("MiniLM similarity (baseline)", embedding_labeler)):
         rows.append(_row(fn(pairs), pairs, labeler=name))

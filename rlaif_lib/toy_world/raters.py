@@ -2,7 +2,9 @@
 
     P(A preferred) = sigmoid((q_A - q_B) / tau),
 
-and reports a confidence 1-9 that grows with the margin it perceived. TAU was calibrated once so
+and reports a confidence on OpenAI's 9-point preference scale, consistent with its choice: 1-4 when
+it prefers A (1 = definitely A), 6-9 when it prefers B (9 = definitely B), never 5; the strength of
+preference |confidence - 5| (1..4) grows with the margin it perceived. TAU was calibrated once so
 that two raters agree on 75% of policy-like pairs, as OpenAI's raters did (73-77%).
 """
 from __future__ import annotations
@@ -18,18 +20,25 @@ from .posts import Post, _as_rng
 TAU = 0.125
 
 
+def _strength(perceived: float, tau: float) -> int:
+    """Strength of preference 1..4 from the perceived margin in units of tau:
+    below 0.72 -> 1, 0.72-1.73 -> 2, 1.73-3.47 -> 3, 3.47 or more -> 4."""
+    return 1 + min(3, int(4 * (1 - math.exp(-abs(perceived) / (2.5 * tau)))))
+
+
 def _rate(margin: float, rng: random.Random, tau: float) -> tuple[int, int]:
-    """One rater: perceives margin + tau * logistic noise; prefers A (0) if positive; confidence from |perceived|."""
+    """One rater: perceives margin + tau * logistic noise; prefers A (0) if positive; its confidence is on
+    OpenAI's 9-point scale: 5 - strength when it prefers A, 5 + strength when it prefers B."""
     u = min(max(rng.random(), 1e-12), 1 - 1e-12)
     perceived = margin + tau * math.log(u / (1 - u))
     choice = 0 if perceived > 0 else 1
-    # 1..9 from the perceived margin in units of tau: 0 -> 1, 1 -> 3, 2 -> 5, 3 -> 7, 4 -> 8, 6 or more -> 9
-    confidence = 1 + int(9 * (1 - math.exp(-abs(perceived) / (2.5 * tau))))
-    return choice, min(9, confidence)
+    strength = _strength(perceived, tau)
+    return choice, 5 - strength if choice == 0 else 5 + strength
 
 
 def human_preference(post: Post, summary_a: str, summary_b: str, rng, tau: float = TAU) -> tuple[int, int]:
-    """A simulated human rating: (choice, confidence); P(choice == 0) = sigmoid((q_A - q_B) / tau), confidence 1-9."""
+    """A simulated human rating: (choice, confidence); P(choice == 0) = sigmoid((q_A - q_B) / tau), confidence on
+    OpenAI's 9-point scale (1-4 with choice 0, 6-9 with choice 1; data.CONFIDENCE_SCALE_NOTE)."""
     return _rate(gold_score(post, summary_a) - gold_score(post, summary_b), _as_rng(rng), tau)
 
 

@@ -1,0 +1,95 @@
+"""Provenance of a run folder's stages: what each stage read, so a rerun never mixes settings.
+
+A stage's fingerprint hashes the preset fields it reads (STAGE_INPUTS) and the fingerprint of the
+stage before it, so it covers everything upstream. `pipeline.run` records it in the stage's
+done.json; a finished stage whose recorded fingerprint differs from the current preset's is never
+reused: `check_stage` raises StageMismatchError naming the stage and the changed fields.
+`clear_stage` empties a stage's folder for `--force` (content-keyed caches stay).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import asdict
+
+from .presets import Preset
+from .run_folder import RunFolder, read_json
+
+STAGES = ("data", "sft", "sample", "label", "reward", "rl", "evaluate")
+# The preset fields each stage reads (its own; what it reads through earlier stages comes in through
+# their fingerprints). The stage configs carry preset.seed (presets.with_seed).
+STAGE_INPUTS = {
+    "data": ("sft_data", "comparisons", "n_sft", "n_rl_prompts", "n_eval_posts", "n_test_pairs", "n_label_posts",
+             "seed"),
+    "sft": ("base_policy", "sft"),
+    "sample": ("comparisons", "n_label_posts", "n_test_pairs", "n_samples", "sample_temperature", "max_new_tokens",
+               "seed"),
+    "label": ("labeler", "label", "same_size_labeler", "techniques", "n_technique_pairs", "technique_cot_tokens",
+              "seed"),
+    "reward": ("reward",),
+    "rl": ("rl", "rl_policies", "drlaif_steps", "labeler", "label"),
+    "evaluate": ("rl_policies", "eval_temperature", "max_new_tokens", "labeler", "label", "judge", "seed"),
+}
+KEEP_ON_FORCE = ("cache.jsonl", "judge_cache.jsonl")  # content-keyed caches: never stale, kept by --force
+
+
+class StageMismatchError(RuntimeError):
+    """A run folder holds a finished stage made from other inputs than the current preset's."""
+
+
+def _jsonable(value):
+    return json.loads(json.dumps(value, default=str))
+
+
+def stage_inputs(preset: Preset, name: str) -> dict:
+    """The preset fields stage `name` reads, as JSON values."""
+    return {field: _jsonable(asdict(preset)[field]) for field in STAGE_INPUTS[name]}
+
+
+def provenance(preset: Preset, name: str) -> dict:
+    """{"fingerprint", "inputs", "upstream"} of stage `name` under `preset` (already `with_seed`):
+    the fingerprint is a sha256 of the stage's inputs and of the previous stage's fingerprint."""
+    i = STAGES.index(name)
+    upstream = {STAGES[i - 1]: provenance(preset, STAGES[i - 1])["fingerprint"]} if i else {}
+    inputs = stage_inputs(preset, name)
+    payload = json.dumps({"stage": name, "inputs": inputs, "upstream": upstream}, sort_keys=True)
+    return {"fingerprint": hashlib.sha256(payload.encode()).hexdigest()[:16], "inputs": inputs, "upstream": upstream}
+
+
+def _changed(old: dict, new: dict) -> list[str]:
+    return [f"{k}: {json.dumps(old.get(k))} -> {json.dumps(new.get(k))}" for k in sorted(set(old) | set(new))
+            if old.get(k) != new.get(k)]
+
+
+def check_stage(run: RunFolder, name: str, preset: Preset) -> None:
+    """Raise StageMismatchError if stage `name` is done in `run` with another fingerprint than `preset`'s."""
+    done = read_json(run.done(name))
+    old, new = done.get("provenance"), provenance(preset, name)
+    if old and old.get("fingerprint") == new["fingerprint"]:
+        return
+    if not old:
+        why = "its done.json records no inputs (written by an older kit)"
+    else:
+        changed = _changed(old.get("inputs", {}), new["inputs"])
+        if changed:
+            why = "changed preset fields: " + "; ".join(changed)
+        else:
+            up = next(iter(new["upstream"]), None)
+            why = f"an earlier stage ({up}) was run with other inputs"
+    raise StageMismatchError(
+        f"stage '{name}' in {run} was run with other inputs than this preset's ({why}). Its results would be "
+        f"stale: rerun it and everything after it with --force {name} (pipeline.run(..., force=['{name}'])), "
+        "or use a new run folder.")
+
+
+
+def clear_stage(run: RunFolder, name: str) -> None:
+    """Remove a stage's artefacts and done.json (content-keyed caches, KEEP_ON_FORCE, stay)."""
+    folder = run.stage(name)
+    if not folder.exists():
+        return
+    for path in folder.iterdir():
+        if path.name in KEEP_ON_FORCE:
+            continue
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
