@@ -151,7 +151,7 @@ def rollouts_of_one_prompt(trainer, row: dict) -> dict:
     `num_generations` completions from the trainer's policy, scores them, subtracts beta * KL and takes the
     leave-one-out advantages. Returns tensors {prompt_ids, prompt_mask, completion_ids, completion_mask,
     advantages} and the completions' text. Calls TRL's private `_generate_and_score_completions` (checked
-    by tests/test_rl.py)."""
+    by tests/test_building_blocks.py)."""
     k = trainer.args.num_generations
     out = trainer._generate_and_score_completions([row] * k)
     keep = ("prompt_ids", "prompt_mask", "completion_ids", "completion_mask", "advantages")
