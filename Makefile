@@ -20,7 +20,7 @@ export TOKENIZERS_PARALLELISM := false
 # executed copies comes out empty (report.py draws its PNGs without pyplot, on any backend).
 unexport MPLBACKEND
 
-.PHONY: setup demo test notebooks clean benchmark
+.PHONY: setup demo test notebooks clean benchmark sweep
 
 setup: $(VENV)/.installed
 
@@ -35,9 +35,20 @@ $(VENV)/.installed: pyproject.toml Makefile constraints.txt scripts/torch_index.
 	$(PY) -c "import torch, transformers, trl, datasets; print('torch', torch.__version__, '| transformers', transformers.__version__, '| trl', trl.__version__, '| datasets', datasets.__version__)"
 	touch $@
 
+# The demo runs under benchmarks/peak_memory.py, which records its wall time and the peak memory of the
+# whole process tree, by stage and notebook, in runs/demo/resources.json (README's timing table reads it).
+# No OMP_WAIT_POLICY=PASSIVE: measured on the idle 2-core machine, it left labeling as fast (20.7 s vs 20.3 s
+# for 24 pairs) and made SFT 1.7x slower (189 s vs 113 s); it only helped when other jobs loaded the cores.
 demo: setup
-	$(PY) -m rlaif_lib.cli run --preset tiny --out runs/demo
-	$(MAKE) notebooks RUN=$(CURDIR)/runs/demo PRESET=tiny OUT=runs/demo/notebooks
+	mkdir -p runs/demo
+	$(PY) benchmarks/peak_memory.py --json runs/demo/resources.json -- sh -c '\
+		$(PY) -m rlaif_lib.cli run --preset tiny --out runs/demo && \
+		$(MAKE) --no-print-directory notebooks RUN=$(CURDIR)/runs/demo PRESET=tiny OUT=runs/demo/notebooks'
+
+# The labeler sweep (issue 10, notebook 06) on the demo's run: about 15 minutes on 2 cores. --commit saves
+# it as rlaif_lib/assets/sweep_tiny.json, the precomputed sweep notebook 06 shows.
+sweep: setup
+	$(PY) -m rlaif_lib.cli sweep --preset tiny --base runs/demo --out runs/demo/sweep --commit
 
 # Executed copies of the notebooks (the committed ones carry no outputs); then check every plot shows up.
 RUN ?= $(CURDIR)/runs/demo
@@ -56,7 +67,7 @@ test: setup slides-setup
 		$(PY) -m pytest tests --nbmake notebooks --nbmake-timeout=900 -p no:cacheprovider --durations=15
 
 benchmark: setup
-	OMP_NUM_THREADS=1 $(PY) benchmarks/labeling.py
+	$(PY) benchmarks/labeling.py
 
 clean:
 	rm -rf runs .cache

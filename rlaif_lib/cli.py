@@ -6,6 +6,8 @@
     rlaif run --preset colab --out runs/colab --device cuda       # one GPU (see docs/GPU.md)
     accelerate launch --config_file configs/accelerate/multi_gpu.yaml -m rlaif_lib.cli run --preset gpu
     rlaif class-merge answers/*.jsonl --out runs/demo/class/answers.jsonl   # the class's labels, merged
+    rlaif sweep --preset tiny --out runs/sweep   # labeler quality -> policy quality (sweep.py; simulated labelers)
+    rlaif run --preset tiny --out runs/sim78 --labeler simulated:alignment=0.78,same_position=0.18   # a what-if
 
 Bad input (an unknown preset or stage, a missing or malformed data file, a run folder whose
 finished stages were made with other settings) ends with one line on stderr that says what is
@@ -42,19 +44,28 @@ def main(argv=None) -> None:
     run_p.add_argument("--device", default=None,
                        help="auto, cpu, cuda, cuda:N, cuda-fp16 or cuda-bf16 (sets $RLAIF_DEVICE, which wins over "
                        "the preset's `device`; default: CUDA when present)")
+    run_p.add_argument("--labeler", default=None, help="override the preset's labeler, e.g. a simulated one "
+                       "(toy world, a what-if): simulated:alignment=0.78,same_position=0.18")
     add_class_merge(sub)
+    add_sweep(sub)
     args = parser.parse_args(argv)
     if args.command == "class-merge":
         return class_merge(args)
+    if args.command == "sweep":
+        return sweep(args)
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from .pipeline import StageMismatchError, run
     from .presets import get_preset
 
     try:
-        preset = get_preset(args.preset)
+        preset = get_preset(args.preset, **({"labeler": args.labeler} if args.labeler else {}))
     except ValueError as e:
         _fail(str(e))
+    if args.labeler and args.labeler.startswith("simulated:") and "drlaif" in preset.rl_policies:
+        print("simulated labeler: d-RLAIF (the labeler LLM's own 1-10 score) is left out")
+        preset = get_preset(args.preset, labeler=args.labeler,
+                            rl_policies=tuple(p for p in preset.rl_policies if p != "drlaif"))
     if args.threads:
         import torch
 
@@ -93,6 +104,52 @@ def class_merge(args) -> None:
     print(f"merged {counts['rows']} answers from {counts['files']} files into {args.out}: {counts['answers']} answers "
           f"({counts['duplicates']} duplicates dropped), {counts['students']} students, {counts['pairs']} pairs")
 # ----------------------------------------------------------------------------- end of class-merge
+
+
+# ----------------------------------------------------------------------------- sweep (sweep.py)
+def add_sweep(sub) -> None:
+    """The `sweep` subcommand: reward model + RL + evaluation for a ladder of labelers."""
+    p = sub.add_parser("sweep", help="RM + RL + evaluation for a ladder of labelers (simulated, real, human)")
+    p.add_argument("--preset", default="tiny", help="tiny (default) or micro (tests); the toy world only")
+    p.add_argument("--out", default="runs/sweep", help="sweep folder: sweep.json, sweep.png, points/")
+    p.add_argument("--base", default=None, help="an existing run folder to reuse (its data, sft, sample and label "
+                   "stages); default: <out>/base, made here")
+    p.add_argument("--rl-steps", type=int, default=None, help="RL steps per point (default: SweepConfig's, capped at "
+                   "the preset's)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--workers", type=int, default=2, help="points trained at once, one process and one thread "
+                   "each (default 2: a 2-core laptop)")
+    p.add_argument("--commit", action="store_true", help="also save it as the kit's committed tiny sweep "
+                   "(rlaif_lib/assets/sweep_tiny.json, what notebook 06 shows before a student runs one)")
+
+
+def sweep(args) -> None:
+    """Run `rlaif sweep`: write <out>/sweep.json and <out>/sweep.png and print the table."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from .presets import get_preset
+    from .sweep import SweepConfig, run_sweep, sweep_table
+
+    try:
+        preset = get_preset(args.preset)
+    except ValueError as e:
+        _fail(str(e))
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    config = SweepConfig() if args.rl_steps is None else SweepConfig(rl_steps=args.rl_steps)
+    try:
+        result = run_sweep(preset, args.out, config, base=args.base, workers=args.workers)
+    except ValueError as e:
+        _fail(str(e))
+    if args.commit:
+        from .sweep import COMMITTED, commit
+
+        commit(result)
+        print(f"Saved as the committed sweep: {COMMITTED}")
+    print(sweep_table(result))
+    print(f"\nWrote {args.out}/sweep.json and {args.out}/sweep.png ({result['seconds']['total']:.0f} s)")
+# ----------------------------------------------------------------------------- end of sweep
 
 
 if __name__ == "__main__":

@@ -19,13 +19,14 @@ def collect_metrics(preset: Preset, results: dict) -> dict:
                         "same_position_pct": lab["position_bias"]["same_position_pct"],
                         "position_bias": lab["position_bias"], "baselines": lab["baselines"],
                         "position_direction": position_direction(lab["position_bias"]),
-                        "techniques": lab.get("techniques", [])}
+                        "techniques": lab.get("techniques", []), "self_consistency": lab.get("self_consistency", []),
+                        "labeler_size": lab.get("labeler_size", [])}
     if "reward" in results:
         for folder, key in REWARD_MODELS.items():  # reward/<folder> -> its metrics.json key
             if folder in results["reward"]:
                 m[key] = results["reward"][folder]
     if "rl" in results:
-        m["rl"] = {k: v for k, v in results["rl"].items() if k != "seconds"}
+        m["rl"] = {k: v for k, v in results["rl"].items() if k not in ("seconds", "cpu_seconds", "provenance")}
     if "evaluate" in results:
         ev = results["evaluate"]
         m["win_rate"] = ev.get("win_rate")

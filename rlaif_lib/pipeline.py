@@ -113,22 +113,75 @@ def stage_sample(preset: Preset, run: RunFolder) -> dict:
     return counts
 
 
+EXEMPLAR_POSTS = 16  # posts (toy) or comparison rows (real data) in the few-shot exemplar pool
+EXEMPLAR_OFFSET = 1000  # toy: the pool's posts start this far past the label posts (the validation split is between)
+
+
+def label_exemplars(preset: Preset, run: RunFolder) -> list[dict]:
+    """The few-shot exemplars the label stage puts before every pair: `preset.label.shots` of them,
+    picked by `labeling.select_exemplars` from a pool of human-labelled pairs on posts that no
+    labelled pair, test pair or evaluation prompt uses ([] for 0-shot). Toy world: SFT samples of
+    label-split posts from n_label_posts + EXEMPLAR_OFFSET on, rated by the simulated raters; real data:
+    the next EXEMPLAR_POSTS rows of the comparisons' train split. The pool is kept in
+    label/exemplar_pool.jsonl, so a notebook rebuilding a prompt by hand gets the stage's exemplars."""
+    if not preset.label.shots:
+        return []
+    path = run.stage("label") / "exemplar_pool.jsonl"
+    if path.exists():
+        rows = read_jsonl(path)
+    elif is_toy(preset):
+        from .sft import sample_pairs
+
+        first = preset.n_label_posts + EXEMPLAR_OFFSET
+        posts = toy_world.generate_posts(first + EXEMPLAR_POSTS, "label", seed=preset.seed)[first:]
+        sampled = sample_pairs(str(run.sft), [toy_world.format_prompt(p) for p in posts], [p.id for p in posts],
+                               n_samples=preset.n_samples, temperature=preset.sample_temperature,
+                               max_new_tokens=preset.max_new_tokens, seed=preset.seed + 2, progress=False)
+        by_id, rng = {p.id: p for p in posts}, random.Random(f"exemplar-raters:{preset.seed}")
+        rows = [toy_world.comparison_row(by_id[x["id"]], x["summary_a"], x["summary_b"],
+                                         *toy_world.human_preference(by_id[x["id"]], x["summary_a"], x["summary_b"], rng),
+                                         policies=(x["policy_a"], x["policy_b"]), split="exemplars") for x in sampled]
+    else:
+        rows = list(data.load_comparisons(preset.comparisons, split="train", n=preset.n_label_posts + EXEMPLAR_POSTS,
+                                          seed=preset.seed))[preset.n_label_posts:]
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_jsonl(path, rows)
+    used = {p["post"].strip() for split in ("train", "test") for p in run.load_pairs(split)}
+    pool = [p for p in data.comparisons_to_pairs(rows) if p["post"].strip() not in used]
+    from .labeling import select_exemplars
+
+    return select_exemplars(pool, preset.label.shots, seed=preset.seed)
+
+
 def stage_label(preset: Preset, run: RunFolder) -> dict:
-    """Sec. 2.1: soft AI labels for every pair, both orders averaged; alignment on held-out pairs."""
+    """Sec. 2.1: soft AI labels for every pair, both orders averaged; alignment on held-out pairs.
+    A `simulated:...` labeler (toy world only, a what-if: toy_world/simulated_labeler.py) labels
+    here instead of the LLM, into the same files, cache and metrics; it has no Table 2 techniques."""
     from . import labeling
+    from .toy_world import simulated_labeler as sim
 
     train, test = run.load_pairs("train"), run.load_pairs("test")
-    labels = with_pair_ids(train + test, labeling.label_pairs(train + test, labeler=preset.labeler, config=preset.label,
-                                                             cache_path=run.label_cache))
+    clock = time.time()
+    simulated = sim.is_simulated(preset.labeler)
+    exemplars = []
+    if simulated:
+        labels = sim.label_pairs_simulated(train + test, preset.labeler, seed=preset.seed, cache_path=run.label_cache)
+    else:
+        exemplars = label_exemplars(preset, run)
+        labels = labeling.label_pairs(train + test, labeler=preset.labeler, config=preset.label, exemplars=exemplars,
+                                      cache_path=run.label_cache)
+    labels = with_pair_ids(train + test, labels)
     write_jsonl(run.labels("train"), labels[: len(train)])
     write_jsonl(run.labels("test"), labels[len(train):])
     test_labels = labels[len(train):]
     metrics = {
-        "labeler": preset.labeler,
+        "labeler": sim.parse(preset.labeler).name if simulated else preset.labeler,
         "alignment": labeling.alignment(test_labels, test),
         # high confidence = human strength of preference |confidence - 5| >= 3 (data.CONFIDENCE_SCALE_NOTE)
         "alignment_high_confidence": labeling.alignment(test_labels, test, min_strength=data.HIGH_CONFIDENCE_STRENGTH),
         "position_bias": labeling.position_bias(labels),
+        "exemplars": [str(e["id"]) for e in exemplars],  # few-shot exemplars (label/exemplar_pool.jsonl)
         "baselines": {
             "random": 0.5,
             "longer_wins": labeling.alignment(labeling.length_labeler(test), test),
@@ -137,14 +190,35 @@ def stage_label(preset: Preset, run: RunFolder) -> dict:
     }
     if preset.same_size_labeler:  # Table 1's "same-size RLAIF": a labeler as small as the policy
         same = with_pair_ids(train, labeling.label_pairs(train, labeler=preset.same_size_labeler, config=preset.label,
-                                                         cache_path=run.label_cache))
+                                                         exemplars=exemplars, cache_path=run.label_cache))
         write_jsonl(run.labels("train_same_size"), same)
-    if preset.techniques:
-        from .labeling.tables import techniques_table
+    metrics["seconds_by_part"] = {"labels": round(time.time() - clock, 1)}
+    if simulated:  # the tables of notebook 02 are about the LLM labeler
+        return metrics
+    # The labeler tables of notebook 02, computed once here (the notebook only reads them).
+    from .labeling import tables
 
-        metrics["techniques"] = techniques_table(test[: preset.n_technique_pairs], train, preset.labeler,
-                                                 preset.techniques, preset.label, cache_path=run.label_cache,
-                                                 seed=preset.seed, cot_max_tokens=preset.technique_cot_tokens)
+    clock = time.time()
+    shots = max((k for _, k, _ in preset.techniques), default=0)  # Table 2's exemplars: the label stage's pool
+    pool = label_exemplars(replace(preset, label=replace(preset.label, shots=shots)), run) if shots else []
+    metrics["techniques"] = tables.techniques_table(
+        test[: preset.n_technique_pairs], pool, preset.labeler, preset.techniques, preset.label, cache_path=run.label_cache,
+        seed=preset.seed, cot_max_tokens=preset.technique_cot_tokens) if preset.techniques else []
+    write_json(run.label_table("techniques"), metrics["techniques"])
+    metrics["seconds_by_part"]["techniques"] = round(time.time() - clock, 1)
+    clock = time.time()
+    cot = replace(preset.label, cot=True, cot_max_tokens=preset.technique_cot_tokens)
+    metrics["self_consistency"] = tables.self_consistency_table(
+        test[: preset.n_self_consistency_pairs], preset.labeler, preset.self_consistency, base=cot,
+        cache_path=run.label_cache, exemplars=exemplars) if preset.self_consistency else []
+    write_json(run.label_table("self_consistency"), metrics["self_consistency"])
+    metrics["seconds_by_part"]["self_consistency"] = round(time.time() - clock, 1)
+    clock = time.time()
+    ladder = {preset.labeler: preset.labeler, **{name: name for name in preset.labeler_ladder}}
+    metrics["labeler_size"] = tables.labeler_size_table(test, ladder, preset.label, cache_path=run.label_cache,
+                                                        exemplars=exemplars)
+    write_json(run.label_table("labeler_size"), metrics["labeler_size"])
+    metrics["seconds_by_part"]["labeler_size"] = round(time.time() - clock, 1)
     return metrics
 
 
@@ -267,9 +341,10 @@ def run_stage(run: RunFolder, name: str, fn, preset: Preset) -> dict:
     run.stage(name).mkdir(parents=True, exist_ok=True)
     print(f"[{name}] running ...", flush=True)
     estimate.announce(preset, name)  # on a GPU: the stage's estimated time and memory, before it starts
-    start = time.time()
+    start, cpu = time.time(), time.process_time()
     metrics = fn(preset, run) or {}
     metrics["seconds"] = round(time.time() - start, 1)
+    metrics["cpu_seconds"] = round(time.process_time() - cpu, 1)  # all threads of this process; shows load
     metrics["provenance"] = provenance(preset, name)
     if distributed.is_main_process():  # only rank 0 writes artefacts
         write_json(marker, metrics)

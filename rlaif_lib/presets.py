@@ -50,6 +50,10 @@ class Preset:
                          ("detailed", 1, False), ("detailed", 2, False))
     n_technique_pairs: int = 16
     technique_cot_tokens: int = 32  # rationale budget for the CoT rows (the paper: 512)
+    # Table 14 (self-consistency): (rationales per order, temperature) settings, CoT with the budget above,
+    # on the first few held-out pairs (sampling several rationales is the slowest labeling there is)
+    self_consistency: tuple = ((1, 0.0), (4, 0.3), (4, 1.0))
+    n_self_consistency_pairs: int = 4
     rl_policies: tuple = ("rlaif", "rlhf", "drlaif")  # Table 1's policies, each trained from SFT
     drlaif_steps: int = 8  # d-RLAIF scores every rollout with the labeler LLM: its own (smaller) budget
     judge: str | None = None  # real data: the win-rate judge (independent of the labeler); toy world: gold rater
@@ -64,13 +68,16 @@ class Preset:
 def get_preset(name: str, **overrides) -> Preset:
     """The named preset, with top-level fields replaced by `overrides` (e.g. n_eval_posts=50)."""
     if name == "tiny":
-        preset = Preset()
+        # The labeling configuration chosen by alignment on a validation split of 240 human-labelled toy pairs
+        # (labeling/selection.py; rlaif_lib/assets/labeler_selection.json): Detailed preamble, 1 exemplar, no CoT.
+        preset = Preset(label=LabelConfig(preamble="detailed", shots=1))
     elif name == "micro":
         preset = Preset(
             name="micro", n_sft=400, n_label_posts=24, n_test_pairs=16, n_rl_prompts=32, n_eval_posts=24,
             sft=SFTStageConfig(epochs=1.0), reward=RewardStageConfig(epochs=1.0),
             rl=RLStageConfig(max_steps=2, batch_size=8), drlaif_steps=1, n_technique_pairs=4,
             techniques=(("base", 0, False), ("detailed", 0, True), ("detailed", 1, False)), technique_cot_tokens=8,
+            n_self_consistency_pairs=2,
         )
     elif name == "colab":
         # One T4 (fp16, 15 GB), <= 60 min: ESTIMATED ~39 min (estimate.py, docs/GPU.md). Policy SmolLM2-360M

@@ -101,7 +101,8 @@ def write_report(run, metrics: dict) -> Path:
     lines += [f"| {k} | {v} |" for k, v in metrics.get("stages", {}).items()]
     if "labeler" in metrics:
         lab = metrics["labeler"]
-        lines += ["", "## AI labeler (Sec. 2.1)", "", "| measure | this run | paper |", "| --- | --- | --- |",
+        lines += ["", "## AI labeler (Sec. 2.1)", "", f"Labeler: {lab['name']}.", "", "| measure | this run | paper |",
+                  "| --- | --- | --- |",
                   f"| alignment with held-out human labels | {_ci(lab['alignment_ci'])} | {_pct(_frac(paper.BEST_ALIGNMENT))} (PaLM 2 L) |",
                   f"| alignment, high-confidence pairs (strength >= {HIGH_CONFIDENCE_STRENGTH}) | "
                   f"{_ci(lab['alignment_high_confidence'])} | |",
@@ -137,6 +138,9 @@ def write_report(run, metrics: dict) -> Path:
         lines += ["", "## Gold rater score of held-out summaries (toy world)", "", "| policy | mean gold score [95% CI] |",
                   "| --- | --- |"] + [f"| {k} | {v['value']:.3f} [{v['ci_low']:.3f}, {v['ci_high']:.3f}] |"
                                      for k, v in metrics["gold_score"].items()]
+    from .labeling.analysis import report_section
+
+    lines += report_section(run)  # toy world: what the labeler's labels (and its reward model) track
     summaries = run.summaries
     if summaries.exists():
         first = json.loads(summaries.read_text().splitlines()[0])
@@ -206,11 +210,41 @@ def results_table(metrics: dict) -> str:
     return "\n".join(head + [f"| {a} | {b} | {c} |" for a, b, c in rows])
 
 
-def update_readme(readme, metrics: dict) -> None:
-    """Replace the text between README_BEGIN and README_END in `readme` with `results_table(metrics)`."""
-    text = Path(readme).read_text()
-    start, end = text.index(README_BEGIN) + len(README_BEGIN), text.index(README_END)
-    write_text(readme, text[:start] + "\n" + results_table(metrics) + "\n" + text[end:])
+TIMINGS_BEGIN, TIMINGS_END = "<!-- generated:timings -->", "<!-- /generated:timings -->"
+
+
+def timings_table(metrics: dict, resources: dict | None = None) -> str:
+    """README's timing table: seconds per pipeline stage (metrics.json) and, from the record that
+    `benchmarks/peak_memory.py` writes around `make demo` (runs/demo/resources.json), the notebooks'
+    seconds, the whole command's wall time and the peak memory of its process tree."""
+    phases = {p["phase"]: p for p in (resources or {}).get("phases", [])}
+    rows = []
+    for stage, seconds in metrics.get("stages", {}).items():
+        mem = phases.get(stage, {}).get("peak_pss_mb")
+        rows.append((stage, f"{seconds:.0f}" if seconds is not None else "", f"{mem / 1024:.2f}" if mem else ""))
+    notebooks = [p for name, p in phases.items() if name.endswith(".ipynb")]
+    if notebooks:
+        rows.append((f"{len(notebooks)} notebooks", f"{sum(p['seconds'] for p in notebooks):.0f}",
+                     f"{max(p['peak_pss_mb'] for p in notebooks) / 1024:.2f}"))
+    if resources:
+        rows.append((f"**`{resources['command']}`, in all**", f"**{resources['wall_seconds']:.0f}**",
+                     f"**{(resources.get('peak_pss_mb') or resources['peak_rss_mb']) / 1024:.2f}**"))
+    head = ["| part | seconds | peak memory (GiB, PSS of the process tree) |", "| --- | --- | --- |"]
+    return "\n".join(head + [f"| {a} | {b} | {c} |" for a, b, c in rows])
+
+
+def _replace_block(text: str, begin: str, end: str, body: str) -> str:
+    start, stop = text.index(begin) + len(begin), text.index(end)
+    return text[:start] + "\n" + body + "\n" + text[stop:]
+
+
+def update_readme(readme, metrics: dict, resources: dict | None = None) -> None:
+    """Replace the text between README_BEGIN and README_END in `readme` with `results_table(metrics)`,
+    and, if `readme` has them, between TIMINGS_BEGIN and TIMINGS_END with `timings_table`."""
+    text = _replace_block(Path(readme).read_text(), README_BEGIN, README_END, results_table(metrics))
+    if TIMINGS_BEGIN in text:
+        text = _replace_block(text, TIMINGS_BEGIN, TIMINGS_END, timings_table(metrics, resources))
+    write_text(readme, text)
 
 
 if __name__ == "__main__":  # python -m rlaif_lib.report RUN [--readme README.md]: rewrite a run's report
@@ -219,9 +253,12 @@ if __name__ == "__main__":  # python -m rlaif_lib.report RUN [--readme README.md
     parser = argparse.ArgumentParser(description="Write a run folder's report; optionally README's results table.")
     parser.add_argument("run")
     parser.add_argument("--readme", help="README whose generated results table to rewrite from this run")
+    parser.add_argument("--resources", help="wall time and peak memory of the command that made the run "
+                                            "(benchmarks/peak_memory.py --json; default RUN/resources.json)")
     args = parser.parse_args()
     folder = RunFolder(Path(args.run))
     run_metrics = json.loads(folder.metrics.read_text())
     print(write_report(folder, run_metrics))
     if args.readme:
-        update_readme(args.readme, run_metrics)
+        res = Path(args.resources) if args.resources else folder.root / "resources.json"
+        update_readme(args.readme, run_metrics, json.loads(res.read_text()) if res.exists() else None)

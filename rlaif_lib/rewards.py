@@ -36,6 +36,11 @@ def policy_reward(policy: str, run: RunFolder, rl: RLStageConfig, labeler: str, 
         fn = make_reward_fn(run.reward_model(POLICY_REWARD_MODEL[policy]))
     elif policy == "drlaif":
         from .labeling import make_drlaif_reward
+        from .toy_world.simulated_labeler import is_simulated
+
+        if is_simulated(labeler):
+            raise ValueError(f"d-RLAIF scores each summary with an LLM labeler; {labeler!r} is a simulated pairwise "
+                             "labeler: leave 'drlaif' out of Preset.rl_policies")
 
         score = make_drlaif_reward(labeler, label)
 

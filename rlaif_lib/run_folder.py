@@ -5,6 +5,8 @@
     <run>/sft/       the SFT policy, loss_curve.json
     <run>/sample/    comparisons_train.jsonl  comparisons_test.jsonl   (the pairs to label)
     <run>/label/     labels_train.jsonl  labels_test.jsonl  [labels_train_same_size.jsonl]  cache.jsonl
+                 techniques.json  self_consistency.json  labeler_size.json   (Tables 2, 14, 3)
+    <run>/selection/ validation_pairs.jsonl  labeler_selection.json  cache.jsonl   (optional: labeling/selection.py)
     <run>/reward/<name>/   one reward model per label source (names: rewards.REWARD_MODELS)
     <run>/rl/<policy>/     one RL policy of Table 1, curves.json
     <run>/evaluate/  summaries.jsonl  [judge_cache.jsonl]
@@ -137,6 +139,26 @@ class RunFolder:
     @property
     def label_cache(self) -> Path:
         return self.root / "label" / "cache.jsonl"
+
+    # choosing the labeling configuration (labeling/selection.py): a validation split of its own
+    @property
+    def validation_pairs(self) -> Path:
+        """Human-labelled validation pairs (comparisons schema), disjoint from train, test and eval posts."""
+        return self.root / "selection" / "validation_pairs.jsonl"
+
+    @property
+    def selection_cache(self) -> Path:
+        return self.root / "selection" / "cache.jsonl"
+
+    @property
+    def selection_result(self) -> Path:
+        return self.root / "selection" / "labeler_selection.json"
+
+    def label_table(self, name: str) -> Path:
+        """A labeler table the label stage computes once for the notebooks: name "techniques"
+        (Table 2), "self_consistency" (Table 14) or "labeler_size" (Table 3, with the baselines).
+        The same rows are in metrics.json under "labeler"."""
+        return self.root / "label" / f"{name}.json"
 
     # reward
     def reward_model(self, name: str) -> Path:

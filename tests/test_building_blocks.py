@@ -1,6 +1,5 @@
 """The building blocks the notebooks open up: each trainer built without training, and the numbers the
 notebooks recompute by hand (SFT loss, soft-label loss, RLOO advantages with the KL penalty)."""
-import json
 import math
 import random
 

@@ -1,6 +1,5 @@
 """The notebooks' install cell: a no-op here, exactly the right commands on Colab; badges from one variable."""
 import json
-import shutil
 import sys
 import types
 from pathlib import Path

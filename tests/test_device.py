@@ -1,7 +1,6 @@
 """The device/dtype policy, tested without a GPU: torch's CUDA capability queries are mocked (never the
 models), and each loader and trainer is checked for the device, dtype and flags the policy gives it."""
 import re
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -303,31 +302,19 @@ def test_every_labeling_forward_gets_inputs_on_the_model_device(tiny_lm, fake_gp
     for name, call in calls.items():
         assert set(_input_devices(model, call) or ["none"]) == {"meta"}, name
 
-    class Cache:  # a stand-in KV cache: records the device of the rows it is asked to select
-        def batch_repeat_interleave(self, n):
-            pass
-
-        def batch_select_indices(self, indices):
-            seen.append(indices.device.type)
-            raise _Stop
-
-    seen = []
-    monkeypatch.setattr(type(model), "device", property(lambda self: torch.device("meta")))
-    with pytest.raises(_Stop):
-        scoring.last_logprobs(model, ids[:1], Cache(), [[]], [[ids[1:]]])
-    assert seen == ["meta"]
-
-    generated = {}
-
-    def fake_generate(**kwargs):
-        generated.update({k: v.device.type for k, v in kwargs.items() if torch.is_tensor(v)})
-        raise _Stop
-
-    monkeypatch.setattr(model, "generate", fake_generate)
-    with pytest.raises(_Stop):
-        label._rationales(model, tokenizer, ["a post"], label.LabelConfig(cot=True), seed=0)
-    assert generated == {"input_ids": "meta", "attention_mask": "meta"}
-    monkeypatch.undo()
+    # With a shared prefix: its KV cache is computed once (here on the CPU, before the device
+    # reports "meta"); the tree-masked forward after it and the CoT decoder must still hand the model
+    # tensors on its device.
+    prefix, fulls = "A post: ", ["A post: about work", "A post: about the dog"]
+    store = {}
+    scoring.score_rows(model, tokenizer, prefix, fulls, store=store)
+    assert store, "the prefix's KV cache was not stored"
+    assert set(_input_devices(model, lambda: scoring.score_rows(model, tokenizer, prefix, fulls, store=store,
+                                                                groups=[[0, 1]]))) == {"meta"}
+    assert set(_input_devices(model, lambda: scoring.sample_continuations(
+        model, tokenizer, prefix, fulls, [[0, 1]], n=2, max_new_tokens=2, temperature=1.0, store=store))) == {"meta"}
+    assert set(_input_devices(model, lambda: label._rationales(
+        model, tokenizer, prefix, fulls, [[0, 1]], label.LabelConfig(cot=True), seed=0, store=store))) == {"meta"}
 
     fake_gpu("cpu")
     encoder, _ = models.load_encoder()

@@ -173,6 +173,54 @@ def test_cached_batched_path_matches_plain_forward(smol, cfg):
         assert row["position"] == (("first" if first_ab else "second") if first_ab == first_ba else None)
 
 
+def test_tree_batch_layout():
+    """Two groups behind a 3-token prefix: group 0 = mid [5, 6] + tails [7, 8] and [9]; group 1 = no mid +
+    tail [4]. Each tail sees the prefix, its mid and itself, never its sibling; positions restart."""
+    ids, pos, allowed, reads = scoring.tree_batch(3, [[5, 6], []], [[[7, 8], [9]], [[4]]])
+    assert ids.tolist() == [[5, 6, 7, 8, 9], [4, 0, 0, 0, 0]]
+    assert pos.tolist() == [[3, 4, 5, 6, 5], [3, 3, 3, 3, 3]]
+    a = allowed[:, 0].int().tolist()
+    #                 prefix   mid    tail 1  tail 2
+    assert a[0] == [[1, 1, 1, 1, 0, 0, 0, 0],   # mid token 1
+                    [1, 1, 1, 1, 1, 0, 0, 0],   # mid token 2
+                    [1, 1, 1, 1, 1, 1, 0, 0],   # tail 1, token 1
+                    [1, 1, 1, 1, 1, 1, 1, 0],   # tail 1, token 2
+                    [1, 1, 1, 1, 1, 0, 0, 1]]   # tail 2 sees the mid, not tail 1
+    assert a[1][0] == [1, 1, 1, 1, 0, 0, 0, 0] and a[1][3] == [1, 1, 1, 0, 0, 0, 1, 0]  # padding sees itself only
+    assert reads.tolist() == [[3], [4], [5]]  # each tail's last token, flat over [groups * width]
+    assert scoring.tree_batch(0, [[1]], [[[2, 3]]], k=2)[3].tolist() == [[1, 2]]
+    with pytest.raises(ValueError, match="fewer than"):
+        scoring.tree_batch(0, [[]], [[[2]]], k=2)
+    # shared tokens anywhere are stored once: rows [1, 2, 3], [1, 2, 4], [1, 5] -> trie 1 (2 (3, 4), 5)
+    ids, pos, allowed, reads = scoring.tree_batch(0, [[]], [[[1, 2, 3], [1, 2, 4], [1, 5]]])
+    assert ids.tolist() == [[1, 2, 3, 4, 5]] and pos.tolist() == [[0, 1, 2, 2, 1]] and reads.tolist() == [[2], [3], [4]]
+    assert allowed[0, 0].int().tolist() == [[1, 0, 0, 0, 0], [1, 1, 0, 0, 0], [1, 1, 1, 0, 0], [1, 1, 0, 1, 0],
+                                            [1, 0, 0, 0, 1]]
+
+
+def test_sample_continuations_greedy_matches_generate(smol):
+    """Rationale decoding with the shared prefix and the post once per pair gives, greedily, the tokens
+    `generate` gives each prompt alone; sampled with top-k 1 every one of n samples is that text too."""
+    import torch
+
+    model, tok = smol
+    cfg = raw(preamble="base", cot=True)
+    rendered = [prompts.render_prompt(p, cfg, (), s, None, tok) for p in PAIRS[:2] for s in (False, True)]
+    fulls, groups = [f for _, f in rendered], [[0, 1], [2, 3]]
+    got = scoring.sample_continuations(model, tok, rendered[0][0], fulls, groups, max_new_tokens=6)
+    for full, texts in zip(fulls, got):
+        x = torch.tensor([scoring.encode(tok, full)])
+        with torch.no_grad():
+            out = model.generate(input_ids=x, max_new_tokens=6, do_sample=False, pad_token_id=tok.pad_token_id)
+        assert texts == [tok.decode(out[0, x.shape[1]:], skip_special_tokens=True)]
+    k1 = scoring.sample_continuations(model, tok, rendered[0][0], fulls, groups, n=3, max_new_tokens=6,
+                                      temperature=1.0, top_k=1, seed=1)
+    assert k1 == [t * 3 for t in got]
+    s = [scoring.sample_continuations(model, tok, rendered[0][0], fulls, groups, n=2, max_new_tokens=6,
+                                      temperature=1.0, top_k=40, seed=7) for _ in range(2)]
+    assert s[0] == s[1] and all(len(t) == 2 for t in s[0])  # seeded: the same samples again
+
+
 def test_averaging_and_position_on_known_distributions():
     rows = baselines._rows([PAIRS[0]], [0.8], "x")  # baseline rows: order-free labels
     assert rows[0]["probs_ab"] == [0.8, pytest.approx(0.2)] and rows[0]["probs_ba"] == [pytest.approx(0.2), 0.8]

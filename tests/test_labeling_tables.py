@@ -56,3 +56,15 @@ def test_self_consistency_and_size_tables(labeler, tmp_path):
     assert [r["labeler"] for r in size][0] == "tiny random LM" and len(size) == 4
     md = tables.markdown(size)
     assert md.count("\n") == len(size) + 1 and "| labeler |" in md
+
+
+def test_tables_take_the_stage_exemplars_when_the_prompt_has_shots(labeler):
+    """The `tiny` preset labels 1-shot: its Table 14 and Table 3 rows use the same prompt, exemplar included."""
+    test, train = pairs(4, 3, "test"), pairs(6, 4, "train")
+    one_shot = lab.LabelConfig(preamble="base", shots=1, chat_template=False, cot_max_tokens=3, batch_size=4)
+    exemplars = lab.select_exemplars(train, 1, seed=0)
+    with pytest.raises(ValueError, match="exemplars"):
+        tables.labeler_size_table(test, {"tiny random LM": labeler}, one_shot)
+    sc = tables.self_consistency_table(test, labeler, settings=((1, 0.0),), base=one_shot, exemplars=exemplars)
+    size = tables.labeler_size_table(test, {"tiny random LM": labeler}, one_shot, exemplars=exemplars)
+    assert sc[0]["n"] == 4 and size[0]["n"] == 4

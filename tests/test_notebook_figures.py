@@ -1,5 +1,4 @@
 """Figures that show up: plots in executed notebooks hold an image (issue: MPLBACKEND=Agg emptied them)."""
-import json
 import os
 import subprocess
 import sys

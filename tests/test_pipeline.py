@@ -49,6 +49,16 @@ def test_artefacts_of_every_stage(micro_run):
         assert (run / path).exists(), path
     labels = read_jsonl(RunFolder(run).labels("train"))
     assert all(0 <= x["p_a"] <= 1 for x in labels)
+    # notebook 02's tables, computed once by the label stage (Tables 2, 14 and 3)
+    preset = get_preset("micro")
+    tables = {name: json.loads(RunFolder(run).label_table(name).read_text())
+              for name in ("techniques", "self_consistency", "labeler_size")}
+    assert [(r["preamble"], r["shots"], r["cot"]) for r in tables["techniques"]] == [tuple(t) for t in preset.techniques]
+    assert [(r["samples"], r["temperature"]) for r in tables["self_consistency"]] == [tuple(s) for s in preset.self_consistency]
+    assert all(r["n"] == preset.n_self_consistency_pairs for r in tables["self_consistency"])
+    assert [r["labeler"] for r in tables["labeler_size"]][0] == preset.labeler and len(tables["labeler_size"]) == 4
+    assert all(0 <= r["alignment"] <= 1 for rows in tables.values() for r in rows)
+    assert all(json.loads((run / "metrics.json").read_text())["labeler"][name] == rows for name, rows in tables.items())
     curves = json.loads((run / "rl" / "rlaif" / "curves.json").read_text())
     assert {"reward_model", "kl", "length", "gold"} <= set(curves)
     for policy in get_preset("micro").rl_policies:  # each policy's reward is logged under its constant name

@@ -15,7 +15,7 @@ import random
 
 from .cache import LabelCache, pair_key
 from .prompts import ENDING, LabelConfig, render_prompt, truncate_post, validate_pairs
-from .scoring import answer_token_ids, encode, label_batch_size, load_labeler, score_rows, two_way
+from .scoring import answer_token_ids, label_batch_size, load_labeler, sample_continuations, score_rows, two_way
 
 
 def label_pairs(pairs: list[dict], labeler="smollm2-135m-instruct", config: LabelConfig = LabelConfig(),
@@ -86,9 +86,10 @@ def _label_batch(model, tokenizer, batch: list[dict], config, exemplars, ids, se
     call when `engine` is given)."""
     orders = [(p, swap) for p in batch for swap in (False, True)]
     rationales = None
+    groups = [[2 * i, 2 * i + 1] for i in range(len(batch))]  # a pair's two orders share its post
     if config.cot:
-        step1 = [render_prompt(p, config, exemplars, s, None, tokenizer)[1] for p, s in orders]
-        rationales = _rationales(model, tokenizer, step1, config, seed)
+        step1 = [render_prompt(p, config, exemplars, s, None, tokenizer) for p, s in orders]
+        rationales = _rationales(model, tokenizer, step1[0][0], [full for _, full in step1], groups, config, seed, store)
     n_sc = config.self_consistency if config.cot else 1
     prefix, fulls = None, []
     for j, (p, s) in enumerate(orders):
@@ -139,27 +140,16 @@ def _vllm_engine(labeler, config: LabelConfig):
 # ---------------------------------------------------------------------------------------------
 # Chain of thought: decode the rationales first
 # ---------------------------------------------------------------------------------------------
-def _rationales(model, tokenizer, prompts: list[str], config: LabelConfig, seed: int) -> list[list[str]]:
+def _rationales(model, tokenizer, prefix: str, prompts: list[str], groups, config: LabelConfig, seed: int,
+                store: dict) -> list[list[str]]:
     """Decode `self_consistency` rationales per prompt (greedy at T = 0), cut at the ending if the
-    model writes it itself."""
-    import torch
+    model writes it itself. The prompts share the prefix's KV cache (`store`) and, per pair, the post."""
     if config.self_consistency > 1 and config.temperature <= 0:
         raise ValueError("self_consistency > 1 needs temperature > 0 (greedy decoding repeats one rationale)")
-    rows = [encode(tokenizer, p) for p in prompts]
-    width = max(map(len, rows))
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    ids = torch.tensor([[pad] * (width - len(r)) + r for r in rows], device=model.device)  # left padding
-    mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], device=model.device)
-    sample = config.temperature > 0
-    torch.manual_seed(seed)
-    with torch.no_grad():
-        out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=config.cot_max_tokens,
-                             do_sample=sample, temperature=config.temperature if sample else None,
-                             top_k=config.top_k if sample else None, top_p=None,
-                             num_return_sequences=config.self_consistency, pad_token_id=pad)
-    texts = [tokenizer.decode(o[width:], skip_special_tokens=True).split(ENDING)[0] for o in out]
-    n = config.self_consistency
-    return [texts[i * n:(i + 1) * n] for i in range(len(prompts))]
+    texts = sample_continuations(model, tokenizer, prefix, prompts, groups, n=config.self_consistency,
+                                 max_new_tokens=config.cot_max_tokens, temperature=config.temperature,
+                                 top_k=config.top_k, seed=seed, store=store)
+    return [[t.split(ENDING)[0] for t in row] for row in texts]
 
 
 def select_exemplars(pairs_with_human_choice: list[dict], k: int, seed: int = 0) -> list[dict]:
@@ -170,7 +160,10 @@ def select_exemplars(pairs_with_human_choice: list[dict], k: int, seed: int = 0)
     validate_pairs(pool)
     if len(pool) < k:
         raise ValueError(f"need {k} pairs with a human 'choice', found {len(pool)}")
-    conf = lambda p: float(p.get("confidence") or 0)  # noqa: E731
+    def conf(p):  # strength of the human preference |confidence - 5| on the 9-point scale (both ends are sure)
+        from ..data import preference_strength
+
+        return float(preference_strength(p.get("confidence")) or 0)
     random.Random(seed).shuffle(pool)
     pool.sort(key=conf, reverse=True)
     pool = [p for p in pool if conf(p) >= conf(pool[k - 1])] if k else []  # the k most confident, and ties

@@ -49,21 +49,24 @@ def techniques_table(pairs, exemplar_pool, labeler, techniques=ALL_TECHNIQUES, b
 
 
 def self_consistency_table(pairs, labeler, settings=((1, 0.0), (4, 0.3), (4, 0.7), (4, 1.0)),
-                           base: LabelConfig = LabelConfig(cot=True), cache_path=None) -> list[dict]:
+                           base: LabelConfig = LabelConfig(cot=True), cache_path=None, exemplars=()) -> list[dict]:
     """Table 14: CoT labels averaged over `samples` rationales drawn at `temperature` (top-k 40),
-    for each (samples, temperature) in `settings`; (1, 0.0) is greedy CoT."""
+    for each (samples, temperature) in `settings`; (1, 0.0) is greedy CoT. `exemplars`: the
+    `base.shots` exemplars, when `base` has any."""
     rows = []
     for samples, temperature in settings:
         config = replace(base, cot=True, self_consistency=samples, temperature=temperature)
-        labels = label_pairs(pairs, labeler, config, cache_path=cache_path)
+        labels = label_pairs(pairs, labeler, config, exemplars=exemplars, cache_path=cache_path)
         in_paper = paper.SELF_CONSISTENCY.get((samples, temperature)) or paper.SELF_CONSISTENCY.get((16, temperature))
         rows.append(_row(labels, pairs, samples=samples, temperature=temperature, paper_16_samples=in_paper))
     return rows
 
 
-def labeler_size_table(pairs, labelers: dict, config: LabelConfig = LabelConfig(), cache_path=None) -> list[dict]:
+def labeler_size_table(pairs, labelers: dict, config: LabelConfig = LabelConfig(), cache_path=None,
+                       exemplars=()) -> list[dict]:
     """Table 3: alignment of each labeler in `labelers` ({display name: preset name, folder or hub id})
-    plus the non-LLM baselines (random, longer-wins, MiniLM similarity) on the same pairs. A labeler
+    plus the non-LLM baselines (random, longer-wins, MiniLM similarity) on the same pairs, every
+    labeler with the same prompt (`config`, and its `exemplars` when it has shots). A labeler
     that does not fit this device (`models.ladder_for_device`) is left out, with a printed line saying
     why; the labelers are loaded one at a time."""
     from ..models import ladder_for_device
@@ -71,7 +74,7 @@ def labeler_size_table(pairs, labelers: dict, config: LabelConfig = LabelConfig(
     fits, dropped = ladder_for_device([m for m in labelers.values() if isinstance(m, str)])
     for model, why in dropped:
         print(f"Table 3: {model} left out: {why}", flush=True)
-    rows = [_row(label_pairs(pairs, model, config, cache_path=cache_path), pairs, labeler=name)
+    rows = [_row(label_pairs(pairs, model, config, exemplars=exemplars, cache_path=cache_path), pairs, labeler=name)
             for name, model in labelers.items() if not isinstance(model, str) or model in fits]
     for name, fn in (("random (baseline)", random_labeler), ("longer wins (baseline)", length_labeler),
                      ("MiniLM similarity (baseline)", embedding_labeler)):

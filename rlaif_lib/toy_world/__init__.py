@@ -10,6 +10,8 @@ everything it says about "humans" is about its simulated raters.
 - corruptions.py  worse summaries of known kinds, policy-like pairs
 - raters.py       simulated human raters (`human_preference`, TAU, `rater_agreement`, `calibrate_tau`)
 - export.py       rows in the trl-lib/tldr and openai/summarize_from_feedback schemas
+- simulated_labeler.py  a SIMULATED AI labeler of chosen alignment and position bias (a what-if for
+                  the labeler sweep; import it as `from rlaif_lib.toy_world import simulated_labeler`)
 
 `from rlaif_lib import toy_world; toy_world.gold_score(...)`: every public name is re-exported here.
 """

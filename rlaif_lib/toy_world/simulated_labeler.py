@@ -1,0 +1,318 @@
+"""A SIMULATED AI labeler of known quality (a what-if, not a model): toy world only.
+
+No offline LLM larger than 135M runs on a laptop CPU, and SmolLM2-135M is at chance on the toy
+pairs. To see how labeler quality carries through to the reward model and the policy, this module
+makes labelers whose quality is set by hand: their soft label comes from the gold rater through a
+controllable amount of noise and a controllable position bias. Everything downstream (reward
+model, RL, evaluation) is the kit's real code, fed with these labels instead of an LLM's.
+
+The model of one labeler. For a pair with gold margin m = q_A - q_B (toy_world.gold_score):
+
+    d     = m + sigma * eps                     perceived margin, eps ~ logistic (one draw per pair)
+    z_AB  = +d / t + b                          logit of "1" with A shown first
+    z_BA  = -d / t + b                          logit of "1" with B shown first
+    probs_ab = [sigmoid(z_AB), 1 - sigmoid(z_AB)],  probs_ba likewise
+    p_a   = (probs_ab[0] + probs_ba[1]) / 2     both orders averaged (debias on, the paper's)
+          =  probs_ab[0]                        one order only (debias off)
+
+- sigma (noise) sets the alignment: with the both-order average the labeler picks A exactly when
+  d > 0, so its expected alignment with the simulated humans (who pick A with probability
+  sigmoid(m / TAU)) is mean_i [F(m_i/sigma) h_i + (1 - F(m_i/sigma)) (1 - h_i)], F the logistic CDF.
+- b (position bias, sign = direction: > 0 keeps the first position) sets the same-position rate:
+  the preferred position is the same after the swap exactly when |d| < |b| t.
+- t = TAU + sigma: the labeler is as sure as its noise allows (a noisy labeler gives softer labels);
+  the gold rater itself (sigma = 0, b = 0) gives p_a = sigmoid(m / TAU), the humans' own probability.
+
+`calibrate` finds sigma and b by bisection on these expectations over a calibration set of
+thousands of policy-like toy pairs (`calibration_pairs`, posts generated with their own seed, so
+disjoint from every split a run uses). Position bias changes only the confidence of the averaged
+label, never its argmax; without the average (debias off) it also flips labels, so the measured
+alignment falls below the requested one: the value of debiasing, made visible.
+
+A labeler is named by a string, usable as a preset's `labeler`:
+
+    "simulated:alignment=0.78,same_position=0.18"                  (direction=first, debias=on, seed=0)
+    "simulated:alignment=0.627,same_position=0.56,direction=second,debias=off"
+    "simulated:gold"                                               the gold rater itself
+
+Every label row carries "labeler": "simulated labeler (...)", so no output can pass it off as an LLM's.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .corruptions import policy_like_pairs
+from .gold import gold_score
+from .posts import SPLITS, _make_post, generate_posts
+from .raters import TAU, _rate
+
+PREFIX = "simulated:"
+CALIBRATION_SEED = "simulated-labeler-calibration"  # a string seed: no preset's integer seed can collide
+N_CALIBRATION = 4000
+
+
+@dataclass(frozen=True)
+class SimulatedLabeler:
+    """What a simulated labeler should measure like. alignment and same_position are fractions;
+    alignment=None means the gold rater itself (no noise, no position bias)."""
+
+    alignment: float | None
+    same_position: float = 0.0
+    direction: str = "first"  # which position it keeps when it keeps one: "first" | "second"
+    debias: bool = True  # average both orders (the paper); False = one order only
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.alignment is not None and not 0.5 <= self.alignment < 1:
+            raise ValueError(f"simulated labeler: alignment must be a fraction in [0.5, 1), got {self.alignment}")
+        if not 0 <= self.same_position < 1:
+            raise ValueError(f"simulated labeler: same_position must be a fraction in [0, 1), got {self.same_position}")
+        if self.direction not in ("first", "second"):
+            raise ValueError(f"simulated labeler: direction must be 'first' or 'second', got {self.direction!r}")
+        if self.alignment is None and self.same_position:
+            raise ValueError("simulated labeler: the gold rater has no position bias (use alignment=... instead)")
+
+    @property
+    def spec(self) -> str:
+        """The string that names this labeler (round-trips through `parse`)."""
+        if self.alignment is None:
+            return PREFIX + "gold" + ("" if self.debias else ",debias=off")
+        s = f"{PREFIX}alignment={self.alignment:g},same_position={self.same_position:g}"
+        s += "" if self.direction == "first" else ",direction=second"
+        s += "" if self.debias else ",debias=off"
+        return s + ("" if self.seed == 0 else f",seed={self.seed}")
+
+    @property
+    def name(self) -> str:
+        """How outputs name it: always says "simulated labeler"."""
+        if self.alignment is None:
+            core = "gold rater"
+        else:
+            core = f"alignment {self.alignment:.1%}, same position {self.same_position:.0%} ({self.direction})"
+        return f"simulated labeler ({core}, {'both orders averaged' if self.debias else 'one order, no debiasing'})"
+
+
+def is_simulated(labeler) -> bool:
+    """True for a simulated-labeler spec string ("simulated:...")."""
+    return isinstance(labeler, str) and labeler.startswith(PREFIX)
+
+
+def parse(spec: str) -> SimulatedLabeler:
+    """A `SimulatedLabeler` from its spec string; a clear ValueError names a bad or unknown field."""
+    if not is_simulated(spec):
+        raise ValueError(f"not a simulated labeler spec (must start with {PREFIX!r}): {spec!r}")
+    fields: dict = {}
+    for part in filter(None, (p.strip() for p in spec[len(PREFIX):].split(","))):
+        if part == "gold":
+            fields["alignment"] = None
+            continue
+        key, eq, value = part.partition("=")
+        key, value = key.strip(), value.strip()
+        if not eq:
+            raise ValueError(f"simulated labeler spec {spec!r}: {part!r} is not key=value")
+        try:
+            if key in ("alignment", "same_position"):
+                fields[key] = float(value)
+            elif key == "direction":
+                fields[key] = value
+            elif key == "debias":
+                if value not in ("on", "off"):
+                    raise ValueError
+                fields[key] = value == "on"
+            elif key == "seed":
+                fields[key] = int(value)
+            else:
+                raise KeyError(key)
+        except KeyError:
+            raise ValueError(f"simulated labeler spec {spec!r}: unknown field {key!r} (alignment, same_position, "
+                             "direction, debias, seed)") from None
+        except ValueError:
+            raise ValueError(f"simulated labeler spec {spec!r}: bad value {value!r} for {key!r}") from None
+    if "alignment" not in fields:
+        raise ValueError(f"simulated labeler spec {spec!r}: give alignment=... or 'gold'")
+    return SimulatedLabeler(**fields)
+
+
+# ---------------------------------------------------------------------------------------------
+# Calibration
+# ---------------------------------------------------------------------------------------------
+def _logistic_cdf(x):
+    return 0.5 * (1 + np.tanh(np.asarray(x, dtype=float) / 2))
+
+
+def _chose_a(margins, sigma):
+    """P(d > 0) per pair (ties: 1/2)."""
+    if sigma <= 0:
+        return np.where(margins > 0, 1.0, np.where(margins < 0, 0.0, 0.5))
+    return _logistic_cdf(margins / sigma)
+
+
+def expected_alignment(margins, sigma: float) -> float:
+    """Expected alignment (both orders averaged) of the labeler with noise `sigma` against the
+    simulated humans, over pairs with gold margins `margins`."""
+    m = np.asarray(margins, dtype=float)
+    human_a = 1 / (1 + np.exp(-m / TAU))
+    pa = _chose_a(m, sigma)
+    return float(np.mean(pa * human_a + (1 - pa) * (1 - human_a)))
+
+
+def expected_same_position(margins, sigma: float, c: float) -> float:
+    """Expected share of pairs with |d| < c (same position preferred after the swap)."""
+    m = np.asarray(margins, dtype=float)
+    if sigma <= 0:
+        return float(np.mean(np.abs(m) < c))
+    return float(np.mean(_logistic_cdf((c - m) / sigma) - _logistic_cdf((-c - m) / sigma)))
+
+
+def _bisect(f, lo, hi, target, increasing, iters=80):
+    for _ in range(iters):
+        mid = math.sqrt(lo * hi)
+        if (f(mid) < target) == increasing:
+            lo = mid
+        else:
+            hi = mid
+    return math.sqrt(lo * hi)
+
+
+def calibrate(alignment: float | None, same_position: float, margins) -> dict:
+    """{sigma, c, expected_alignment, expected_same_position} so that a labeler of this module's
+    model hits `alignment` and `same_position` in expectation over pairs with gold `margins`."""
+    m = np.asarray(margins, dtype=float)
+    if alignment is None:
+        sigma = 0.0
+    else:
+        ceiling = expected_alignment(m, 0.0)
+        if alignment > ceiling - 1e-6:
+            raise ValueError(f"simulated labeler: alignment {alignment:.3f} is above what the gold rater itself "
+                             f"reaches on these pairs ({ceiling:.3f}); ask for less, or 'gold'")
+        sigma = _bisect(lambda s: expected_alignment(m, s), 1e-6, 1e3, alignment, increasing=False)
+    c = 0.0
+    if same_position > 0:
+        c = _bisect(lambda x: expected_same_position(m, sigma, x), 1e-9, 1e3, same_position, increasing=True)
+    return {"sigma": sigma, "c": c, "expected_alignment": expected_alignment(m, sigma),
+            "expected_same_position": expected_same_position(m, sigma, c) if sigma > 0 or c > 0 else None}
+
+
+@functools.lru_cache(maxsize=1)
+def calibration_pairs(n: int = N_CALIBRATION) -> list[tuple]:
+    """n (post, a, b) policy-like toy pairs on posts of their own seed (disjoint from any run's posts)."""
+    posts = generate_posts(n, "label", seed=CALIBRATION_SEED)
+    return policy_like_pairs(posts, seed=CALIBRATION_SEED)
+
+
+@functools.lru_cache(maxsize=1)
+def calibration_margins(n: int = N_CALIBRATION) -> np.ndarray:
+    """Gold margins q_A - q_B of `calibration_pairs(n)` (computed once per process)."""
+    return np.array([gold_score(p, a) - gold_score(p, b) for p, a, b in calibration_pairs(n)])
+
+
+@functools.lru_cache(maxsize=64)
+def parameters(labeler: SimulatedLabeler, n: int = N_CALIBRATION) -> dict:
+    """The calibrated {sigma, c, t, b, ...} of `labeler` on the calibration set."""
+    cal = calibrate(labeler.alignment, labeler.same_position, calibration_margins(n))
+    t = TAU + cal["sigma"]
+    b = cal["c"] / t * (1 if labeler.direction == "first" else -1)
+    return {**cal, "t": t, "b": b, "n_calibration": n}
+
+
+# ---------------------------------------------------------------------------------------------
+# Labels
+# ---------------------------------------------------------------------------------------------
+def _sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-max(-50.0, min(50.0, x))))
+
+
+def _eps(seed: int, pair_id, a: str, b: str) -> float:
+    """The pair's one logistic noise draw, a pure function of (seed, pair): reruns give the same label."""
+    h = hashlib.sha256(json.dumps([seed, str(pair_id), a, b]).encode()).digest()
+    u = (int.from_bytes(h[:8], "big") + 0.5) / 2 ** 64
+    return math.log(u / (1 - u))
+
+
+def label_row(labeler: SimulatedLabeler, pair_id, margin: float, a: str = "", b: str = "", params=None) -> dict:
+    """One label row (the shape `labeling.label_pairs` returns) for a pair with gold margin q_A - q_B."""
+    p = params or parameters(labeler)
+    d = margin + p["sigma"] * _eps(labeler.seed, pair_id, a, b) if p["sigma"] > 0 else margin
+    z_ab, z_ba = d / p["t"] + p["b"], -d / p["t"] + p["b"]
+    ab, ba = _sigmoid(z_ab), _sigmoid(z_ba)
+    first_ab, first_ba = ab >= 0.5, ba >= 0.5
+    same = first_ab == first_ba
+    return {"id": pair_id, "p_a": (ab + (1 - ba)) / 2 if labeler.debias else ab, "probs_ab": [ab, 1 - ab],
+            "probs_ba": [ba, 1 - ba], "other_mass": 0.0, "same_position": bool(same),
+            "position": ("first" if first_ab else "second") if same else None, "truncated": False,
+            "labeler": labeler.name}
+
+
+def toy_post_for(pair: dict, seed: int):
+    """The toy-world Post behind a pair (its id is the post id, e.g. "label-00012"), checked against
+    the pair's post text; a clear error for pairs that are not from the toy world of `seed`."""
+    split, _, index = str(pair["id"]).rpartition("-")
+    if split not in SPLITS or not index.isdigit():
+        raise ValueError(f"pair {pair['id']!r}: the simulated labeler needs toy-world pairs (ids like 'label-00012')")
+    post = _toy_post(split, int(index), seed)
+    if post.body.strip() != str(pair.get("post", "")).strip():
+        raise ValueError(f"pair {pair['id']!r}: its post is not the toy world's post {post.id} for seed {seed}; "
+                         "the simulated labeler only labels the run's own toy pairs")
+    return post
+
+
+@functools.lru_cache(maxsize=20_000)
+def _toy_post(split: str, index: int, seed):
+    import random
+
+    return _make_post(f"{split}-{index:05d}", random.Random(f"toytldr:{seed}:{split}:{index}"))
+
+
+def label_pairs_simulated(pairs: list[dict], labeler, seed: int = 0, cache_path=None) -> list[dict]:
+    """Soft labels for toy-world `pairs` from a simulated labeler (a `SimulatedLabeler` or its spec
+    string), rows shaped exactly like `labeling.label_pairs`' (plus "labeler": "simulated labeler ...").
+    `seed` is the toy world's seed of the run (to find each pair's post and gold facts). With
+    `cache_path`, rows go through the same append-only cache as LLM labels."""
+    from ..labeling import LabelCache, validate_pairs
+
+    sim = parse(labeler) if isinstance(labeler, str) else labeler
+    validate_pairs(pairs)
+    params = parameters(sim)
+    keys = [hashlib.sha256(json.dumps([sim.spec, params["sigma"], params["b"], seed, str(p["id"]), p["post"],
+                                       p["summary_a"], p["summary_b"]]).encode()).hexdigest() for p in pairs]
+    cache = LabelCache(cache_path) if cache_path else None
+    done = dict(cache.done) if cache else {}
+    new = []
+    try:
+        for key, pair in zip(keys, pairs):
+            if key in done:
+                continue
+            post = toy_post_for(pair, seed)
+            margin = gold_score(post, pair["summary_a"]) - gold_score(post, pair["summary_b"])
+            done[key] = label_row(sim, pair["id"], margin, pair["summary_a"], pair["summary_b"], params)
+            new.append({"key": key, "id": str(pair["id"]), "result": done[key]})
+        if cache and new:
+            cache.add(new)
+    finally:
+        if cache:
+            cache.close()
+    return [dict(done[k], id=p["id"]) for k, p in zip(keys, pairs)]
+
+
+def measure_on_calibration_set(labeler, n: int = N_CALIBRATION, seed: int = 1) -> dict:
+    """Measured (not expected) alignment and same-position rate of `labeler` on the calibration set,
+    against simulated human labels drawn with `seed`: what the requested values promise."""
+    import random
+
+    from .. import labeling as lab
+
+    sim = parse(labeler) if isinstance(labeler, str) else labeler
+    params, rng = parameters(sim, n), random.Random(f"calibration-humans:{seed}")
+    margins = calibration_margins(n)
+    rows, humans = [], []
+    for i, ((post, a, b), m) in enumerate(zip(calibration_pairs(n), margins)):
+        rows.append(label_row(sim, f"cal-{i}", float(m), a, b, params))
+        humans.append({"id": f"cal-{i}", "choice": _rate(float(m), rng, TAU)[0]})  # = toy_world.human_preference
+    return {"alignment": lab.alignment(rows, humans)["value"],
+            "same_position": lab.position_bias(rows)["same_position_pct"] / 100, "n": n, **params}
