@@ -31,7 +31,10 @@ def typed_paper_numbers(text: str) -> list[str]:
 
 
 def outside_generated(text: str) -> str:
-    return re.sub(re.escape(README_BEGIN) + ".*?" + re.escape(README_END), "", text, flags=re.S)
+    """README without its generated blocks: the results table (README_BEGIN ... README_END) and any other
+    <!-- generated:NAME --> ... <!-- /generated:NAME --> block (tables printed from a committed measurement)."""
+    text = re.sub(re.escape(README_BEGIN) + ".*?" + re.escape(README_END), "", text, flags=re.S)
+    return re.sub(r"<!-- generated:([\w-]+) -->.*?<!-- /generated:\1 -->", "", text, flags=re.S)
 
 
 def test_the_scanner_finds_typed_numbers():
