@@ -151,7 +151,10 @@ def label_exemplars(preset: Preset, run: RunFolder) -> list[dict]:
     pool = [p for p in data.comparisons_to_pairs(rows) if p["post"].strip() not in used]
     from .labeling import select_exemplars
 
-    return select_exemplars(pool, preset.label.shots, seed=preset.seed)
+    if len(pool) < preset.label.shots:  # a small local data file: say so; label_pairs stops if the prompt needs them
+        print(f"exemplars: {len(pool)} human-labelled pairs on posts no split uses ({path}), "
+              f"{preset.label.shots} asked for", flush=True)
+    return select_exemplars(pool, min(preset.label.shots, len(pool)), seed=preset.seed) if pool else []
 
 
 def stage_label(preset: Preset, run: RunFolder) -> dict:
@@ -201,6 +204,9 @@ def stage_label(preset: Preset, run: RunFolder) -> dict:
     clock = time.time()
     shots = max((k for _, k, _ in preset.techniques), default=0)  # Table 2's exemplars: the label stage's pool
     pool = label_exemplars(replace(preset, label=replace(preset.label, shots=shots)), run) if shots else []
+    if len(pool) < shots:  # a small local data file leaves no unused rows: fall back to training pairs (never test)
+        print(f"Table 2: {len(pool)} exemplars from unused posts, {shots} needed; using the training pairs", flush=True)
+        pool = train
     metrics["techniques"] = tables.techniques_table(
         test[: preset.n_technique_pairs], pool, preset.labeler, preset.techniques, preset.label, cache_path=run.label_cache,
         seed=preset.seed, cot_max_tokens=preset.technique_cot_tokens) if preset.techniques else []
