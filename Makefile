@@ -60,11 +60,21 @@ notebooks: setup
 		--ExecutePreprocessor.timeout=1200 --output-dir $(OUT) notebooks/*.ipynb
 	$(PY) tests/check_figures.py $(OUT)
 
-# Tests and notebooks share one `micro` run folder, built from scratch by tests/test_pipeline.py.
+# `make test` runs two pytest processes at once, one core each (OMP_NUM_THREADS=1), so both cores of a
+# 2-core machine work: (1) the `micro` run's chain (tests/test_pipeline.py builds runs/test-micro;
+# tests/test_sweep.py and every notebook under nbmake read it) plus the two longest end-to-end tests;
+# (2) the rest of the suite. The first one's output is printed after the second's; either failing fails.
+TEST_ENV := OMP_NUM_THREADS=1 RLAIF_RUN=$(CURDIR)/runs/test-micro RLAIF_PRESET=micro
+CHAIN    := tests/test_pipeline.py tests/test_sweep.py tests/test_reproducible_runs.py tests/test_colab_path.py
 test: setup slides-setup
-	rm -rf runs/test-micro
-	OMP_NUM_THREADS=1 RLAIF_RUN=$(CURDIR)/runs/test-micro RLAIF_PRESET=micro \
-		$(PY) -m pytest tests --nbmake notebooks --nbmake-timeout=900 -p no:cacheprovider --durations=15
+	rm -rf runs/test-micro runs/test-chain.log
+	mkdir -p runs
+	$(TEST_ENV) $(PY) -m pytest $(CHAIN) --nbmake notebooks --nbmake-timeout=900 -p no:cacheprovider \
+		--durations=10 > runs/test-chain.log 2>&1 & chain=$$!; \
+	$(TEST_ENV) $(PY) -m pytest tests $(addprefix --ignore=,$(CHAIN)) -p no:cacheprovider --durations=10; rest=$$?; \
+	wait $$chain; status=$$?; \
+	echo "== $(CHAIN) and the notebooks (runs/test-chain.log):"; cat runs/test-chain.log; \
+	exit $$(( rest || status ))
 
 benchmark: setup
 	$(PY) benchmarks/labeling.py

