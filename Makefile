@@ -62,10 +62,10 @@ notebooks: setup
 
 # `make test` runs two pytest processes at once, one core each (OMP_NUM_THREADS=1), so both cores of a
 # 2-core machine work: (1) the `micro` run's chain (tests/test_pipeline.py builds runs/test-micro;
-# tests/test_sweep.py and every notebook under nbmake read it) plus the two longest end-to-end tests;
+# tests/test_sweep.py and every notebook under nbmake read it) plus the colab-path end-to-end test;
 # (2) the rest of the suite. The first one's output is printed after the second's; either failing fails.
 TEST_ENV := OMP_NUM_THREADS=1 RLAIF_RUN=$(CURDIR)/runs/test-micro RLAIF_PRESET=micro
-CHAIN    := tests/test_pipeline.py tests/test_sweep.py tests/test_reproducible_runs.py tests/test_colab_path.py
+CHAIN    := tests/test_pipeline.py tests/test_sweep.py tests/test_colab_path.py
 test: setup slides-setup
 	rm -rf runs/test-micro runs/test-chain.log
 	mkdir -p runs
