@@ -201,30 +201,27 @@ def stage_label(preset: Preset, run: RunFolder) -> dict:
     # The labeler tables of notebook 02, computed once here (the notebook only reads them).
     from .labeling import tables
 
-    clock = time.time()
+    def table(name: str, compute) -> None:  # metrics[name], label/<name>.json and its seconds
+        start = time.time()
+        metrics[name] = compute()
+        write_json(run.label_table(name), metrics[name])
+        metrics["seconds_by_part"][name] = round(time.time() - start, 1)
+
     shots = max((k for _, k, _ in preset.techniques), default=0)  # Table 2's exemplars: the label stage's pool
     pool = label_exemplars(replace(preset, label=replace(preset.label, shots=shots)), run) if shots else []
     if len(pool) < shots:  # a small local data file leaves no unused rows: fall back to training pairs (never test)
         print(f"Table 2: {len(pool)} exemplars from unused posts, {shots} needed; using the training pairs", flush=True)
         pool = train
-    metrics["techniques"] = tables.techniques_table(
+    table("techniques", lambda: tables.techniques_table(
         test[: preset.n_technique_pairs], pool, preset.labeler, preset.techniques, preset.label, cache_path=run.label_cache,
-        seed=preset.seed, cot_max_tokens=preset.technique_cot_tokens) if preset.techniques else []
-    write_json(run.label_table("techniques"), metrics["techniques"])
-    metrics["seconds_by_part"]["techniques"] = round(time.time() - clock, 1)
-    clock = time.time()
+        seed=preset.seed, cot_max_tokens=preset.technique_cot_tokens) if preset.techniques else [])
     cot = replace(preset.label, cot=True, cot_max_tokens=preset.technique_cot_tokens)
-    metrics["self_consistency"] = tables.self_consistency_table(
+    table("self_consistency", lambda: tables.self_consistency_table(
         test[: preset.n_self_consistency_pairs], preset.labeler, preset.self_consistency, base=cot,
-        cache_path=run.label_cache, exemplars=exemplars) if preset.self_consistency else []
-    write_json(run.label_table("self_consistency"), metrics["self_consistency"])
-    metrics["seconds_by_part"]["self_consistency"] = round(time.time() - clock, 1)
-    clock = time.time()
+        cache_path=run.label_cache, exemplars=exemplars) if preset.self_consistency else [])
     ladder = {preset.labeler: preset.labeler, **{name: name for name in preset.labeler_ladder}}
-    metrics["labeler_size"] = tables.labeler_size_table(test, ladder, preset.label, cache_path=run.label_cache,
-                                                        exemplars=exemplars)
-    write_json(run.label_table("labeler_size"), metrics["labeler_size"])
-    metrics["seconds_by_part"]["labeler_size"] = round(time.time() - clock, 1)
+    table("labeler_size", lambda: tables.labeler_size_table(test, ladder, preset.label, cache_path=run.label_cache,
+                                                             exemplars=exemplars))
     return metrics
 
 
