@@ -46,6 +46,8 @@ def main(argv=None) -> None:
                        "the preset's `device`; default: CUDA when present)")
     run_p.add_argument("--labeler", default=None, help="override the preset's labeler, e.g. a simulated one "
                        "(toy world, a what-if): simulated:alignment=0.78,same_position=0.18")
+    run_p.add_argument("--tables", action="store_true", help="also measure Tables 2 and 14 (prompt techniques, "
+                       "self-consistency) in the label stage where the preset leaves them out (tiny: ~5 min more)")
     add_class_merge(sub)
     add_sweep(sub)
     args = parser.parse_args(argv)
@@ -56,10 +58,13 @@ def main(argv=None) -> None:
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from .pipeline import StageMismatchError, run
-    from .presets import get_preset
+    from .presets import Preset, get_preset
 
+    overrides = {"labeler": args.labeler} if args.labeler else {}
+    if args.tables:  # the Preset defaults of Tables 2 and 14
+        overrides.update(techniques=Preset().techniques, self_consistency=Preset().self_consistency)
     try:
-        preset = get_preset(args.preset, **({"labeler": args.labeler} if args.labeler else {}))
+        preset = get_preset(args.preset, **overrides)
     except ValueError as e:
         _fail(str(e))
     if args.labeler and args.labeler.startswith("simulated:") and "drlaif" in preset.rl_policies:

@@ -42,12 +42,11 @@ class SweepConfig:
     gold: bool = True  # the gold rater itself as a labeler
     llm: bool = True  # the base run's real LLM labels (SmolLM2-135M on `tiny`)
     human: bool = True  # RLHF: the human labels of the same pairs
-    # position panel: (alignment, same position, both orders averaged?)
     # position panel beside the ladder's PaLM 2 L-like point: (alignment, same position, both orders averaged?)
     position_panel: tuple = ((paper.LABELER_SIZE["PaLM 2 L"] / 100, paper.SAME_POSITION["PaLM 2 XS"] / 100, True),
                              (paper.LABELER_SIZE["PaLM 2 L"] / 100, paper.SAME_POSITION["PaLM 2 XS"] / 100, False))
-    # The sweep's own RL budget per point, capped at the preset's (tiny: 60 steps; 9 points at 60 would
-    # not fit 15 minutes on 2 cores). None: the preset's budget.
+    # The sweep's own RL budget per point, capped at the preset's (tiny: 30 steps, as in
+    # its own RL stage; the committed sweep was measured when tiny trained 60). None: the preset's budget.
     rl_steps: int | None = 30
     seed: int = 0  # the simulated labelers' noise seed
 

@@ -364,7 +364,7 @@ def self_consistency_table(d: Deck) -> str:
         for (k, t), i in kit_by.items():
             out.append(f"| {k} (kit) | {t:g} | | {d.ci(f'labeler.self_consistency.{i}', value_key='alignment')} |")
     else:
-        out.append(f"| kit | | | {MISSING} (notebook 02 runs it on a few pairs) |")
+        out.append(f"| kit | | | {MISSING} (`tiny` leaves it out of the run; notebook 02 shows a committed measurement) |")
     return "\n".join(out)
 
 

@@ -12,7 +12,9 @@ and the paper's number (from `rlaif_lib.paper`) where the paper has one. All lab
 """
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 
 from .. import paper
 from .baselines import embedding_labeler, length_labeler, random_labeler
@@ -80,6 +82,20 @@ def labeler_size_table(pairs, labelers: dict, config: LabelConfig = LabelConfig(
                      ("MiniLM similarity (baseline)", embedding_labeler)):
         rows.append(_row(fn(pairs), pairs, labeler=name))
     return rows
+
+
+def committed_tables(preset_name: str, sample_fingerprint: str | None = None) -> dict | None:
+    """Tables 2 and 14 as a preset's label stage once measured them (`rlaif_lib/assets/label_tables_<preset>.json`:
+    rows, pairs, date, seconds), for runs that leave them out (`tiny`: they would take ~5 of the demo's minutes).
+    None when no such file exists, or when `sample_fingerprint` (a run's sample-stage fingerprint) is given and
+    differs from the one the tables were measured on (other pairs: the committed rows would not be this run's)."""
+    path = Path(__file__).resolve().parent.parent / "assets" / f"label_tables_{preset_name}.json"
+    if not path.exists():
+        return None
+    tables = json.loads(path.read_text())
+    if sample_fingerprint and tables.get("sample_fingerprint") != sample_fingerprint:
+        return None
+    return tables
 
 
 def markdown(rows: list[dict]) -> str:
