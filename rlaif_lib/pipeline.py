@@ -117,14 +117,16 @@ EXEMPLAR_POSTS = 16  # posts (toy) or comparison rows (real data) in the few-sho
 EXEMPLAR_OFFSET = 1000  # toy: the pool's posts start this far past the label posts (the validation split is between)
 
 
-def label_exemplars(preset: Preset, run: RunFolder) -> list[dict]:
-    """The few-shot exemplars the label stage puts before every pair: `preset.label.shots` of them,
+def label_exemplars(preset: Preset, run: RunFolder, shots: int | None = None) -> list[dict]:
+    """The few-shot exemplars the label stage puts before every pair: `shots` (default `preset.label.shots`) of them,
     picked by `labeling.select_exemplars` from a pool of human-labelled pairs on posts that no
     labelled pair, test pair or evaluation prompt uses ([] for 0-shot). Toy world: SFT samples of
     label-split posts from n_label_posts + EXEMPLAR_OFFSET on, rated by the simulated raters; real data:
     the next EXEMPLAR_POSTS rows of the comparisons' train split. The pool is kept in
-    label/exemplar_pool.jsonl, so a notebook rebuilding a prompt by hand gets the stage's exemplars."""
-    if not preset.label.shots:
+    label/exemplar_pool.jsonl, so a notebook rebuilding a prompt by hand gets the stage's exemplars.
+    Table 2 and the prompt selection ask for the most shots any of their settings needs."""
+    shots = preset.label.shots if shots is None else shots
+    if not shots:
         return []
     path = run.stage("label") / "exemplar_pool.jsonl"
     if path.exists():
@@ -151,10 +153,9 @@ def label_exemplars(preset: Preset, run: RunFolder) -> list[dict]:
     pool = [p for p in data.comparisons_to_pairs(rows) if p["post"].strip() not in used]
     from .labeling import select_exemplars
 
-    if len(pool) < preset.label.shots:  # a small local data file: say so; label_pairs stops if the prompt needs them
-        print(f"exemplars: {len(pool)} human-labelled pairs on posts no split uses ({path}), "
-              f"{preset.label.shots} asked for", flush=True)
-    return select_exemplars(pool, min(preset.label.shots, len(pool)), seed=preset.seed) if pool else []
+    if len(pool) < shots:  # a small local data file: say so; label_pairs stops if the prompt needs them
+        print(f"exemplars: {len(pool)} human-labelled pairs on posts no split uses ({path}), {shots} asked for", flush=True)
+    return select_exemplars(pool, min(shots, len(pool)), seed=preset.seed) if pool else []
 
 
 def stage_label(preset: Preset, run: RunFolder) -> dict:
@@ -208,7 +209,7 @@ def stage_label(preset: Preset, run: RunFolder) -> dict:
         metrics["seconds_by_part"][name] = round(time.time() - start, 1)
 
     shots = max((k for _, k, _ in preset.techniques), default=0)  # Table 2's exemplars: the label stage's pool
-    pool = label_exemplars(replace(preset, label=replace(preset.label, shots=shots)), run) if shots else []
+    pool = label_exemplars(preset, run, shots)
     if len(pool) < shots:  # a small local data file leaves no unused rows: fall back to training pairs (never test)
         print(f"Table 2: {len(pool)} exemplars from unused posts, {shots} needed; using the training pairs", flush=True)
         pool = train

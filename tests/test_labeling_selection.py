@@ -85,3 +85,5 @@ def test_label_exemplars_come_from_posts_no_split_uses(tiny_lm, tmp_path):
     labelled = {p["post"] for s in ("train", "test") for p in run.load_pairs(s)}
     assert ex[0]["post"] not in labelled
     assert pipeline.label_exemplars(one_shot, run) == ex  # read back from label/exemplar_pool.jsonl
+    two = pipeline.label_exemplars(preset, run, shots=2)  # Table 2 / the selection: more shots than the preset's
+    assert len(two) == 2 and all(e["post"] not in labelled for e in two)

@@ -115,7 +115,7 @@ def run_selection(run, preset=None, configs=ALL_CONFIGS, n_posts: int = 240, cot
     from ..pipeline import label_exemplars
 
     shots = max(k for _, k, _ in configs)
-    exemplars = label_exemplars(replace(preset, label=replace(preset.label, shots=shots)), run) if shots else []
+    exemplars = label_exemplars(preset, run, shots)
     cache = run.selection_cache
     table = select_configuration(val, exemplars, preset.labeler, configs, preset.label, cache_path=cache,
                                  seed=preset.seed, cot_max_tokens=cot_max_tokens, cot_pairs=cot_pairs)
