@@ -42,13 +42,14 @@ def _jsonable(value):
     return json.loads(json.dumps(value, default=str))
 
 
-def stage_inputs(preset: Preset, name: str) -> dict:
-    """The preset fields stage `name` reads, as JSON values."""
-    return {field: _jsonable(asdict(preset)[field]) for field in STAGE_INPUTS[name]}
+def stage_inputs(preset: Preset | dict, name: str) -> dict:
+    """The preset fields stage `name` reads, as JSON values (`preset`: a Preset or a run's preset.json)."""
+    fields = preset if isinstance(preset, dict) else asdict(preset)
+    return {field: _jsonable(fields[field]) for field in STAGE_INPUTS[name]}
 
 
-def provenance(preset: Preset, name: str) -> dict:
-    """{"fingerprint", "inputs", "upstream"} of stage `name` under `preset` (already `with_seed`):
+def provenance(preset: Preset | dict, name: str) -> dict:
+    """{"fingerprint", "inputs", "upstream"} of stage `name` under `preset` (already `with_seed`; or a run's preset.json):
     the fingerprint is a sha256 of the stage's inputs and of the previous stage's fingerprint."""
     i = STAGES.index(name)
     upstream = {STAGES[i - 1]: provenance(preset, STAGES[i - 1])["fingerprint"]} if i else {}

@@ -151,6 +151,7 @@ def sft_summaries(base: RunFolder, out: Path, preset, n_eval: int | None = None)
     summaries = [s[0] for s in generate(str(base.sft), [r["prompt"] for r in rows], n=1,
                                         temperature=preset.eval_temperature, max_new_tokens=preset.max_new_tokens,
                                         seed=preset.seed)]
+    path.parent.mkdir(parents=True, exist_ok=True)  # notebook 06's exercise, before any sweep made the folder
     return read_json(write_json(path, {"ids": [r["id"] for r in rows], "summaries": summaries}))
 
 

@@ -81,6 +81,19 @@ class Deck:
     demo_text: str = ""
     demo_source: str = ""
     numbers: list = field(default_factory=list)
+    tables: dict | None = None  # Tables 2 and 14 committed for the run's preset, when its label stage left them out
+
+    def tree(self, source: str):
+        """What numbers of `source` are read from: metrics.json, the sweep, or the committed label tables."""
+        return {"metrics": self.metrics, "sweep": self.sweep, "tables": self.tables}[source]
+
+    def label_rows(self, key: str) -> tuple[list, str, str]:
+        """(rows, source, path prefix) of Table 2 ("techniques") or 14 ("self_consistency"): the run's own, else
+        the committed measurement (PRECOMPUTED) of the same preset on the same pairs, else none."""
+        rows = lookup(self.metrics, f"labeler.{key}") or []
+        if rows or not self.tables:
+            return rows, "metrics", f"labeler.{key}"
+        return self.tables.get(key) or [], "tables", key
 
     @property
     def simulated(self) -> bool:
@@ -92,7 +105,7 @@ class Deck:
     # -- one number
     def kit(self, path: str, scale: float = 100, digits: int = 1, unit: str = "%", source: str = "metrics") -> str:
         """A kit number from metrics.json (or sweep.json), as a tagged span; MISSING when absent."""
-        tree = self.metrics if source == "metrics" else self.sweep
+        tree = self.tree(source)
         value = lookup(tree, path) if tree is not None else None
         if not _finite(value):
             return MISSING
@@ -115,7 +128,7 @@ class Deck:
 
     def ci(self, path: str, value_key: str = "value", with_n: bool = True, source: str = "metrics") -> str:
         """"54.6% [51.3, 57.9], n=24" for a {value, ci_low, ci_high, n} dict at `path`."""
-        tree = self.metrics if source == "metrics" else self.sweep
+        tree = self.tree(source)
         d = lookup(tree, path) if tree is not None else None
         if not isinstance(d, dict) or not _finite(d.get(value_key)):
             return MISSING
@@ -319,7 +332,7 @@ def _technique_name(row: dict) -> str:
 @filler
 def techniques_table(d: Deck) -> str:
     """Table 2 (paper, PaLM 2 L) beside the kit's `labeler.techniques` rows, union of both."""
-    rows = lookup(d.metrics, "labeler.techniques") or []
+    rows, source, at = d.label_rows("techniques")
     kit_by_key = {(r.get("preamble"), r.get("shots"), bool(r.get("cot"))): i for i, r in enumerate(rows)}
     keys = list(paper.TECHNIQUES) + [k for k in kit_by_key if k not in paper.TECHNIQUES]
     out = ["| prompt | paper (PaLM 2 L) | kit alignment [95% CI] | kit same position |", "| --- | --- | --- | --- |"]
@@ -330,15 +343,22 @@ def techniques_table(d: Deck) -> str:
         if i is None:
             out.append(f"| {label} | {p} | {MISSING} | |")
         else:
-            out.append(f"| {label} | {p} | {d.ci(f'labeler.techniques.{i}', value_key='alignment')} | "
-                       f"{d.kit(f'labeler.techniques.{i}.same_position_pct', scale=1)} |")
-    return "\n".join(out)
+            out.append(f"| {label} | {p} | {d.ci(f'{at}.{i}', value_key='alignment', source=source)} | "
+                       f"{d.kit(f'{at}.{i}.same_position_pct', scale=1, source=source)} |")
+    return "\n".join(out) + _precomputed_note(d, source)
+
+
+def _precomputed_note(d: Deck, source: str) -> str:
+    if source != "tables":
+        return ""
+    return (f'\n\n<span class="note">Kit rows PRECOMPUTED, not this run: the {d.tables.get("preset")} preset\'s label '
+            f'stage on the same pairs, {d.tables.get("measured")} (`rlaif run --tables`).</span>')
 
 
 @filler
 def techniques_reading(d: Deck) -> str:
     """Whether the run's technique rows can be ranked at all, from their intervals."""
-    rows = [r for r in lookup(d.metrics, "labeler.techniques") or [] if interval(r, "alignment")]
+    rows = [r for r in d.label_rows("techniques")[0] if interval(r, "alignment")]
     if not rows:
         return "Kit: prompting techniques " + MISSING + "."
     lows = max(rows, key=lambda r: r["ci_low"])
@@ -355,17 +375,17 @@ def techniques_reading(d: Deck) -> str:
 @filler
 def self_consistency_table(d: Deck) -> str:
     """Table 14 (paper) beside the kit's self-consistency rows when the run measured them."""
-    kit = lookup(d.metrics, "labeler.self_consistency") or []
+    kit, source, at = d.label_rows("self_consistency")
     kit_by = {(r.get("samples"), float(r.get("temperature", -1))): i for i, r in enumerate(kit) if isinstance(r, dict)}
     out = ["| rationales | temperature | paper (PaLM 2 L) | kit alignment [95% CI] |", "| --- | --- | --- | --- |"]
     for (k, t) in paper.SELF_CONSISTENCY:
         out.append(f"| {k} | {t:g} | {d.paper('SELF_CONSISTENCY', (k, t))} | |")
     if kit_by:
         for (k, t), i in kit_by.items():
-            out.append(f"| {k} (kit) | {t:g} | | {d.ci(f'labeler.self_consistency.{i}', value_key='alignment')} |")
+            out.append(f"| {k} (kit) | {t:g} | | {d.ci(f'{at}.{i}', value_key='alignment', source=source)} |")
     else:
-        out.append(f"| kit | | | {MISSING} (`tiny` leaves it out of the run; notebook 02 shows a committed measurement) |")
-    return "\n".join(out)
+        out.append(f"| kit | | | {MISSING} (`rlaif run --tables` measures it) |")
+    return "\n".join(out) + _precomputed_note(d, source)
 
 
 @filler
@@ -739,6 +759,19 @@ def chrome_env() -> dict:
     return env
 
 
+def committed_label_tables(preset: dict) -> dict | None:
+    """Tables 2 and 14 committed for the run's preset (`labeling.tables.committed_tables`), if they were measured
+    on the pairs this run labels (same sample-stage fingerprint, from its preset.json); else None."""
+    from rlaif_lib.labeling.tables import committed_tables
+    from rlaif_lib.provenance import provenance
+
+    try:
+        fingerprint = provenance(preset, "sample")["fingerprint"]
+    except KeyError:  # an older or hand-made preset.json without every field
+        return None
+    return committed_tables(preset.get("name", ""), fingerprint)
+
+
 def marp(args: list[str], env: dict) -> None:
     if not MARP.exists():
         raise FileNotFoundError(f"{MARP} is missing: run `make slides-setup` (npm ci in slides/).")
@@ -766,7 +799,8 @@ def build(run: Path, out: Path, pdf: bool = True, live_demo: str = "auto", demo_
         sweep = next((p for p in (run / "sweep.json", ROOT / "runs" / "sweep" / "sweep.json") if p.exists()), None)
     sweep_data = json.loads(Path(sweep).read_text()) if sweep else None
     demo_text, demo_source = capture_demo(live_demo, demo_timeout)
-    deck = Deck(run, metrics, preset, sweep_data, Path(sweep) if sweep else None, demo_text, demo_source)
+    deck = Deck(run, metrics, preset, sweep_data, Path(sweep) if sweep else None, demo_text, demo_source,
+                tables=committed_label_tables(preset))
 
     markdown = render(TEMPLATE.read_text(), deck)
     out.mkdir(parents=True, exist_ok=True)

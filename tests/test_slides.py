@@ -114,10 +114,14 @@ def test_no_broken_image_and_every_figure_shown(deck):
 def test_every_kit_number_equals_metrics_json(deck):
     _, report = deck
     metrics = json.loads((EXAMPLE / "metrics.json").read_text())
+    # Tables 2 and 14: the run's own rows, or (a run that left them out, as tiny does) the committed measurement
+    # of its preset on the same pairs, on a slide that says PRECOMPUTED
+    tables = build.committed_label_tables(json.loads((EXAMPLE / "preset.json").read_text()))
     assert len(report["numbers"]) >= 40
     for span in report["numbers"]:
-        assert span["source"] == "metrics", span
-        value = _metric(metrics, span["key"])
+        assert span["source"] in ("metrics", "tables"), span
+        assert span["source"] == "metrics" or (tables and not metrics["labeler"].get("techniques")), span
+        value = _metric(metrics if span["source"] == "metrics" else tables, span["key"])
         shown, decimals = _number(span["text"])
         assert math.isclose(shown, value * span["scale"], abs_tol=0.5 * 10 ** -decimals + 1e-9), (span, value)
     on_slides = {s["key"] for s in report["numbers"]}
@@ -190,6 +194,25 @@ def test_a_run_without_later_stages_renders_as_not_measured():
     text, deck = _render({"preset": "micro", "stages": {"data": 0.2, "sft": 20.0}})
     assert "not measured in this run" in text and text.count("not measured in this run") >= 10
     assert all(n["source"] == "paper" or n["key"].startswith("stages.") for n in deck.numbers)
+
+
+def test_tables_2_and_14_fall_back_to_the_committed_measurement_marked_precomputed():
+    """tiny leaves Tables 2 and 14 out of its run: the deck shows its committed rows (same pairs), saying so."""
+    metrics = json.loads((EXAMPLE / "metrics.json").read_text())
+    metrics["labeler"] = dict(metrics["labeler"], techniques=[], self_consistency=[])
+    preset = json.loads((EXAMPLE / "preset.json").read_text())
+    tables = build.committed_label_tables(preset)
+    assert tables is not None, "examples/run is a tiny run on the pairs of assets/label_tables_tiny.json"
+    deck = build.Deck(EXAMPLE, metrics, preset, demo_text="demo", demo_source="stored", tables=tables)
+    text = build.render(build.TEMPLATE.read_text(), deck)
+    assert text.count("PRECOMPUTED, not this run") == 2  # the Table 2 and the Table 14 slides
+    shown = [n for n in deck.numbers if n["source"] == "tables"]
+    assert {n["key"] for n in shown} >= {f"techniques.{i}.alignment" for i in range(len(tables["techniques"]))}
+    assert all(n["value"] == _metric(tables, n["key"]) for n in shown)
+    other = dict(preset, n_label_posts=preset["n_label_posts"] + 1)  # other pairs: no committed rows for them
+    assert build.committed_label_tables(other) is None
+    text, deck = _render(metrics, other)
+    assert "PRECOMPUTED, not this run" not in text and not any(n["source"] == "tables" for n in deck.numbers)
 
 
 def _win(lo, value, hi):

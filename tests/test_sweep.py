@@ -67,3 +67,12 @@ def test_the_label_stage_takes_a_simulated_labeler(micro_sweep, tmp_path):
     rows = read_jsonl(run.labels("train"))
     assert rows and all(r["labeler"].startswith("simulated labeler") for r in rows)
     assert "simulated labeler" in run.report.read_text()
+
+
+def test_sft_summaries_into_a_folder_no_sweep_made_yet(micro_sweep, tmp_path):
+    """Notebook 06's exercise asks for them before any sweep of the run exists (make demo on tiny)."""
+    base, preset, result = micro_sweep
+    out = tmp_path / "no-sweep-yet" / "sweep"
+    got = sweep.sft_summaries(base, out, preset, 4)
+    assert (out / "sft_summaries.json").exists() and len(got["summaries"]) == len(got["ids"]) == 4
+    assert sweep.sft_summaries(base, out, preset, 4) == got  # read back from the cache
