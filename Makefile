@@ -41,7 +41,7 @@ $(VENV)/.installed: pyproject.toml Makefile constraints.txt scripts/torch_index.
 # for 24 pairs) and made SFT 1.7x slower (189 s vs 113 s); it only helped when other jobs loaded the cores.
 demo: setup
 	mkdir -p runs/demo
-	$(PY) benchmarks/peak_memory.py --json runs/demo/resources.json -- sh -c '\
+	$(PY) benchmarks/peak_memory.py --json runs/demo/resources.json --name "make demo" -- sh -c '\
 		$(PY) -m rlaif_lib.cli run --preset tiny --out runs/demo && \
 		$(MAKE) --no-print-directory notebooks RUN=$(CURDIR)/runs/demo PRESET=tiny OUT=runs/demo/notebooks'
 

@@ -55,6 +55,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--interval", type=float, default=0.5, help="seconds between samples")
     ap.add_argument("--json", default=None, help="also write the result to this file")
+    ap.add_argument("--name", default=None, help="what tables call the command (e.g. 'make demo'; default: the command line)")
     ap.add_argument("--no-pss", action="store_true", help="RSS only (cheaper to sample)")
     ap.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command")
     args = ap.parse_args()
@@ -95,7 +96,7 @@ def main() -> None:
     wall = time.time() - start
     for a, b in zip(phases, phases[1:] + [{"start": round(wall, 1)}]):
         a["seconds"] = round(b["start"] - a["start"], 1)
-    result = {"command": " ".join(command), "returncode": proc.returncode, "wall_seconds": round(wall, 1),
+    result = {"command": " ".join(command), "name": args.name or " ".join(command), "returncode": proc.returncode, "wall_seconds": round(wall, 1),
               "peak_rss_mb": round(peak_rss / 2**20, 1), "peak_pss_mb": round(peak_pss / 2**20, 1) if peak_pss else None,
               "sample_interval_s": args.interval, "phases": phases}
     print(f"\nwall {wall:.0f} s; peak memory of the process tree: RSS {peak_rss / 2**30:.2f} GiB"

@@ -227,7 +227,7 @@ def timings_table(metrics: dict, resources: dict | None = None) -> str:
         rows.append((f"{len(notebooks)} notebooks", f"{sum(p['seconds'] for p in notebooks):.0f}",
                      f"{max(p['peak_pss_mb'] for p in notebooks) / 1024:.2f}"))
     if resources:
-        rows.append((f"**`{resources['command']}`, in all**", f"**{resources['wall_seconds']:.0f}**",
+        rows.append((f"**`{resources.get('name') or resources['command']}`, in all**", f"**{resources['wall_seconds']:.0f}**",
                      f"**{(resources.get('peak_pss_mb') or resources['peak_rss_mb']) / 1024:.2f}**"))
     head = ["| part | seconds | peak memory (GiB, PSS of the process tree) |", "| --- | --- | --- |"]
     return "\n".join(head + [f"| {a} | {b} | {c} |" for a, b, c in rows])

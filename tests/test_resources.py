@@ -32,7 +32,7 @@ def test_peak_memory_sees_a_child_process_and_splits_phases(tmp_path):
 
 def test_timings_table_and_readme_block(tmp_path):
     metrics = {"stages": {"sft": 40.2, "label": 100.0}}
-    resources = {"command": "make demo", "wall_seconds": 500.4, "peak_rss_mb": 3000.0, "peak_pss_mb": 1536.0,
+    resources = {"command": "sh -c '.venv/bin/python -m ...'", "name": "make demo", "wall_seconds": 500.4, "peak_rss_mb": 3000.0, "peak_pss_mb": 1536.0,
                  "phases": [{"phase": "sft", "seconds": 41, "peak_pss_mb": 512.0},
                             {"phase": "label", "seconds": 101, "peak_pss_mb": 1536.0},
                             {"phase": "notebooks/00_a.ipynb", "seconds": 20, "peak_pss_mb": 700.0},
