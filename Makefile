@@ -36,12 +36,14 @@ $(VENV)/.installed: pyproject.toml Makefile constraints.txt scripts/torch_index.
 	touch $@
 
 # The demo runs under benchmarks/peak_memory.py, which records its wall time and the peak memory of the
-# whole process tree, by stage and notebook, in runs/demo/resources.json (README's timing table reads it).
+# whole process tree, by stage and notebook, in runs/demo/resources.json (README's timing table reads it),
+# and first probes the machine's speed (--probe: matmul GFLOP/s, memory GB/s): on this kit's shared 2-core
+# VM the same fresh-clone demo took 866 s in one hour and 503 s in the next.
 # No OMP_WAIT_POLICY=PASSIVE: measured on the idle 2-core machine, it left labeling as fast (20.7 s vs 20.3 s
 # for 24 pairs) and made SFT 1.7x slower (189 s vs 113 s); it only helped when other jobs loaded the cores.
 demo: setup
 	mkdir -p runs/demo
-	$(PY) benchmarks/peak_memory.py --json runs/demo/resources.json --name "make demo" -- sh -c '\
+	$(PY) benchmarks/peak_memory.py --json runs/demo/resources.json --name "make demo" --probe -- sh -c '\
 		$(PY) -m rlaif_lib.cli run --preset tiny --out runs/demo && \
 		$(MAKE) --no-print-directory notebooks RUN=$(CURDIR)/runs/demo PRESET=tiny OUT=runs/demo/notebooks'
 

@@ -51,11 +51,33 @@ def sample(pid: int, pss: bool) -> tuple[int, int]:
     return rss, pss_sum
 
 
+def machine_probe() -> dict:
+    """This machine's speed right before the command: fp32 matmul GFLOP/s (1024 x 1024, torch's default
+    threads) and memory copy GB/s (256 MB, read + write), one second each. On a shared VM the same code
+    ran up to ~3x slower in some hours than in others; the probe says at which speed a timing was taken."""
+    import torch
+
+    def rate(step, work: float) -> float:
+        step()
+        n, t = 0, time.time()
+        while time.time() - t < 1.0:
+            step()
+            n += 1
+        return work * n / (time.time() - t) / 1e9
+
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    x = torch.empty(64 * 2**20)
+    y = torch.empty_like(x)
+    return {"matmul_gflops": round(rate(lambda: a @ b, 2 * 1024**3), 1), "threads": torch.get_num_threads(),
+            "memory_copy_gbs": round(rate(lambda: y.copy_(x), 2 * 4 * x.numel()), 1)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--interval", type=float, default=0.5, help="seconds between samples")
     ap.add_argument("--json", default=None, help="also write the result to this file")
     ap.add_argument("--name", default=None, help="what tables call the command (e.g. 'make demo'; default: the command line)")
+    ap.add_argument("--probe", action="store_true", help="first measure the machine's speed (machine_probe; needs torch)")
     ap.add_argument("--no-pss", action="store_true", help="RSS only (cheaper to sample)")
     ap.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command")
     args = ap.parse_args()
@@ -63,6 +85,10 @@ def main() -> None:
     if not command:
         ap.error("give a command after --")
 
+    machine = machine_probe() if args.probe else None
+    if machine:
+        print(f"machine speed now: fp32 matmul {machine['matmul_gflops']} GFLOP/s ({machine['threads']} threads), "
+              f"memory copy {machine['memory_copy_gbs']} GB/s", file=sys.stderr, flush=True)
     start = time.time()
     # unbuffered Python output, so that the phase markers arrive when they are printed
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -98,7 +124,7 @@ def main() -> None:
         a["seconds"] = round(b["start"] - a["start"], 1)
     result = {"command": " ".join(command), "name": args.name or " ".join(command), "returncode": proc.returncode, "wall_seconds": round(wall, 1),
               "peak_rss_mb": round(peak_rss / 2**20, 1), "peak_pss_mb": round(peak_pss / 2**20, 1) if peak_pss else None,
-              "sample_interval_s": args.interval, "phases": phases}
+              "sample_interval_s": args.interval, "machine": machine, "phases": phases}
     print(f"\nwall {wall:.0f} s; peak memory of the process tree: RSS {peak_rss / 2**30:.2f} GiB"
           + (f", PSS {peak_pss / 2**30:.2f} GiB" if peak_pss else ""), file=sys.stderr)
     for ph in phases:

@@ -229,6 +229,10 @@ def timings_table(metrics: dict, resources: dict | None = None) -> str:
     if resources:
         rows.append((f"**`{resources.get('name') or resources['command']}`, in all**", f"**{resources['wall_seconds']:.0f}**",
                      f"**{(resources.get('peak_pss_mb') or resources['peak_rss_mb']) / 1024:.2f}**"))
+    machine = (resources or {}).get("machine")
+    if machine:  # the speed of the machine when it ran (benchmarks/peak_memory.py --probe)
+        rows.append(("machine speed at the start", f"fp32 matmul {machine['matmul_gflops']:.0f} GFLOP/s "
+                     f"({machine['threads']} threads), memory copy {machine['memory_copy_gbs']:.1f} GB/s", ""))
     head = ["| part | seconds | peak memory (GiB, PSS of the process tree) |", "| --- | --- | --- |"]
     return "\n".join(head + [f"| {a} | {b} | {c} |" for a, b, c in rows])
 

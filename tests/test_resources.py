@@ -28,6 +28,15 @@ def test_peak_memory_sees_a_child_process_and_splits_phases(tmp_path):
     phases = {p["phase"]: p for p in r["phases"]}
     assert phases["label"]["peak_rss_mb"] >= 200 and 1.0 <= phases["label"]["seconds"] <= 5
     assert phases["nb/01_sft.ipynb"]["peak_rss_mb"] < 200 and phases["nb/01_sft.ipynb"]["seconds"] >= 0.5
+    assert r["machine"] is None  # no --probe
+
+
+def test_machine_probe_measures_matmul_and_memory_speed():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import peak_memory
+
+    m = peak_memory.machine_probe()
+    assert m["threads"] >= 1 and 1 < m["matmul_gflops"] < 1e5 and 0.1 < m["memory_copy_gbs"] < 1e4
 
 
 def test_timings_table_and_readme_block(tmp_path):
@@ -42,6 +51,8 @@ def test_timings_table_and_readme_block(tmp_path):
     assert [[c.strip() for c in r] for r in rows] == [["sft", "40", "0.50"], ["label", "100", "1.50"],
                                                       ["2 notebooks", "50", "0.88"],
                                                       ["**`make demo`, in all**", "**500**", "**1.50**"]]
+    probed = timings_table(metrics, dict(resources, machine={"matmul_gflops": 362.7, "threads": 2, "memory_copy_gbs": 9.84}))
+    assert probed.splitlines()[-1] == "| machine speed at the start | fp32 matmul 363 GFLOP/s (2 threads), memory copy 9.8 GB/s |  |"
     assert len(timings_table(metrics, None).splitlines()) == 4  # stages only, no memory column values
     readme = tmp_path / "README.md"
     readme.write_text(f"a\n<!-- generated:results -->\nold\n<!-- /generated:results -->\n{TIMINGS_BEGIN}\nold\n"
