@@ -26,11 +26,14 @@ STAGE_INPUTS = {
     "sample": ("comparisons", "n_label_posts", "n_test_pairs", "n_samples", "sample_temperature", "max_new_tokens",
                "seed"),
     "label": ("labeler", "label", "same_size_labeler", "techniques", "n_technique_pairs", "technique_cot_tokens",
-              "seed"),
+              "self_consistency", "n_self_consistency_pairs", "labeler_ladder", "seed"),
     "reward": ("reward",),
     "rl": ("rl", "rl_policies", "drlaif_steps", "labeler", "label"),
     "evaluate": ("rl_policies", "eval_temperature", "max_new_tokens", "labeler", "label", "judge", "seed"),
 }
+# Fields no stage reads into an artefact: the preset's name, and where models run (device.py; the same numbers
+# up to floating-point noise). Every other Preset field is some stage's input (tests/test_provenance.py).
+NOT_STAGE_INPUTS = ("name", "device")
 KEEP_ON_FORCE = ("cache.jsonl", "judge_cache.jsonl")  # content-keyed caches: never stale, kept by --force
 
 

@@ -105,3 +105,15 @@ def test_reward_head_is_initialised_after_seeding(tiny_lm, tmp_path):
         weights.append(load_file(str(path / "model.safetensors")))
     assert weights[0].keys() == weights[1].keys()
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
+def test_every_preset_field_is_a_stage_input_or_said_not_to_be():
+    """A field no fingerprint covers would let a run folder's finished stage be reused after it changed
+    (Table 14's settings and Table 3's ladder once were such fields)."""
+    from dataclasses import fields
+
+    from rlaif_lib.presets import Preset
+    from rlaif_lib.provenance import NOT_STAGE_INPUTS, STAGE_INPUTS
+
+    covered = {f for inputs in STAGE_INPUTS.values() for f in inputs}
+    assert [f.name for f in fields(Preset) if f.name not in covered] == list(NOT_STAGE_INPUTS)
