@@ -759,19 +759,6 @@ def chrome_env() -> dict:
     return env
 
 
-def committed_label_tables(preset: dict) -> dict | None:
-    """Tables 2 and 14 committed for the run's preset (`labeling.tables.committed_tables`), if they were measured
-    on the pairs this run labels (same sample-stage fingerprint, from its preset.json); else None."""
-    from rlaif_lib.labeling.tables import committed_tables
-    from rlaif_lib.provenance import provenance
-
-    try:
-        fingerprint = provenance(preset, "sample")["fingerprint"]
-    except KeyError:  # an older or hand-made preset.json without every field
-        return None
-    return committed_tables(preset.get("name", ""), fingerprint)
-
-
 def marp(args: list[str], env: dict) -> None:
     if not MARP.exists():
         raise FileNotFoundError(f"{MARP} is missing: run `make slides-setup` (npm ci in slides/).")
@@ -799,8 +786,10 @@ def build(run: Path, out: Path, pdf: bool = True, live_demo: str = "auto", demo_
         sweep = next((p for p in (run / "sweep.json", ROOT / "runs" / "sweep" / "sweep.json") if p.exists()), None)
     sweep_data = json.loads(Path(sweep).read_text()) if sweep else None
     demo_text, demo_source = capture_demo(live_demo, demo_timeout)
+    from rlaif_lib.labeling.tables import committed_tables  # Tables 2 and 14 when the run left them out
+
     deck = Deck(run, metrics, preset, sweep_data, Path(sweep) if sweep else None, demo_text, demo_source,
-                tables=committed_label_tables(preset))
+                tables=committed_tables(preset))
 
     markdown = render(TEMPLATE.read_text(), deck)
     out.mkdir(parents=True, exist_ok=True)

@@ -73,20 +73,21 @@ def test_tables_take_the_stage_exemplars_when_the_prompt_has_shots(labeler):
 def test_committed_tables_of_tiny_are_of_tiny_pairs_and_settings():
     """tiny leaves Tables 2 and 14 out of its label stage; notebook 02 shows the committed measurement. It must be of
     the pairs a tiny run labels today (same sample-stage fingerprint) and of the settings `--tables` would measure."""
+    from dataclasses import asdict
+
     from rlaif_lib.presets import Preset, get_preset, with_seed
-    from rlaif_lib.provenance import provenance
 
     tiny = get_preset("tiny")
     assert tiny.techniques == () and tiny.self_consistency == ()
-    fingerprint = provenance(with_seed(tiny), "sample")["fingerprint"]
-    committed = tables.committed_tables("tiny", fingerprint)
+    committed = tables.committed_tables(tiny)
     assert committed is not None, "assets/label_tables_tiny.json is of other pairs: remeasure it with --tables"
     assert [(r["preamble"], r["shots"], r["cot"]) for r in committed["techniques"]] == list(Preset().techniques)
     assert [(r["samples"], r["temperature"]) for r in committed["self_consistency"]] == list(Preset().self_consistency)
     assert all(r["n"] == committed["pairs"]["techniques"] == Preset().n_technique_pairs for r in committed["techniques"])
     assert all(0 <= r["ci_low"] <= r["alignment"] <= r["ci_high"] <= 1 for r in committed["techniques"])
-    assert tables.committed_tables("tiny", "another-fingerprint") is None
-    assert tables.committed_tables("micro") is None
+    assert tables.committed_tables(asdict(with_seed(tiny))) == committed  # a run's preset.json says the same
+    assert tables.committed_tables(get_preset("tiny", n_label_posts=301)) is None  # other pairs
+    assert tables.committed_tables(get_preset("micro")) is None  # no committed file
 
 
 def test_cli_tables_flag_puts_tables_2_and_14_back(tmp_path):

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from rlaif_lib import paper
+from rlaif_lib.labeling.tables import committed_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "run"
@@ -116,7 +117,7 @@ def test_every_kit_number_equals_metrics_json(deck):
     metrics = json.loads((EXAMPLE / "metrics.json").read_text())
     # Tables 2 and 14: the run's own rows, or (a run that left them out, as tiny does) the committed measurement
     # of its preset on the same pairs, on a slide that says PRECOMPUTED
-    tables = build.committed_label_tables(json.loads((EXAMPLE / "preset.json").read_text()))
+    tables = committed_tables(json.loads((EXAMPLE / "preset.json").read_text()))
     assert len(report["numbers"]) >= 40
     for span in report["numbers"]:
         assert span["source"] in ("metrics", "tables"), span
@@ -201,7 +202,7 @@ def test_tables_2_and_14_fall_back_to_the_committed_measurement_marked_precomput
     metrics = json.loads((EXAMPLE / "metrics.json").read_text())
     metrics["labeler"] = dict(metrics["labeler"], techniques=[], self_consistency=[])
     preset = json.loads((EXAMPLE / "preset.json").read_text())
-    tables = build.committed_label_tables(preset)
+    tables = committed_tables(preset)
     assert tables is not None, "examples/run is a tiny run on the pairs of assets/label_tables_tiny.json"
     deck = build.Deck(EXAMPLE, metrics, preset, demo_text="demo", demo_source="stored", tables=tables)
     text = build.render(build.TEMPLATE.read_text(), deck)
@@ -210,7 +211,7 @@ def test_tables_2_and_14_fall_back_to_the_committed_measurement_marked_precomput
     assert {n["key"] for n in shown} >= {f"techniques.{i}.alignment" for i in range(len(tables["techniques"]))}
     assert all(n["value"] == _metric(tables, n["key"]) for n in shown)
     other = dict(preset, n_label_posts=preset["n_label_posts"] + 1)  # other pairs: no committed rows for them
-    assert build.committed_label_tables(other) is None
+    assert committed_tables(other) is None
     text, deck = _render(metrics, other)
     assert "PRECOMPUTED, not this run" not in text and not any(n["source"] == "tables" for n in deck.numbers)
 

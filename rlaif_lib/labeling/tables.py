@@ -12,8 +12,7 @@ and the paper's number (from `rlaif_lib.paper`) where the paper has one. All lab
 """
 from __future__ import annotations
 
-import json
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from .. import paper
@@ -84,18 +83,25 @@ def labeler_size_table(pairs, labelers: dict, config: LabelConfig = LabelConfig(
     return rows
 
 
-def committed_tables(preset_name: str, sample_fingerprint: str | None = None) -> dict | None:
+def committed_tables(preset) -> dict | None:
     """Tables 2 and 14 as a preset's label stage once measured them (`rlaif_lib/assets/label_tables_<preset>.json`:
     rows, pairs, date, seconds), for runs that leave them out (`tiny`: they would take ~5 of the demo's minutes).
-    None when no such file exists, or when `sample_fingerprint` (a run's sample-stage fingerprint) is given and
-    differs from the one the tables were measured on (other pairs: the committed rows would not be this run's)."""
-    path = Path(__file__).resolve().parent.parent / "assets" / f"label_tables_{preset_name}.json"
+    `preset`: a Preset or a run's preset.json. None when its preset has no such file, or when its pairs are not
+    the ones the tables were measured on (another sample-stage fingerprint, or a preset.json too old to tell)."""
+    from ..presets import with_seed
+    from ..provenance import provenance
+    from ..run_folder import read_json
+
+    fields = preset if isinstance(preset, dict) else asdict(with_seed(preset))
+    path = Path(__file__).resolve().parent.parent / "assets" / f"label_tables_{fields.get('name', '')}.json"
     if not path.exists():
         return None
-    tables = json.loads(path.read_text())
-    if sample_fingerprint and tables.get("sample_fingerprint") != sample_fingerprint:
+    try:
+        fingerprint = provenance(fields, "sample")["fingerprint"]
+    except KeyError:  # an older or hand-made preset.json without every field
         return None
-    return tables
+    tables = read_json(path)
+    return tables if tables.get("sample_fingerprint") == fingerprint else None
 
 
 def markdown(rows: list[dict]) -> str:
