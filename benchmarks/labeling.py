@@ -32,6 +32,7 @@ import warnings
 
 import numpy as np
 import torch
+from speed_probe import best_gemm_rate
 
 
 def make_pairs(n: int) -> tuple[list[dict], list[dict]]:
@@ -48,23 +49,6 @@ def make_pairs(n: int) -> tuple[list[dict], list[dict]]:
         return rows
 
     return pairs("label", n, 0), pairs("sft", 16, 1)
-
-
-def fp32_peak(threads: int, m: int = 1024, k: int = 576, n: int = 1536, seconds: float = 1.0) -> tuple[float, float]:
-    """GFLOP per wall second and per CPU second of an fp32 (m x k) @ (k x n) matmul (the labeler's MLP
-    shape), best of 3 tries. Per CPU second is what the cores do while they run, whatever else loads them."""
-    torch.set_num_threads(threads)
-    a, b = torch.randn(m, k), torch.randn(k, n)
-    best = (0.0, 0.0)
-    for _ in range(3):
-        a @ b
-        count, start, cpu = 0, time.perf_counter(), time.process_time()
-        while time.perf_counter() - start < seconds / 3:
-            a @ b
-            count += 1
-        flops = 2 * m * k * n * count / 1e9
-        best = max(best[0], flops / (time.perf_counter() - start)), max(best[1], flops / (time.process_time() - cpu))
-    return best
 
 
 def tokens_run(tok, pairs, cfg, exemplars) -> tuple[int, int]:
@@ -194,7 +178,10 @@ def main() -> None:
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     threads = sorted({1, cores})
-    peaks = {t: fp32_peak(t) for t in threads}
+    peaks = {}
+    for t in threads:  # the fp32 peak at the labeler's MLP shape (1024 x 576) @ (576 x 1536)
+        torch.set_num_threads(t)
+        peaks[t] = best_gemm_rate(1024, 576, 1536)
     torch.set_num_threads(1)
     print(f"torch {torch.__version__}; {cores} cores; OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}; fp32 matmul "
           f"peak (1024x576 @ 576x1536): " + ", ".join(f"{w:.1f} GFLOP/s ({c:.1f} per CPU second) at {t} thread"

@@ -51,27 +51,6 @@ def sample(pid: int, pss: bool) -> tuple[int, int]:
     return rss, pss_sum
 
 
-def machine_probe() -> dict:
-    """This machine's speed right before the command: fp32 matmul GFLOP/s (1024 x 1024, torch's default
-    threads) and memory copy GB/s (256 MB, read + write), one second each. On a shared VM the same code
-    ran up to ~3x slower in some hours than in others; the probe says at which speed a timing was taken."""
-    import torch
-
-    def rate(step, work: float) -> float:
-        step()
-        n, t = 0, time.time()
-        while time.time() - t < 1.0:
-            step()
-            n += 1
-        return work * n / (time.time() - t) / 1e9
-
-    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
-    x = torch.empty(64 * 2**20)
-    y = torch.empty_like(x)
-    return {"matmul_gflops": round(rate(lambda: a @ b, 2 * 1024**3), 1), "threads": torch.get_num_threads(),
-            "memory_copy_gbs": round(rate(lambda: y.copy_(x), 2 * 4 * x.numel()), 1)}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--interval", type=float, default=0.5, help="seconds between samples")
@@ -85,6 +64,8 @@ def main() -> None:
     if not command:
         ap.error("give a command after --")
 
+    if args.probe:  # torch loads only when asked for
+        from speed_probe import machine_probe
     machine = machine_probe() if args.probe else None
     if machine:
         print(f"machine speed now: fp32 matmul {machine['matmul_gflops']} GFLOP/s ({machine['threads']} threads), "

@@ -36,45 +36,18 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
+from speed_probe import best_gemm_rate  # noqa: E402
 warnings.filterwarnings("ignore")
 
 
 # ------------------------------------------------------------------------------------------ peak
-def gemm_rate(dtype: str, m: int = 1024, k: int = 576, n: int = 1536, seconds: float = 1.0) -> float:
-    """GFLOP/s of one (m x k) @ (k x n) product repeated for about `seconds`, in fp32, bf16 or int8
-    (int8: `torch._int_mm`, raw int8 x int8 -> int32; "int8-dyn": a dynamically quantized nn.Linear,
-    activation quantization included, oneDNN engine)."""
-    if dtype in ("fp32", "bf16"):
-        dt = torch.float32 if dtype == "fp32" else torch.bfloat16
-        a, b = torch.randn(m, k, dtype=dt), torch.randn(k, n, dtype=dt)
-        f = lambda: a @ b  # noqa: E731
-    elif dtype == "int8":
-        a, b = torch.randint(-64, 64, (m, k), dtype=torch.int8), torch.randint(-64, 64, (k, n), dtype=torch.int8)
-        f = lambda: torch._int_mm(a, b)  # noqa: E731
-    else:
-        torch.backends.quantized.engine = "onednn"
-        lin = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(torch.nn.Linear(k, n, bias=False)),
-                                                     {torch.nn.Linear}, dtype=torch.qint8)
-        a = torch.randn(m, k)
-        f = lambda: lin(a)  # noqa: E731
-    with torch.no_grad():
-        for _ in range(3):
-            f()
-        count, start, cpu = 0, time.perf_counter(), time.process_time()
-        while time.perf_counter() - start < seconds:
-            f()
-            count += 1
-        flops = 2 * m * k * n * count / 1e9
-        return flops / (time.perf_counter() - start), flops / (time.process_time() - cpu)
-
-
 def section_peak() -> dict:
     print("\n== matmul peak (GFLOP per wall second / per CPU second, best of 3), (1024 x 576) @ (576 x 1536), "
           "the labeler's MLP shape ==")
     out = {}
     for threads in (1, 2):
         torch.set_num_threads(threads)
-        rates = {d: [max(x) for x in zip(*[gemm_rate(d) for _ in range(3)])] for d in ("fp32", "bf16", "int8", "int8-dyn")}
+        rates = {d: best_gemm_rate(1024, 576, 1536, d, seconds=3.0) for d in ("fp32", "bf16", "int8", "int8-dyn")}
         out[threads] = {d: r[1] for d, r in rates.items()}  # per CPU second: what one core does, load or not
         print(f"threads={threads}: " + "  ".join(f"{d} {w:6.1f} wall / {c:6.1f} CPU" for d, (w, c) in rates.items()))
     torch.set_num_threads(1)

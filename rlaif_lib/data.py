@@ -10,7 +10,8 @@ Human comparisons, as in `openai/summarize_from_feedback` (config "comparisons")
 
 `extra.confidence` is a 9-point preference scale, not a confidence (see CONFIDENCE_SCALE_NOTE).
 
-`source` is "toy", a hub id, or a local path: a .jsonl/.json/.parquet/.csv file, a folder written by
+`source` is a hub id or a local path (SFT rows also "toy": the toy world's posts; the toy world's
+comparisons are sampled from the SFT policy by the pipeline's sample stage): a .jsonl/.json/.parquet/.csv file, a folder written by
 `save_to_disk`, or a folder of such files named by split (train.jsonl, validation.parquet, ...).
 A single local file has no splits of its own: asked for "train", "validation" or "test", it is split
 by post (SPLIT_FRACTIONS, `split_of_post`), so that held-out posts never appear in training;
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 import re
 from pathlib import Path
 
@@ -28,12 +28,10 @@ import datasets
 
 from .tldr import tldr_prompt
 
-TLDR_SFT = "trl-lib/tldr"
 OPENAI_COMPARISONS = "openai/summarize_from_feedback"
 SFT_FIELDS = ("prompt", "completion")
 COMPARISON_FIELDS = ("info", "summaries", "choice", "worker", "batch", "split", "extra")
-TOY_SPLITS = {"sft": {"train": "sft", "validation": "eval", "test": "eval"},
-              "comparisons": {"train": "label", "validation": "eval", "test": "eval"}}
+TOY_SPLITS = {"train": "sft", "validation": "eval", "test": "eval"}  # SFT split -> the toy world's post split
 TOY_DEFAULT_N = {"train": 2000, "validation": 300, "test": 300}
 FILE_FORMATS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
 # A single local file is split by post: the share of posts in each split (deterministic, see split_of_post).
@@ -66,11 +64,11 @@ def preference_strength(confidence) -> int | None:
     return None if confidence is None else abs(int(confidence) - 5)
 
 
-def _toy_split(kind: str, split: str | None) -> str:
+def _toy_split(split: str | None) -> str:
     split = split or "train"
-    if split not in TOY_SPLITS[kind]:
-        raise ValueError(f"toy {kind} split must be one of {list(TOY_SPLITS[kind])}, got {split!r}")
-    return TOY_SPLITS[kind][split]
+    if split not in TOY_SPLITS:
+        raise ValueError(f"toy sft split must be one of {list(TOY_SPLITS)}, got {split!r}")
+    return TOY_SPLITS[split]
 
 
 # ----------------------------------------------------------------------------- posts and splits
@@ -362,7 +360,7 @@ def load_sft(source: str, split: str | None = None, n: int | None = None, seed: 
     if source == "toy":
         from . import toy_world
 
-        toy_split, split = _toy_split("sft", split), split or "train"
+        toy_split, split = _toy_split(split), split or "train"
         posts = toy_world.generate_posts(n or TOY_DEFAULT_N[split], toy_split, seed)
         ds = datasets.Dataset.from_list(toy_world.sft_rows(posts))
     else:
@@ -372,42 +370,22 @@ def load_sft(source: str, split: str | None = None, n: int | None = None, seed: 
     return ds
 
 
-def toy_comparisons(split: str | None = "train", n: int | None = None, seed: int = 0) -> list[dict]:
-    """Toy human comparisons: one pair of policy-like summaries per post, labelled by a simulated rater."""
-    from . import toy_world
-
-    toy_split, split = _toy_split("comparisons", split), split or "train"
-    posts = toy_world.generate_posts(n or TOY_DEFAULT_N[split], toy_split, seed)
-    rng = random.Random(f"toy-comparisons:{seed}:{split}")
-    rows = []
-    for i, post in enumerate(posts):
-        a, b, kind_a, kind_b = toy_world.sample_policy_pair(post, rng)
-        choice, confidence = toy_world.human_preference(post, a, b, rng)
-        policies = (f"toy-{kind_a}", f"toy-{kind_b}")
-        rows.append(toy_world.comparison_row(post, a, b, choice, confidence, policies, split, worker=f"sim-{i % 10}"))
-    return rows
-
-
 def _is_reddit(info: dict) -> bool:
     return info.get("post") is not None
 
 
 def load_comparisons(source: str, split: str | None = None, n: int | None = None, seed: int = 0) -> datasets.Dataset:
-    """Human comparisons from "toy", "openai/summarize_from_feedback" (config "comparisons"), or a local path.
+    """Human comparisons from "openai/summarize_from_feedback" (config "comparisons"), or a local path.
 
-    Toy splits: "train" -> the toy world's "label" posts, "validation"/"test" -> its "eval" posts.
     A single local file is split by post (`split_of_post`); split=None means the whole file, or "train"
     for other sources.
     Real data: rows about CNN/DM news articles (no Reddit post) are dropped; then a seeded subset of n rows.
     Bad input raises SchemaError (naming file, line, field) or FileNotFoundError.
     """
-    if source == "toy":
-        ds = datasets.Dataset.from_list(toy_comparisons(split, n, seed))
-    else:
-        config = "comparisons" if source == OPENAI_COMPARISONS else None
-        ds = _load(source, "comparisons", split, check_comparison_rows, config=config)
-        if len(ds):
-            ds = ds.filter(_is_reddit, input_columns="info")
+    config = "comparisons" if source == OPENAI_COMPARISONS else None
+    ds = _load(source, "comparisons", split, check_comparison_rows, config=config)
+    if len(ds):
+        ds = ds.filter(_is_reddit, input_columns="info")
         ds = _take(ds, n, seed)
     check_comparison_rows(ds)
     return ds

@@ -18,7 +18,6 @@ from __future__ import annotations
 import gc
 import importlib.util
 import os
-from contextlib import contextmanager
 from pathlib import Path
 
 SMOLLM2 = "smollm2-135m-instruct"  # the offline labeler's name in presets
@@ -289,18 +288,6 @@ def free_memory() -> None:
         torch.cuda.empty_cache()
 
 
-@contextmanager
-def loaded(name: str, loader=None, **kwargs):
-    """`with loaded(name) as (model, tokenizer): ...`: load through `loader` (default
-    `load_causal_lm`), yield, then drop the model and empty the CUDA cache."""
-    pair = (loader or load_causal_lm)(name, **kwargs)
-    try:
-        yield pair
-    finally:
-        del pair
-        free_memory()
-
-
 _LABELER: dict = {}  # the one labeler in memory: {"name": str, "pair": (model, tokenizer)}
 
 
@@ -320,7 +307,3 @@ def free_labeler() -> None:
     _LABELER.clear()
     free_memory()
 
-
-def held_labeler() -> str | None:
-    """Name of the labeler `load_labeler` holds now (None if none)."""
-    return _LABELER.get("name")

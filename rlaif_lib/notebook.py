@@ -29,9 +29,15 @@ def setup(preset: str | None = None, run: str | None = None) -> tuple[Preset, Ru
     return preset, folder
 
 
-# Seconds each stage took in `make demo` on the `tiny` preset (2-core reference machine, README);
-# what a notebook announces before it runs a stage.
-TINY_SECONDS = {"data": 1, "sft": 45, "sample": 12, "label": 292, "reward": 50, "rl": 166, "evaluate": 6}
+EXAMPLE_RUN = Path(__file__).resolve().parents[1] / "examples" / "run"
+
+
+def tiny_stage_seconds() -> dict:
+    """Seconds each stage took in the committed example run (`tiny`, examples/run/metrics.json, refreshed
+    from a `make demo`): what a notebook announces before it runs a stage. {} where the kit is
+    installed without its examples folder."""
+    path = EXAMPLE_RUN / "metrics.json"
+    return {k: round(v) for k, v in read_json(path).get("stages", {}).items()} if path.exists() else {}
 
 
 def ensure(preset: Preset, run: RunFolder, stages) -> dict:
@@ -47,8 +53,9 @@ def ensure(preset: Preset, run: RunFolder, stages) -> dict:
             print(f"[{s}] loaded from {run.stage(s)} (done already; delete {run.done(s).name} there to redo it)")
     if not todo:
         return read_json(run.metrics) if run.metrics.exists() else {}
+    seconds = tiny_stage_seconds()
     for s in todo:
-        print(f"[{s}] not in {run} yet: running it now, about {TINY_SECONDS.get(s, '?')} s on the tiny preset "
+        print(f"[{s}] not in {run} yet: running it now, about {seconds.get(s, '?')} s on the tiny preset "
               f"(this run: {preset.name}) ...", flush=True)
     done = [s for s in STAGES if run.done(s).exists()]  # listed too, so metrics.json keeps their numbers
     return pipeline.run(preset, run, stages=[s for s in STAGES if s in stages or s in done])

@@ -45,4 +45,3 @@ HUMAN_AGREEMENT = (73, 77)
 KL_BETA = 0.05  # KL coefficient to the SFT policy
 ROLLOUT_TEMPERATURE = 0.9
 COT_MAX_TOKENS = 512  # rationale budget for chain of thought
-SELF_CONSISTENCY_TOP_K = 40

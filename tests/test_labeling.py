@@ -47,6 +47,21 @@ TRAIN = [
 ]
 
 
+@pytest.fixture
+def scored_rows(monkeypatch):
+    """Counts of prompt rows the labeling engine scores, with and without the shared-prefix KV cache."""
+    from rlaif_lib.labeling import scoring
+
+    counts, forward = {"cached": 0, "uncached": 0}, scoring.last_logprobs
+
+    def counting(model, prefix, cache, mids, tails, k):
+        counts["cached" if prefix else "uncached"] += sum(map(len, tails))
+        return forward(model, prefix, cache, mids, tails, k)
+
+    monkeypatch.setattr(scoring, "last_logprobs", counting)
+    return counts
+
+
 @pytest.fixture(scope="module")
 def smol():
     return L.load_labeler(SMOLLM2)[:2]
@@ -152,13 +167,11 @@ def test_answer_tokens_merged_into_ending_raise():
 
 @pytest.mark.parametrize("cfg", [L.LabelConfig(shots=1, batch_size=2), raw(preamble="base", batch_size=3)],
                          ids=["chat-detailed-1shot", "raw-base-0shot"])
-def test_cached_batched_path_matches_plain_forward(smol, cfg):
+def test_cached_batched_path_matches_plain_forward(smol, cfg, scored_rows):
     model, tok = smol
     ex = L.select_exemplars(TRAIN, 1, seed=0)
-    before = dict(L.STATS)
     labels = L.label_pairs(PAIRS, smol, cfg, exemplars=ex, progress=False)
-    assert L.STATS["cached_rows"] - before["cached_rows"] == 2 * len(PAIRS)  # the prefix cache was used
-    assert L.STATS["uncached_rows"] == before["uncached_rows"]
+    assert scored_rows == {"cached": 2 * len(PAIRS), "uncached": 0}  # every row ran on the shared-prefix cache
     prompts = [L.build_prompt(p, cfg, ex, swap=s, tokenizer=tok) for p in PAIRS for s in (False, True)]
     probs, other = L.soft_label(model, tok, prompts)
     for i, row in enumerate(labels):
@@ -250,7 +263,7 @@ def _count_keys(path):
     return Counter(keys)
 
 
-def test_cache_survives_kill_9_and_resumes_without_relabeling(smol, tmp_path):
+def test_cache_survives_kill_9_and_resumes_without_relabeling(smol, tmp_path, scored_rows):
     pairs, cfg = _many_pairs(), raw(preamble="base", batch_size=1)
     cache = tmp_path / "cache.jsonl"
     script = ("import json,sys; from rlaif_lib import labeling as L; "
@@ -270,10 +283,9 @@ def test_cache_survives_kill_9_and_resumes_without_relabeling(smol, tmp_path):
     assert 1 <= n_before < len(pairs)
     with open(cache, "ab") as f:  # what a kill in the middle of a write leaves behind
         f.write(b'{"key": "half-written", "id": "r')
-    before = dict(L.STATS)
+    scored_rows.update(cached=0, uncached=0)
     resumed = L.label_pairs(pairs, SMOLLM2, cfg, cache_path=cache, progress=False)
-    rows_scored = L.STATS["cached_rows"] + L.STATS["uncached_rows"] - before["cached_rows"] - before["uncached_rows"]
-    assert rows_scored == 2 * (len(pairs) - n_before)  # only the missing pairs were labeled
+    assert sum(scored_rows.values()) == 2 * (len(pairs) - n_before)  # only the missing pairs were labeled
     counts = _count_keys(cache)
     assert len(counts) == len(pairs) and set(counts.values()) == {1}  # every pair exactly once
     assert Path(cache).read_bytes().endswith(b"\n")

@@ -7,11 +7,12 @@ import pytest
 from rlaif_lib import data, toy_world
 from rlaif_lib.labeling import analysis
 from rlaif_lib.toy_world import simulated_labeler as sim
+from tests.conftest import toy_comparison_rows
 
 
 @pytest.fixture(scope="module")
 def toy():
-    pairs = data.comparisons_to_pairs(data.load_comparisons("toy", "train", n=150, seed=0))
+    pairs = data.comparisons_to_pairs(toy_comparison_rows("train", n=150))
     posts = {p.id: p for p in toy_world.generate_posts(150, "label", seed=0)}
     return pairs, posts
 

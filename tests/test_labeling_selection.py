@@ -4,6 +4,7 @@ import pytest
 from rlaif_lib.labeling import selection
 from rlaif_lib.presets import get_preset
 from rlaif_lib.run_folder import RunFolder
+from tests.conftest import toy_comparison_rows
 
 
 def row(preamble, shots, cot, alignment):
@@ -66,7 +67,7 @@ def test_label_exemplars_come_from_posts_no_split_uses(tiny_lm, tmp_path):
     import shutil
     from dataclasses import replace
 
-    from rlaif_lib import data, pipeline
+    from rlaif_lib import pipeline
     from rlaif_lib.labeling import LabelConfig
     from rlaif_lib.run_folder import write_jsonl
 
@@ -74,8 +75,8 @@ def test_label_exemplars_come_from_posts_no_split_uses(tiny_lm, tmp_path):
     run = RunFolder(tmp_path / "run")
     shutil.copytree(tiny_lm, run.sft)
     run.stage("sample").mkdir(parents=True)
-    write_jsonl(run.comparisons("train"), data.toy_comparisons("train", n=preset.n_label_posts))
-    write_jsonl(run.comparisons("test"), data.toy_comparisons("test", n=preset.n_test_pairs))
+    write_jsonl(run.comparisons("train"), toy_comparison_rows("train", n=preset.n_label_posts))
+    write_jsonl(run.comparisons("test"), toy_comparison_rows("test", n=preset.n_test_pairs))
     assert pipeline.label_exemplars(preset, run) == []  # 0-shot
     one_shot = replace(preset, label=LabelConfig(preamble="base", shots=1))
     ex = pipeline.label_exemplars(one_shot, run)

@@ -33,9 +33,9 @@ def test_peak_memory_sees_a_child_process_and_splits_phases(tmp_path):
 
 def test_machine_probe_measures_matmul_and_memory_speed():
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    import peak_memory
+    import speed_probe
 
-    m = peak_memory.machine_probe()
+    m = speed_probe.machine_probe()
     assert m["threads"] >= 1 and 1 < m["matmul_gflops"] < 1e5 and 0.1 < m["memory_copy_gbs"] < 1e4
 
 

@@ -6,11 +6,12 @@ import pytest
 from rlaif_lib import data, toy_world
 from rlaif_lib import labeling as lab
 from rlaif_lib.toy_world import simulated_labeler as sim
+from tests.conftest import toy_comparison_rows
 
 
 @pytest.fixture(scope="module")
 def toy_pairs():
-    return data.comparisons_to_pairs(data.load_comparisons("toy", "train", n=60, seed=0))
+    return data.comparisons_to_pairs(toy_comparison_rows("train", n=60))
 
 
 @pytest.mark.parametrize("spec", [

@@ -16,10 +16,10 @@ from .label import label_pairs, select_exemplars
 from .metrics import alignment, position_bias, position_direction
 from .prompts import (BASE_COT_PREAMBLE, BASE_PREAMBLE, DETAILED_COT_PREAMBLE, DETAILED_PREAMBLE, DRLAIF_ENDING,
                       DRLAIF_PREAMBLE, ENDING, LabelConfig, build_prompt, truncate_post, validate_pairs)
-from .scoring import STATS, answer_token_ids, load_labeler, score_rows, soft_label
+from .scoring import answer_token_ids, load_labeler, score_rows, soft_label
 
 __all__ = ["label_pairs", "select_exemplars", "LabelConfig", "build_prompt", "truncate_post", "validate_pairs",
            "BASE_PREAMBLE", "DETAILED_PREAMBLE", "BASE_COT_PREAMBLE", "DETAILED_COT_PREAMBLE", "ENDING",
-           "DRLAIF_PREAMBLE", "DRLAIF_ENDING", "load_labeler", "answer_token_ids", "score_rows", "soft_label", "STATS",
+           "DRLAIF_PREAMBLE", "DRLAIF_ENDING", "load_labeler", "answer_token_ids", "score_rows", "soft_label",
            "LabelCache", "pair_key", "drlaif_prompt", "dscore", "make_drlaif_reward", "length_labeler", "random_labeler",
            "embedding_labeler", "alignment", "position_bias", "position_direction"]

@@ -182,9 +182,6 @@ def last_logprobs(model, prefix_ids, cache, mids: list[list[int]], tails: list[l
         return torch.log_softmax(logits, dim=-1).cpu()
 
 
-STATS = {"cached_rows": 0, "uncached_rows": 0}  # scored rows with / without the shared-prefix cache
-
-
 def _common(rows: list[list[int]], start: int, stop: int) -> int:
     """End of the common token prefix of `rows`, searched in [start, stop)."""
     n = start
@@ -227,7 +224,6 @@ def score_rows(model, tokenizer, prefix: str, fulls: list[str], k: int = 1, stor
         res = last_logprobs(model, p, cache, ms, tails, k)
         for j, i in enumerate(i for g in gs for i in g):
             out[i] = res[j]
-        STATS["cached_rows" if p else "uncached_rows"] += sum(map(len, gs))
     return torch.stack(out)
 
 
