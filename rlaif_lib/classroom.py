@@ -20,6 +20,7 @@ humans. `labeling_widget` is the ipywidgets front end; its callbacks only call t
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import os
 import random
@@ -45,11 +46,6 @@ def confidence_from(choice: int, strength: int) -> int:
     if strength not in (1, 2, 3, 4) or isinstance(strength, bool):
         raise ValueError(f"strength must be 1, 2, 3 or 4, got {strength!r}")
     return 5 - strength if choice == 0 else 5 + strength
-
-
-def strength(confidence: int) -> int:
-    """Strength of preference |confidence - 5|, 1..4 (OpenAI's "high confidence" is strength >= 3)."""
-    return abs(int(confidence) - 5)
 
 
 def make_answer(student: str, pair_id, shown_first: str, picked_position: int, strength_: int,
@@ -333,7 +329,7 @@ def labeling_widget(pairs: list[dict], path, student: str, seed: int = 0, max_po
     state = {"pair": None, "shown_first": None}
 
     def esc(text):
-        return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "<br>")
+        return html.escape(text or "", quote=False).replace("\n", "<br>")
 
     def show():
         answers = load_answers(path)

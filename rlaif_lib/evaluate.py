@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .stats import bootstrap_mean
+from .stats import bootstrap_mean, fit_logistic
 
 
 def gold_preferences(posts, summaries_a: list[str], summaries_b: list[str]) -> np.ndarray:
@@ -81,11 +81,5 @@ def length_controlled_win_rate(preferences, summaries_a: list[str], summaries_b:
     y = np.asarray(preferences, dtype=float)
     words = lambda s: max(len(s.split()), 1)  # noqa: E731
     x = np.log(np.array([words(a) / words(b) for a, b in zip(summaries_a, summaries_b)]))
-    X = np.stack([np.ones_like(x), x], axis=1)
-    w = np.zeros(2)
-    for _ in range(50):  # Newton's method with a little ridge for separable data
-        p = 1 / (1 + np.exp(-X @ w))
-        grad = X.T @ (p - y) + 1e-3 * w
-        hess = (X * (p * (1 - p))[:, None]).T @ X + 1e-3 * np.eye(2)
-        w -= np.linalg.solve(hess, grad)
+    w = fit_logistic(x, y, ridge=1e-3, ridge_on_bias=True)  # a little ridge for separable data
     return float(1 / (1 + np.exp(-w[0])))

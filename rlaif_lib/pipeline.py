@@ -96,18 +96,11 @@ def stage_sample(preset: Preset, run: RunFolder) -> dict:
             n_samples=preset.n_samples, temperature=preset.sample_temperature, max_new_tokens=preset.max_new_tokens,
             seed=preset.seed,
         )
-        by_id = {p.id: p for p in posts}
-        rows = []
-        for pair in pairs:
-            post = by_id[pair["id"]]
-            choice, confidence = toy_world.human_preference(post, pair["summary_a"], pair["summary_b"], rng)
-            rows.append(toy_world.comparison_row(
-                post, pair["summary_a"], pair["summary_b"], choice, confidence,
-                policies=(pair["policy_a"], pair["policy_b"]), split="train" if name == "train" else "valid1",
-            ))
+        rows = toy_world.rated_comparisons(posts, pairs, rng, split="train" if name == "train" else "valid1")
         write_jsonl(run.comparisons(name), rows)
         counts[f"n_{name}_pairs"] = len(rows)
         if name == "train":  # how often two simulated raters agree on *these* pairs (OpenAI's: 73-77% on theirs)
+            by_id = {p.id: p for p in posts}
             counts["rater_agreement"] = toy_world.rater_agreement(
                 [(by_id[p["id"]], p["summary_a"], p["summary_b"]) for p in pairs], seed=preset.seed)
     return counts
@@ -139,10 +132,7 @@ def label_exemplars(preset: Preset, run: RunFolder, shots: int | None = None) ->
         sampled = sample_pairs(str(run.sft), [toy_world.format_prompt(p) for p in posts], [p.id for p in posts],
                                n_samples=preset.n_samples, temperature=preset.sample_temperature,
                                max_new_tokens=preset.max_new_tokens, seed=preset.seed + 2, progress=False)
-        by_id, rng = {p.id: p for p in posts}, random.Random(f"exemplar-raters:{preset.seed}")
-        rows = [toy_world.comparison_row(by_id[x["id"]], x["summary_a"], x["summary_b"],
-                                         *toy_world.human_preference(by_id[x["id"]], x["summary_a"], x["summary_b"], rng),
-                                         policies=(x["policy_a"], x["policy_b"]), split="exemplars") for x in sampled]
+        rows = toy_world.rated_comparisons(posts, sampled, random.Random(f"exemplar-raters:{preset.seed}"), split="exemplars")
     else:
         rows = list(data.load_comparisons(preset.comparisons, split="train", n=preset.n_label_posts + EXEMPLAR_POSTS,
                                           seed=preset.seed))[preset.n_label_posts:]

@@ -5,6 +5,7 @@ import random
 import pytest
 
 from rlaif_lib import classroom
+from rlaif_lib.data import preference_strength
 from rlaif_lib.classroom import (AnswerError, check_answer, class_labels, compare_with, load_answers, make_answer,
                                  merge_class_files, save_answer, simulated_class, to_comparison_rows, unique_answers)
 
@@ -24,7 +25,7 @@ def test_a_click_is_stored_in_the_schemas_terms(shown_first, picked, choice):
     record = make_answer("ana", "p0", shown_first, picked, 4)
     assert record["choice"] == choice
     assert record["confidence"] == (1 if choice == 0 else 9)  # strength 4 = "definitely"
-    assert classroom.strength(record["confidence"]) == 4
+    assert preference_strength(record["confidence"]) == 4
 
 
 def test_nine_point_scale():
@@ -151,7 +152,7 @@ def test_simulated_class_is_named_and_valid():
     answers = simulated_class(PAIRS, lambda pair, rng: (pair["choice"], 3), n_students=3, per_student=2)
     assert len(answers) == 6 and all(a["simulated"] and a["student"].startswith("simulated-") for a in answers)
     by_id = {p["id"]: p for p in PAIRS}
-    assert all(a["choice"] == by_id[a["pair_id"]]["choice"] and classroom.strength(a["confidence"]) == 3 for a in answers)
+    assert all(a["choice"] == by_id[a["pair_id"]]["choice"] and preference_strength(a["confidence"]) == 3 for a in answers)
     for a in answers:
         check_answer(a)
 
@@ -168,7 +169,7 @@ def test_widget_saves_clicks_headless_and_resumes(tmp_path):
     assert [a["pair_id"] for a in saved] == ["p0", "p1"]
     for a, position in zip(saved, (0, 1)):  # the saved choice is the summary that was on the clicked side
         shown = classroom.display_order("ana", a["pair_id"])
-        assert a["choice"] == (0 if (position == 0) == (shown == "a") else 1) and classroom.strength(a["confidence"]) == 4
+        assert a["choice"] == (0 if (position == 0) == (shown == "a") else 1) and preference_strength(a["confidence"]) == 4
     again = classroom.labeling_widget(PAIRS[:3], path, student="ana")  # a restarted kernel
     assert "pair 3 of 3" in again.status.value
     again.buttons[0].click()
@@ -227,4 +228,4 @@ def test_toy_student_prefers_the_better_summary():
     by_id = {p["id"]: p for p in pairs}
     right = [a["choice"] == by_id[a["pair_id"]]["choice"] for a in answers]
     assert sum(right) / len(right) > 0.9  # a reference against an off-topic summary is an easy call
-    assert all(classroom.strength(a["confidence"]) == 4 for a in answers)  # and a sure one
+    assert all(preference_strength(a["confidence"]) == 4 for a in answers)  # and a sure one

@@ -7,6 +7,7 @@ import pytest
 from rlaif_lib import data, toy_world
 from rlaif_lib.labeling import analysis
 from rlaif_lib.toy_world import simulated_labeler as sim
+from rlaif_lib.stats import fit_logistic
 from tests.conftest import toy_comparison_rows
 
 
@@ -46,7 +47,7 @@ def test_logistic_fit_recovers_known_weights():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(4000, 2))
     y = (rng.random(4000) < 1 / (1 + np.exp(-(0.5 + 2 * x[:, 0] - x[:, 1])))).astype(float)
-    w = analysis.fit_logistic(x, y, ridge=0.0)
+    w = fit_logistic(x, y, ridge=0.0)
     assert w == pytest.approx([0.5, 2.0, -1.0], abs=0.15)
 
 

@@ -164,8 +164,10 @@ def test_confidence_is_openai_9_point_scale_and_high_confidence_agrees_more(poli
     assert seen == {1, 2, 3, 4, 6, 7, 8, 9}
     assert min(map(len, by_strength.values())) >= 200
     assert np.mean(by_strength["high"]) >= np.mean(by_strength["low"]) + 0.15
-    # both positions among high-confidence pairs (the old rule, confidence >= 8, kept only summary B's wins)
-    rows = data.comparisons_to_pairs(data.load_comparisons("toy", "train", n=300))
+    # both positions among high-confidence pairs (a rule like confidence >= 8 would keep only summary B's wins)
+    from tests.conftest import toy_comparison_rows
+
+    rows = data.comparisons_to_pairs(toy_comparison_rows("train", n=300))
     assert {r["choice"] for r in data.high_confidence(rows)} == {0, 1}
 
 

@@ -26,6 +26,8 @@ import re
 
 import numpy as np
 
+from ..stats import fit_logistic
+
 FEATURES = ("length", "gold", "coverage", "wrong_facts", "wrong_other", "age_tags", "coherence", "repetition", "overlap",
             "copying", "unfinished")
 MODEL_FEATURES = ("length", "coverage", "wrong_other", "age_tags", "coherence", "repetition", "copying", "unfinished")
@@ -96,23 +98,6 @@ def spearman(x, y) -> float:
     if rx.std() == 0 or ry.std() == 0:
         return float("nan")
     return float(np.corrcoef(rx, ry)[0, 1])
-
-
-def fit_logistic(x: np.ndarray, y, ridge: float = 1e-2, iters: int = 50) -> np.ndarray:
-    """Weights [bias, w_1..w_k] of P(y=1) = sigmoid(bias + x @ w), by Newton's method with an L2
-    ridge on w (y may be soft, in [0, 1])."""
-    X = np.column_stack([np.ones(len(x)), x])
-    y = np.asarray(y, dtype=float)
-    w = np.zeros(X.shape[1])
-    reg = ridge * np.eye(X.shape[1])
-    reg[0, 0] = 0.0
-    for _ in range(iters):
-        p = 1 / (1 + np.exp(-np.clip(X @ w, -30, 30)))
-        step = np.linalg.solve((X * (p * (1 - p))[:, None]).T @ X + reg + 1e-9 * np.eye(len(w)), X.T @ (p - y) + reg @ w)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return w
 
 
 def logistic_model(features: dict, y, names=MODEL_FEATURES, n_boot: int = 200, seed: int = 0) -> dict:

@@ -46,13 +46,7 @@ def validation_pairs(run, preset, n_posts: int = 240, seed_offset: int = 1) -> l
     pairs = sample_pairs(str(run.sft), [toy_world.format_prompt(p) for p in posts], [p.id for p in posts],
                          n_samples=preset.n_samples, temperature=preset.sample_temperature,
                          max_new_tokens=preset.max_new_tokens, seed=preset.seed + seed_offset)
-    by_id, rng = {p.id: p for p in posts}, random.Random(f"validation-raters:{preset.seed}")
-    rows = []
-    for pair in pairs:
-        post = by_id[pair["id"]]
-        choice, confidence = toy_world.human_preference(post, pair["summary_a"], pair["summary_b"], rng)
-        rows.append(toy_world.comparison_row(post, pair["summary_a"], pair["summary_b"], choice, confidence,
-                                             policies=(pair["policy_a"], pair["policy_b"]), split="valid2"))
+    rows = toy_world.rated_comparisons(posts, pairs, random.Random(f"validation-raters:{preset.seed}"), split="valid2")
     path.parent.mkdir(parents=True, exist_ok=True)
     write_jsonl(path, rows)
     return data.comparisons_to_pairs(rows)

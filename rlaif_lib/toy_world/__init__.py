@@ -17,7 +17,7 @@ everything it says about "humans" is about its simulated raters.
 """
 from ..tldr import tldr_prompt
 from .corruptions import CORRUPTIONS, POLICY_LIKE_KINDS, corrupt_summary, policy_like_pairs, sample_policy_pair
-from .export import comparison_row, sft_rows
+from .export import comparison_row, rated_comparisons, sft_rows
 from .gold import MAX_WORDS, MIN_WORDS, WRONG_FACT_COST, gold_breakdown, gold_score
 from .posts import KEY_SLOTS, SPLITS, Post, format_prompt, generate_posts, key_facts, render_reference
 from .raters import TAU, calibrate_tau, human_preference, rater_agreement
@@ -27,7 +27,7 @@ from .vocabulary import (AGE_GAP, AGE_RE, COMPLICATIONS, DISTRACTORS, DURATION_R
                          SUBJECTS_NO_RELATION, SUBREDDITS, TITLES, VAGUE, Fact)
 
 __all__ = ["tldr_prompt", "CORRUPTIONS", "POLICY_LIKE_KINDS", "corrupt_summary", "policy_like_pairs",
-           "sample_policy_pair", "comparison_row", "sft_rows", "MAX_WORDS", "MIN_WORDS", "WRONG_FACT_COST",
+           "sample_policy_pair", "comparison_row", "rated_comparisons", "sft_rows", "MAX_WORDS", "MIN_WORDS", "WRONG_FACT_COST",
            "gold_breakdown", "gold_score", "KEY_SLOTS", "SPLITS", "Post", "format_prompt", "generate_posts", "key_facts",
            "render_reference", "TAU", "calibrate_tau", "human_preference", "rater_agreement", "AGE_GAP", "AGE_RE",
            "COMPLICATIONS", "DISTRACTORS", "DURATION_RE", "DURATIONS", "EVENTS", "FEELINGS", "FILLERS", "INTROS",

@@ -3,6 +3,7 @@ openai/summarize_from_feedback "comparisons" rows, so every stage runs unchanged
 from __future__ import annotations
 
 from .posts import Post, format_prompt
+from .raters import human_preference
 
 
 def sft_rows(posts: list[Post]) -> list[dict]:
@@ -20,3 +21,16 @@ def comparison_row(post: Post, summary_a: str, summary_b: str, choice: int, conf
                       for text, policy in zip((summary_a, summary_b), policies)],
         "choice": int(choice), "worker": worker, "batch": batch, "split": split, "extra": {"confidence": confidence},
     }
+
+
+def rated_comparisons(posts: list[Post], pairs: list[dict], rng, split: str) -> list[dict]:
+    """Comparison rows for pairs of summaries sampled for toy posts ({"id", "summary_a", "summary_b",
+    "policy_a", "policy_b"}, as `sft.sample_pairs` returns them), each rated by a simulated human
+    (`raters.human_preference`, drawing from `rng` in the pairs' order)."""
+    by_id = {p.id: p for p in posts}
+    rows = []
+    for pair in pairs:
+        post, a, b = by_id[pair["id"]], pair["summary_a"], pair["summary_b"]
+        choice, confidence = human_preference(post, a, b, rng)
+        rows.append(comparison_row(post, a, b, choice, confidence, policies=(pair["policy_a"], pair["policy_b"]), split=split))
+    return rows

@@ -136,7 +136,12 @@ def generate_posts(n: int, split: str = "sft", seed: int = 0) -> list[Post]:
     """The first `n` posts of a split; post i depends only on (seed, split, i), so splits are disjoint."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    return [_make_post(f"{split}-{i:05d}", random.Random(f"toytldr:{seed}:{split}:{i}")) for i in range(n)]
+    return [post_at(split, i, seed) for i in range(n)]
+
+
+def post_at(split: str, index: int, seed: int = 0) -> Post:
+    """Post `index` of a split, id "<split>-<index:05d>": it depends only on (seed, split, index)."""
+    return _make_post(f"{split}-{index:05d}", random.Random(f"toytldr:{seed}:{split}:{index}"))
 
 
 

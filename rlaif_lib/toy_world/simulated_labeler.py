@@ -49,7 +49,7 @@ import numpy as np
 
 from .corruptions import policy_like_pairs
 from .gold import gold_score
-from .posts import SPLITS, _make_post, generate_posts
+from .posts import SPLITS, generate_posts, post_at
 from .raters import TAU, _rate
 
 PREFIX = "simulated:"
@@ -264,9 +264,7 @@ def toy_post_for(pair: dict, seed: int):
 
 @functools.lru_cache(maxsize=20_000)
 def _toy_post(split: str, index: int, seed):
-    import random
-
-    return _make_post(f"{split}-{index:05d}", random.Random(f"toytldr:{seed}:{split}:{index}"))
+    return post_at(split, index, seed)
 
 
 def label_pairs_simulated(pairs: list[dict], labeler, seed: int = 0, cache_path=None) -> list[dict]:
