@@ -3,7 +3,7 @@
 #               then write executed copies of the notebooks into runs/demo/notebooks/
 #   make test   set up .venv, run the test suite and every notebook (nbmake, `micro` preset)
 #
-# Every install is constrained to the exact versions in constraints.txt (the stack the kit was
+# Every install is constrained to the exact versions in constraints.txt (the stack the kit is
 # tested with). torch installs first, from the index scripts/torch_index.sh picks: on Linux without
 # an NVIDIA GPU (no nvidia-smi) PyTorch's CPU wheels, so no CUDA build of several GB is pulled in;
 # set TORCH_INDEX=URL to choose another index (e.g. a given CUDA version's).
@@ -35,20 +35,18 @@ $(VENV)/.installed: pyproject.toml Makefile constraints.txt scripts/torch_index.
 	$(PY) -c "import torch, transformers, trl, datasets; print('torch', torch.__version__, '| transformers', transformers.__version__, '| trl', trl.__version__, '| datasets', datasets.__version__)"
 	touch $@
 
-# The demo runs under benchmarks/peak_memory.py, which records its wall time and the peak memory of the
-# whole process tree, by stage and notebook, in runs/demo/resources.json (README's timing table reads it),
-# and first probes the machine's speed (--probe: matmul GFLOP/s, memory GB/s): on this kit's shared 2-core
-# VM the same fresh-clone demo took 866 s in one hour and 503 s in the next.
-# No OMP_WAIT_POLICY=PASSIVE: measured on the idle 2-core machine, it left labeling as fast (20.7 s vs 20.3 s
-# for 24 pairs) and made SFT 1.7x slower (189 s vs 113 s); it only helped when other jobs loaded the cores.
+# The demo runs under benchmarks/peak_memory.py, which first probes the machine's speed (--probe: matmul
+# GFLOP/s, memory GB/s), then records the wall time and the peak memory of the whole process tree, by stage
+# and notebook, in runs/demo/resources.json. `make example-run` copies the run to examples/run and rewrites
+# the generated numbers of README.md and docs/MEASUREMENTS.md from it (python -m rlaif_lib.readme).
 demo: setup
 	mkdir -p runs/demo
 	$(PY) benchmarks/peak_memory.py --json runs/demo/resources.json --name "make demo" --probe -- sh -c '\
 		$(PY) -m rlaif_lib.cli run --preset tiny --out runs/demo && \
 		$(MAKE) --no-print-directory notebooks RUN=$(CURDIR)/runs/demo PRESET=tiny OUT=runs/demo/notebooks'
 
-# The labeler sweep (issue 10, notebook 06) on the demo's run: about 15 minutes on 2 cores. --commit saves
-# it as rlaif_lib/assets/sweep_tiny.json, the precomputed sweep notebook 06 shows.
+# The labeler sweep (notebook 06) on the demo's run; docs/MEASUREMENTS.md gives its time. --commit saves it
+# as rlaif_lib/assets/sweep_tiny.json, the precomputed sweep notebook 06 and docs/MEASUREMENTS.md show.
 sweep: setup
 	$(PY) -m rlaif_lib.cli sweep --preset tiny --base runs/demo --out runs/demo/sweep --commit
 
@@ -84,12 +82,13 @@ benchmark: setup
 clean:
 	rm -rf runs .cache
 
-# ----------------------------------------------------------------------------- slides (issue 14)
+# ----------------------------------------------------------------------------- slides
 # The talk: `make slides` builds build/slides/talk.html (one self-contained file) and talk.pdf from
 # runs/demo when a demo has finished there, else from the committed example run examples/run.
 # `make slides-setup` installs Marp CLI + puppeteer-core into slides/node_modules (npm ci, no browser
 # download) and Debian's chromium where it is missing. `make test-slides` opens the deck in headless
-# chromium and checks every slide and number. `make example-run` refreshes examples/run from runs/demo.
+# chromium and checks every slide and number. `make example-run` refreshes examples/run from runs/demo
+# and rewrites the generated blocks of README.md and docs/MEASUREMENTS.md from it.
 SLIDES_RUN ?= $(if $(wildcard runs/demo/metrics.json),runs/demo,examples/run)
 CHROME_PATH ?= /usr/bin/chromium
 

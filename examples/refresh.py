@@ -4,8 +4,10 @@
     .venv/bin/python examples/refresh.py --src runs/x    # from another run
 
 Copies only what a fresh clone needs to show results before any run: metrics.json, preset.json,
-report.md and the figures (PNG), then writes examples/run/README.md naming the preset that produced
-them (read from metrics.json). Refuses to copy more than MAX_KB in all, so the repository stays small.
+report.md, resources.json (`make demo`'s time, memory and machine speed) and the figures (PNG), then
+writes examples/run/README.md naming the preset that produced them (read from metrics.json). Refuses to
+copy more than MAX_KB in all, so the repository stays small. When it refreshes examples/run itself, it
+then rewrites the generated blocks of README.md and docs/MEASUREMENTS.md from it (`rlaif_lib.readme`).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEST = ROOT / "examples" / "run"
 MAX_KB = 500
-FILES = ("metrics.json", "preset.json", "report.md")
+FILES = ("metrics.json", "preset.json", "report.md", "resources.json")
 
 
 def refresh(src: Path, dest: Path = DEST, max_kb: int = MAX_KB) -> list[Path]:
@@ -58,7 +60,8 @@ def refresh(src: Path, dest: Path = DEST, max_kb: int = MAX_KB) -> list[Path]:
         "before any run of your own. After `make demo`, `make slides` uses `runs/demo` instead, and "
         "`make example-run` copies that run here.\n\n"
         "Files: `metrics.json` (every number), `preset.json` (the settings), `report.md` (tables), "
-        "`figures/` (training curves and win rates).\n"
+        "`resources.json` (time, memory and machine speed of `make demo`, when the run has it), "
+        "`figures/` (training curves and win rates). README.md and docs/MEASUREMENTS.md quote this run.\n"
         + (f"\nThis example comes from the small `{preset}` preset, not the `tiny` demo: its samples are tiny "
            "and its intervals wide. Refresh it from a `make demo` run for the numbers the README quotes.\n"
            if preset != "tiny" else ""))
@@ -73,6 +76,14 @@ def main(argv=None) -> None:
     written = refresh(args.src, args.dest)
     size = sum(p.stat().st_size for p in written) / 1024
     print(f"Wrote {len(written)} files ({size:.0f} KB) to {args.dest}")
+    if args.dest.resolve() == DEST.resolve():  # the committed example: the README and MEASUREMENTS.md quote it
+        import sys
+
+        sys.path.insert(0, str(ROOT))
+        from rlaif_lib import readme
+
+        changed = readme.update_docs(readme.Sources(run=DEST))
+        print("Rewrote the generated blocks of", ", ".join(str(p.relative_to(ROOT)) for p in changed) or "nothing")
 
 
 if __name__ == "__main__":

