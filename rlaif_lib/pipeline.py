@@ -319,8 +319,8 @@ def rl_policy_done(run: RunFolder, policy: str, fingerprint: str) -> bool:
 
 def stage_evaluate(preset: Preset, run: RunFolder) -> dict:
     """Sec. 3.2: summaries of held-out posts from each policy, judged pairwise; win rates with CIs."""
-    from .evaluate import (ai_judge_preferences, gold_preferences, gold_score_summary, judge_record,
-                           length_controlled_win_rate, win_rate)
+    from .evaluate import (ai_judge_preferences, gold_preferences, gold_score_summary, judge_label_config,
+                           judge_record, length_controlled_win_rate, win_rate)
     from .sft import generate
 
     rows = read_jsonl(run.eval_prompts)
@@ -343,8 +343,8 @@ def stage_evaluate(preset: Preset, run: RunFolder) -> dict:
             return gold_preferences(post_list, summaries[a], summaries[b])
     else:
         def judge(a, b):
-            return ai_judge_preferences(prompts, summaries[a], summaries[b], judge_info["name"], preset.label,
-                                        cache_path=run.judge_cache)
+            return ai_judge_preferences(prompts, summaries[a], summaries[b], judge_info["name"],
+                                        judge_label_config(preset.label), cache_path=run.judge_cache)
     comparisons = [(p, "sft") for p in preset.rl_policies]
     if {"rlaif", "rlhf"} <= set(preset.rl_policies):
         comparisons.append(("rlaif", "rlhf"))
