@@ -80,6 +80,12 @@ def normalize_post(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def normalize_summary(text: str) -> str:
+    """A summary's text with surrounding whitespace stripped: the form in which the kit's pairs hold
+    summaries (`comparisons_to_pairs`), and so the form in which two summaries count as the same."""
+    return str(text).strip()
+
+
 def post_text(row: dict) -> str | None:
     """The post a row is about, for any of the kit's row shapes: a comparison row (info.post, or
     info.article for news), a flat pair ("post"), or an SFT/prompt row (the POST: part of "prompt")."""
@@ -401,7 +407,7 @@ def comparisons_to_pairs(ds) -> list[dict]:
         pairs.append({
             "id": info["id"], "post": info["post"], "title": info.get("title"), "subreddit": info.get("subreddit"),
             "prompt": tldr_prompt(info.get("subreddit"), info.get("title"), info["post"]),
-            "summary_a": a["text"].strip(), "summary_b": b["text"].strip(),
+            "summary_a": normalize_summary(a["text"]), "summary_b": normalize_summary(b["text"]),
             "policy_a": a["policy"], "policy_b": b["policy"],
             "choice": int(row["choice"]), "confidence": (row.get("extra") or {}).get("confidence"),
         })
@@ -411,7 +417,7 @@ def comparisons_to_pairs(ds) -> list[dict]:
 def pair_id(pair: dict) -> str:
     """A comparison's own id: its post id and a hash of its two summaries (in the real data a post is
     compared several times, so the post id alone does not name a pair). Works on flat pairs."""
-    texts = f"{pair['summary_a'].strip()}\0{pair['summary_b'].strip()}"
+    texts = f"{normalize_summary(pair['summary_a'])}\0{normalize_summary(pair['summary_b'])}"
     return f"{pair['id']}#{hashlib.sha256(texts.encode()).hexdigest()[:12]}"
 
 

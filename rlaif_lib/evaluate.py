@@ -7,11 +7,11 @@ mean of that probability over posts, i.e. the share of human judgements A would 
 
 On real data the paper's judges were human raters (and a larger AI judge for some checks). The kit
 has no human raters there, so an AI judge is asked in both orders exactly as in Sec. 2.1
-(`ai_judge_preferences`). The judge is the preset's `judge` field: a different, larger model than
-the labeler. A judge that IS the labeler grades the RLAIF policy with the very preferences it was
-trained to please, which inflates RLAIF's win rate; `judge_record` says in metrics.json which
-judge was used and whether it is independent of the labelers. The toy world's judge is the gold
-(simulated human) rater, independent by construction.
+(`ai_judge_preferences`), with the label stage's prompt, 0-shot (`judge_label_config`). The judge is
+the preset's `judge` field: a different, larger model than the labeler. A judge that IS the labeler
+grades the RLAIF policy with the very preferences it was trained to please, which inflates RLAIF's
+win rate; `judge_record` says in metrics.json which judge was used and whether it is independent of
+the labelers. The toy world's judge is the gold (simulated human) rater, independent by construction.
 """
 from __future__ import annotations
 
@@ -47,6 +47,16 @@ def ai_judge_preferences(prompts: list[str], summaries_a: list[str], summaries_b
              for i, (p, a, b) in enumerate(zip(prompts, summaries_a, summaries_b))]
     labels = label_pairs(pairs, judge, config or LabelConfig(), cache_path=cache_path)
     return np.array([x["p_a"] for x in labels])
+
+
+def judge_label_config(label):
+    """The prompt configuration of the real-data AI judge: the label stage's `LabelConfig` without
+    exemplars (shots=0). Exemplars are human-labelled comparisons the label stage draws from its own
+    pool (`pipeline.label_exemplars`); the evaluate stage judges policies' summaries of held-out posts
+    and has no such pool, so the judge keeps the label stage's preamble, CoT and the rest, 0-shot."""
+    from dataclasses import replace
+
+    return replace(label, shots=0)
 
 
 GOLD_JUDGE = "simulated human rater (gold score)"

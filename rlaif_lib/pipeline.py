@@ -12,7 +12,9 @@ Provenance: a stage's fingerprint hashes the preset fields it reads (STAGE_INPUT
 fingerprint of the stage before it, so it covers everything upstream. A finished stage whose
 recorded fingerprint differs from the current preset's is never reused: `run` stops with a
 StageMismatchError naming the stage and the changed fields, before anything is written.
-`force=("sft",)` (`rlaif run --force sft`) reruns that stage and every stage after it.
+`force=("sft",)` (`rlaif run --force sft`) reruns that stage and every stage after it. Inside the RL
+stage each policy records the stage's fingerprint it is trained under, and a resumed RL stage retrains
+a policy trained under another (`stage_rl`).
 """
 from __future__ import annotations
 
@@ -263,16 +265,31 @@ def stage_reward(preset: Preset, run: RunFolder) -> dict:
 
 
 def stage_rl(preset: Preset, run: RunFolder) -> dict:
-    """Algorithm 3: RL from the SFT policy, once per reward (RLAIF, RLHF, d-RLAIF; see rewards.py)."""
+    """Algorithm 3: RL from the SFT policy, once per reward (RLAIF, RLHF, d-RLAIF; see rewards.py).
+
+    Each policy is its own resumable unit: its folder records the RL stage's fingerprint it is trained
+    under (provenance.json, written before training; curves.json, written last, marks it finished), and
+    a rerun of an unfinished stage reuses only the policies finished under the current fingerprint
+    (`rl_policy_done`). The others are retrained rather than refused: the stage has no done.json yet, so
+    it has claimed no result, and a resumed stage owes every policy to the current preset (an RLAIF
+    policy of the old settings is never compared with an RLHF policy of the new)."""
     from datasets import Dataset
 
     from .rl import train_rl
 
     prompts = Dataset.from_list(read_jsonl(run.rl_prompts))
     gold = gold_reward(toy_posts(preset, "sft")) if is_toy(preset) else None
+    fingerprint = provenance(preset, "rl")["fingerprint"]
     metrics = {}
     for policy in preset.rl_policies:
-        if not run.rl_curves(policy).exists():  # each policy is its own resumable unit
+        if not rl_policy_done(run, policy, fingerprint):
+            if run.rl_curves(policy).exists():
+                print(f"[rl] {policy}: trained under other settings (or with no record of them); training it again",
+                      flush=True)
+            if distributed.is_main_process():  # a stale curves.json goes before the new record is written
+                run.rl_curves(policy).unlink(missing_ok=True)
+                run.rl_policy(policy).mkdir(parents=True, exist_ok=True)
+                write_json(run.rl_provenance(policy), {"policy": policy, "stage": "rl", "fingerprint": fingerprint})
             config = replace(preset.rl, max_steps=preset.drlaif_steps) if policy == "drlaif" else preset.rl
             reward = policy_reward(policy, run, preset.rl, preset.labeler, preset.label)
             train_rl(run.sft, reward, prompts, run.rl_policy(policy), config, gold_fn=gold)
@@ -281,10 +298,19 @@ def stage_rl(preset: Preset, run: RunFolder) -> dict:
     return metrics
 
 
+def rl_policy_done(run: RunFolder, policy: str, fingerprint: str) -> bool:
+    """True when RL policy `policy` finished (curves.json) and was trained under the RL-stage fingerprint
+    `fingerprint` (its provenance.json)."""
+    if not (run.rl_curves(policy).exists() and run.rl_provenance(policy).exists()):
+        return False
+    record = read_json(run.rl_provenance(policy))
+    return record.get("fingerprint") == fingerprint and record.get("policy") == policy
+
+
 def stage_evaluate(preset: Preset, run: RunFolder) -> dict:
     """Sec. 3.2: summaries of held-out posts from each policy, judged pairwise; win rates with CIs."""
-    from .evaluate import (ai_judge_preferences, gold_preferences, gold_score_summary, judge_record,
-                           length_controlled_win_rate, win_rate)
+    from .evaluate import (ai_judge_preferences, gold_preferences, gold_score_summary, judge_label_config,
+                           judge_record, length_controlled_win_rate, win_rate)
     from .sft import generate
 
     rows = read_jsonl(run.eval_prompts)
@@ -307,8 +333,8 @@ def stage_evaluate(preset: Preset, run: RunFolder) -> dict:
             return gold_preferences(post_list, summaries[a], summaries[b])
     else:
         def judge(a, b):
-            return ai_judge_preferences(prompts, summaries[a], summaries[b], judge_info["name"], preset.label,
-                                        cache_path=run.judge_cache)
+            return ai_judge_preferences(prompts, summaries[a], summaries[b], judge_info["name"],
+                                        judge_label_config(preset.label), cache_path=run.judge_cache)
     comparisons = [(p, "sft") for p in preset.rl_policies]
     if {"rlaif", "rlhf"} <= set(preset.rl_policies):
         comparisons.append(("rlaif", "rlhf"))

@@ -8,7 +8,7 @@
                  techniques.json  self_consistency.json  labeler_size.json   (Tables 2, 14, 3)
     <run>/selection/ validation_pairs.jsonl  labeler_selection.json  cache.jsonl   (optional: labeling/selection.py)
     <run>/reward/<name>/   one reward model per label source (names: rewards.REWARD_MODELS)
-    <run>/rl/<policy>/     one RL policy of Table 1, curves.json
+    <run>/rl/<policy>/     one RL policy of Table 1, curves.json, provenance.json (the settings it was trained under)
     <run>/evaluate/  summaries.jsonl  [judge_cache.jsonl]
     <run>/<stage>/done.json  the stage's seconds and metrics; a rerun skips the stage
 
@@ -175,6 +175,11 @@ class RunFolder:
 
     def rl_curves(self, policy: str) -> Path:
         return self.rl_policy(policy) / "curves.json"
+
+    def rl_provenance(self, policy: str) -> Path:
+        """The RL-stage fingerprint a policy is trained under, written before its training (curves.json, written
+        last, says it finished); the RL stage resumes policy by policy and reuses only those of its fingerprint."""
+        return self.rl_policy(policy) / "provenance.json"
 
     def rl_policies(self) -> list[str]:
         """The RL policies that have finished (their curves.json exists), sorted by name."""

@@ -148,16 +148,22 @@ def generate(policy, prompts: list[str], n: int = 1, temperature: float = 0.7, m
 
 def sample_pairs(policy, prompts: list[str], ids: list[str], n_samples: int = 4, temperature: float = 1.0,
                  max_new_tokens: int = 48, policy_name: str = "sft", seed: int = 0, progress: bool = True) -> list[dict]:
-    """Candidate pairs for labeling: `n_samples` summaries per prompt at `temperature`, exact duplicates
-    (after stripping) dropped, then one random pair per prompt. Posts whose samples are all equal give no pair.
+    """Candidate pairs for labeling: `n_samples` summaries per prompt at `temperature`, duplicates dropped
+    (compared as the pairs will hold them, `data.normalize_summary`: a pair never has two equal summaries),
+    then one random pair per prompt. Posts whose samples are all equal give no pair.
     Returns rows {id, prompt, summary_a, summary_b, policy_a, policy_b} with policy like "sft@T=1.0"."""
+    from .data import normalize_summary
+
     samples = generate(policy, prompts, n=n_samples, temperature=temperature, max_new_tokens=max_new_tokens,
                        seed=seed, progress=progress)
     rng = random.Random(seed)
     tag = f"{policy_name}@T={temperature:g}"
     pairs = []
     for pid, prompt, texts in zip(ids, prompts, samples):
-        unique = list(dict.fromkeys(t for t in texts if t.strip()))
+        first = {}  # normalised text -> its first sample
+        for t in texts:
+            first.setdefault(normalize_summary(t), t)
+        unique = [t for key, t in first.items() if key]
         if len(unique) < 2:
             continue
         a, b = rng.sample(unique, 2)

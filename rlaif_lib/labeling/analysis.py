@@ -122,8 +122,14 @@ def what_the_labeler_tracks(labels: list[dict], pairs: list[dict], posts: dict, 
     """Which pair properties the AI labeler's preference follows, beside the humans' (and, if given,
     a reward model's margin r(A) - r(B) on the same pairs). Returns {"n", "correlations": {target:
     {feature: Spearman rho}}, "models": {target: logistic_model(...)}, "position": mean P("1") etc.}."""
-    if [str(x["id"]) for x in labels] != [str(p["id"]) for p in pairs]:
-        raise ValueError("labels and pairs must be in the same order (same ids)")
+    from ..data import pair_id
+
+    if labels and all("pair_id" in x for x in labels):  # the label stage's files: one id per comparison
+        same_order = [x["pair_id"] for x in labels] == [pair_id(p) for p in pairs]
+    else:
+        same_order = [str(x["id"]) for x in labels] == [str(p["id"]) for p in pairs]
+    if not same_order:
+        raise ValueError("labels and pairs must be in the same order (same pair ids, or ids)")
     f = pair_features(pairs, posts)
     lg = label_logits(labels)
     human_a = np.array([p["choice"] == 0 for p in pairs], dtype=float)
