@@ -7,11 +7,12 @@ from pathlib import Path
 
 from matplotlib.figure import Figure  # not pyplot: PNGs on any backend, and a notebook keeps its own
 
-from . import paper
+from . import paper, readings
 from .data import CONFIDENCE_SCALE_NOTE, HIGH_CONFIDENCE_STRENGTH
 from .labeling.tables import markdown
 from .rewards import REWARD_FN_NAMES, REWARD_MODELS
 from .run_folder import RunFolder, write_text
+from .stats import fmt_ci, fmt_pct
 
 
 def _frac(percent):
@@ -82,18 +83,9 @@ def plot_curves(run, figures: Path) -> list[str]:
     return made
 
 
-def _pct(x) -> str:
-    return "n/a" if x is None else f"{100 * x:.1f}%"
-
-
-def _ci(d) -> str:
-    if not d:
-        return "n/a"
-    return f"{_pct(d['value'])} [{_pct(d['ci_low'])}, {_pct(d['ci_high'])}], n={d['n']}"
-
-
 def write_report(run, metrics: dict) -> Path:
-    """Write report.md and report.html for the run folder `run` from its `metrics`."""
+    """Write report.md and report.html for the run folder `run` from its `metrics`. Each table is followed
+    by the sentences of `rlaif_lib.readings` that state its result (the talk prints the same ones)."""
     run = RunFolder(Path(run))
     figs = plot_curves(run, run.figures)
     lines = [f"# RLAIF kit: run report ({metrics.get('preset')})", ""]
@@ -103,18 +95,21 @@ def write_report(run, metrics: dict) -> Path:
         lab = metrics["labeler"]
         lines += ["", "## AI labeler (Sec. 2.1)", "", f"Labeler: {lab['name']}.", "", "| measure | this run | paper |",
                   "| --- | --- | --- |",
-                  f"| alignment with held-out human labels | {_ci(lab['alignment_ci'])} | {_pct(_frac(paper.BEST_ALIGNMENT))} (PaLM 2 L) |",
+                  f"| alignment with held-out human labels | {fmt_ci(lab['alignment_ci'])} | {fmt_pct(_frac(paper.BEST_ALIGNMENT))} (PaLM 2 L) |",
                   f"| alignment, high-confidence pairs (strength >= {HIGH_CONFIDENCE_STRENGTH}) | "
-                  f"{_ci(lab['alignment_high_confidence'])} | |",
+                  f"{fmt_ci(lab['alignment_high_confidence'])} | |",
                   f"| same position preferred after swap | {lab['same_position_pct']:.1f}% | "
                   + ", ".join(f"{v}% ({k.replace('PaLM 2 ', '')})" for k, v in paper.SAME_POSITION.items()) + " |"]
         lines.append(f"| position kept after the swap, when kept | {lab.get('position_direction')} | "
                      + "; ".join(f"{k.replace('PaLM 2 ', '')}: {v}" for k, v in paper.POSITION_DIRECTION.items()) + " |")
         for name, val in lab.get("baselines", {}).items():
-            lines.append(f"| baseline: {name} | {_ci(val) if isinstance(val, dict) else _pct(val)} | |")
+            lines.append(f"| baseline: {name} | {fmt_ci(val) if isinstance(val, dict) else fmt_pct(val)} | |")
+        lines += [""] + [f"- {r}" for r in (readings.alignment_reading(metrics), readings.position_reading(metrics),
+                                            readings.agreement_reading(metrics))]
         lines += ["", CONFIDENCE_SCALE_NOTE]
         if lab.get("techniques"):
-            lines += ["", "### Prompt techniques (Table 2; `paper` = PaLM 2 L alignment %)", "", markdown(lab["techniques"])]
+            lines += ["", "### Prompt techniques (Table 2; `paper` = PaLM 2 L alignment %)", "", markdown(lab["techniques"]),
+                      "", f"- {readings.techniques_reading(lab['techniques'])}"]
     if "reward_model" in metrics:
         lines += ["", "## Reward models (Table 5)", "", "| reward model | accuracy on held-out human prefs | paper |",
                   "| --- | --- | --- |"]
@@ -124,20 +119,24 @@ def write_report(run, metrics: dict) -> Path:
                                         ("ai_same_size", "same-size labeler's labels", None)):
             rm = metrics.get(REWARD_MODELS[folder])
             if rm:
-                lines.append(f"| {label} | {_ci({'value': rm['accuracy_human'], **rm})} | "
-                             f"{_pct(_frac(in_paper)) if in_paper else ''} |")
+                lines.append(f"| {label} | {fmt_ci(rm, 'accuracy_human')} | {fmt_pct(_frac(in_paper)) if in_paper else ''} |")
+        lines += ["", f"- {readings.rm_reading(metrics)}"]
     if metrics.get("win_rate"):
         lines += ["", "## Win rates (Table 1)", "", "| comparison | this run | length-controlled | paper |",
                   "| --- | --- | --- | --- |"]
         lc = metrics.get("win_rate_length_controlled") or {}
         for name, val in metrics["win_rate"].items():
             paper_lc = _frac(paper.WIN_RATE_LENGTH_CONTROLLED.get(name))
-            lines.append(f"| {name.replace('_', ' ')} | {_ci(val)} | {_pct(lc.get(name))} | {_pct(_frac(paper.WIN_RATE.get(name)))}"
-                         + (f" (length-controlled {_pct(paper_lc)})" if paper_lc else "") + " |")
+            lines.append(f"| {name.replace('_', ' ')} | {fmt_ci(val)} | {fmt_pct(lc.get(name))} | "
+                         f"{fmt_pct(_frac(paper.WIN_RATE.get(name)))}"
+                         + (f" (length-controlled {fmt_pct(paper_lc)})" if paper_lc else "") + " |")
+        lines += [""] + [f"- {readings.win_reading(metrics, name)}" for name in metrics["win_rate"]]
     if metrics.get("gold_score"):
         lines += ["", "## Gold rater score of held-out summaries (toy world)", "", "| policy | mean gold score [95% CI] |",
                   "| --- | --- |"] + [f"| {k} | {v['value']:.3f} [{v['ci_low']:.3f}, {v['ci_high']:.3f}] |"
                                      for k, v in metrics["gold_score"].items()]
+        gold = readings.gold_reading(metrics)
+        lines += ["", f"- {gold}"] if gold else []
     from .labeling.analysis import report_section
 
     lines += report_section(run)  # toy world: what the labeler's labels (and its reward model) track
@@ -189,8 +188,7 @@ def _write_html(path: Path, markdown: str) -> None:
 README_BEGIN, README_END = "<!-- generated:results -->", "<!-- /generated:results -->"
 
 
-def _short_ci(d, n: bool = True) -> str:
-    return f"{_pct(d['value'])} [{100 * d['ci_low']:.1f}, {100 * d['ci_high']:.1f}]" + (f", n={d['n']}" if n else "")
+_short_ci = fmt_ci  # results_table's intervals: "54.6% [51.3, 57.9], n=24", or without n
 
 
 def results_table(metrics: dict) -> str:

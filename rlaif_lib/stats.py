@@ -1,5 +1,8 @@
-"""The statistics every table of the kit carries: a mean with a bootstrap 95% interval, and a logistic fit."""
+"""The statistics every table of the kit carries (a mean with a bootstrap 95% interval), how the kit prints
+them, and the logistic fit of the length control and the labeler analysis."""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -32,3 +35,28 @@ def fit_logistic(x, y, ridge: float = 1e-2, ridge_on_bias: bool = False, iters: 
         if np.abs(step).max() < 1e-8:
             break
     return w
+
+
+def _finite(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def fmt_pct(x, digits: int = 1, unit: str = "%") -> str:
+    """A fraction as a percentage: 0.546 -> "54.6%"; "n/a" for None, NaN or a non-number."""
+    return f"{100 * x:.{digits}f}{unit}" if _finite(x) else "n/a"
+
+
+def fmt_ci(d, value_key: str = "value", n: bool = True, wrap=None) -> str:
+    """A {value, ci_low, ci_high, n} dict as "54.6% [51.3, 57.9], n=24" (bounds in percent, without the
+    sign); "n/a" when `d` is empty or its value is missing. `value_key` names the value ("accuracy_human"
+    for a reward model), `n=False` leaves the sample size out. `wrap(key, text)`, when given, returns
+    what to print for each number (the slides tag each one with the metrics key it came from)."""
+    wrap = wrap or (lambda key, text: text)
+    if not isinstance(d, dict) or not _finite(d.get(value_key)):
+        return "n/a"
+    out = wrap(value_key, fmt_pct(d[value_key]))
+    if _finite(d.get("ci_low")) and _finite(d.get("ci_high")):
+        out += f" [{wrap('ci_low', fmt_pct(d['ci_low'], unit=''))}, {wrap('ci_high', fmt_pct(d['ci_high'], unit=''))}]"
+    if n and _finite(d.get("n")):
+        out += f", n={wrap('n', str(d['n']))}"
+    return out

@@ -19,11 +19,8 @@ import time
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-try:  # the library after the stage-by-stage split (issue 9)
-    from rlaif_lib.labeling import ENDING, LabelConfig, build_prompt, soft_label
-except ImportError:  # the library before it
-    from rlaif_lib.labeler import ENDING, LabelConfig, build_prompt, soft_label
 from rlaif_lib import toy_world
+from rlaif_lib.labeling import ENDING, LabelConfig, build_prompt, soft_label
 from rlaif_lib.models import load_causal_lm
 
 

@@ -1,9 +1,9 @@
-"""The talk (issue 14): built from the committed example run, opened in headless Chromium, walked
+"""The talk: built from the committed example run, opened in headless Chromium, walked
 slide by slide, and every number on it checked against the run's metrics.json and rlaif_lib.paper.
 
 The browser test needs Node.js, `slides/node_modules` (`make slides-setup`) and Debian's chromium;
-it is skipped, saying which is missing, without them. The template and reading rules are tested
-without a browser.
+it is skipped, saying which is missing, without them. The template is tested without a browser; the reading rules themselves in
+tests/test_readings.py.
 """
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jinja2
 import pytest
 
-from rlaif_lib import paper
+from rlaif_lib import paper, readings
 from rlaif_lib.labeling.tables import committed_tables
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,6 +163,25 @@ def test_readings_agree_with_the_intervals(deck):
         assert not any(c.startswith(f"{name}:") and c != f"{name}:{side}" for c in claims)
 
 
+def test_every_reading_is_the_library_sentence_for_the_run(deck):
+    """Each reading on the slides is, word for word and number for number, what rlaif_lib.readings
+    (the report's sentences too) says about the run's metrics.json."""
+    _, report = deck
+    metrics = json.loads((EXAMPLE / "metrics.json").read_text())
+    rows = metrics["labeler"].get("techniques") or committed_tables(json.loads((EXAMPLE / "preset.json").read_text()))["techniques"]
+    expected = [readings.techniques_reading(rows)] + [
+        getattr(readings, f)(metrics) for f in ("position_reading", "alignment_reading", "rm_reading", "gold_reading",
+                                                "agreement_reading")]
+    expected += [f(metrics, name) for name in metrics["win_rate"] for f in (readings.win_verdict, readings.win_reading)]
+    by_text = {" ".join(r.split()): r.claim for r in expected}
+    assert len(report["readings"]) >= 10
+    for span in report["readings"]:
+        text = " ".join(span["text"].split())
+        assert by_text.get(text) == span["claim"], (span, sorted(by_text))
+    shown = {" ".join(s["text"].split()) for s in report["readings"]}
+    assert {t for t, claim in by_text.items() if claim} <= shown, "a reading of the run is missing from the slides"
+
+
 def _pdf_pages(pdf: bytes) -> int:
     """Page objects in a PDF, looking inside its compressed object streams too."""
     import zlib
@@ -223,20 +243,22 @@ def _win(lo, value, hi):
 @pytest.mark.parametrize("iv, words, claim", [
     ((0.513, 0.546, 0.579), "RLAIF beats SFT", "rlaif_vs_sft:above"),
     ((0.30, 0.35, 0.40), "RLAIF loses to SFT", "rlaif_vs_sft:below"),
-    ((0.45, 0.51, 0.57), "RLAIF and SFT are indistinguishable", "rlaif_vs_sft:contains"),
+    ((0.45, 0.51, 0.57), "RLAIF and SFT cannot be told apart at this n", "rlaif_vs_sft:contains"),
 ])
 def test_win_reading_is_generated_from_the_interval(iv, words, claim):
-    deck = build.Deck(EXAMPLE, {"win_rate": {"rlaif_vs_sft": _win(*iv)}}, {})
-    text = build.win_reading(deck, "rlaif_vs_sft")
-    assert words in text and f'data-claim="{claim}"' in text
-    assert f"{100 * iv[1]:.1f}%" in text and f"{100 * iv[0]:.1f}" in text and f"{100 * iv[2]:.1f}" in text
+    """The table's verdict and the sentence on the headline slide both read the interval."""
+    text, _ = _render({"win_rate": {"rlaif_vs_sft": _win(*iv)}})
+    spans = [(c, s) for c, s in re.findall(r'<span class="reading" data-claim="([^"]*)">([^<]*)</span>', text)
+             if c.startswith("rlaif_vs_sft:")]
+    assert len(spans) == 2 and all(c == claim and words in s for c, s in spans), spans
+    assert any(f"{100 * iv[1]:.1f}% [{100 * iv[0]:.1f}, {100 * iv[2]:.1f}]" in s for _, s in spans)
 
 
 def test_position_reading_names_the_nearest_paper_labeler():
     for pct in (15.0, 50.0, 95.0):
-        deck = build.Deck(EXAMPLE, {"labeler": {"same_position_pct": pct}}, {})
+        text, _ = _render({"labeler": {"same_position_pct": pct}})
         nearest = min(paper.SAME_POSITION, key=lambda k: abs(paper.SAME_POSITION[k] - pct))
-        assert f'data-claim="nearest:{nearest}"' in build.position_reading(deck)
+        assert f'data-claim="nearest:{nearest}"' in text
 
 
 def test_optional_sweep_slide_appears_only_with_a_sweep():
@@ -253,8 +275,8 @@ def test_optional_sweep_slide_appears_only_with_a_sweep():
 def test_unknown_placeholder_and_slide_without_notes_fail_loudly(tmp_path):
     deck = build.Deck(EXAMPLE, {}, {})
     front = "---\nmarp: true\n---\n"
-    with pytest.raises(KeyError, match="no_such_filler"):
-        build.render(front + "\n# A\n{{ no_such_filler }}\n<!-- notes -->\n", deck)
+    with pytest.raises(jinja2.UndefinedError, match="no_such_filler"):
+        build.render(front + "\n# A\n{{ no_such_filler() }}\n<!-- notes -->\n", deck)
     with pytest.raises(ValueError, match="no speaker notes"):
         build.render(front + "\n# A\ntext\n", deck)
 
