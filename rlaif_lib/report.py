@@ -184,10 +184,7 @@ def _write_html(path: Path, markdown: str) -> None:
 
 # ----------------------------------------------------------------------------- README's generated tables
 # The README's and docs/MEASUREMENTS.md's generated blocks are printed by rlaif_lib/readme.py, which calls
-# results_table and timings_table; update_readme rewrites these two blocks in one file.
-README_BEGIN, README_END = "<!-- generated:results -->", "<!-- /generated:results -->"
-
-
+# results_table and timings_table.
 _short_ci = fmt_ci  # results_table's intervals: "54.6% [51.3, 57.9], n=24", or without n
 
 
@@ -208,9 +205,6 @@ def results_table(metrics: dict) -> str:
             rows.append((f"win rate {name}", _short_ci(metrics["win_rate"][key]), f"{paper.WIN_RATE[key]}%"))
     head = [f"| measure | this kit ({metrics.get('preset')}) | paper (PaLM 2) |", "| --- | --- | --- |"]
     return "\n".join(head + [f"| {a} | {b} | {c} |" for a, b, c in rows])
-
-
-TIMINGS_BEGIN, TIMINGS_END = "<!-- generated:timings -->", "<!-- /generated:timings -->"
 
 
 def timings_table(metrics: dict, resources: dict | None = None) -> str:
@@ -237,36 +231,8 @@ def timings_table(metrics: dict, resources: dict | None = None) -> str:
     return "\n".join(head + [f"| {a} | {b} | {c} |" for a, b, c in rows])
 
 
-def _replace_block(text: str, begin: str, end: str, body: str) -> str:
-    start, stop = text.index(begin) + len(begin), text.index(end)
-    return text[:start] + "\n" + body + "\n" + text[stop:]
+if __name__ == "__main__":  # python -m rlaif_lib.report RUN: write (again) a finished run folder's report
+    import sys
 
-
-def update_readme(readme, metrics: dict, resources: dict | None = None) -> None:
-    """Replace the text between README_BEGIN and README_END in `readme` with `results_table(metrics)`,
-    and, if `readme` has them, between TIMINGS_BEGIN and TIMINGS_END with `timings_table`."""
-    text = _replace_block(Path(readme).read_text(), README_BEGIN, README_END, results_table(metrics))
-    if TIMINGS_BEGIN in text:
-        text = _replace_block(text, TIMINGS_BEGIN, TIMINGS_END, timings_table(metrics, resources))
-    write_text(readme, text)
-
-
-if __name__ == "__main__":  # python -m rlaif_lib.report RUN [--readme README.md] [--measurements docs/MEASUREMENTS.md]
-    import argparse
-
-    from . import readme as docs
-
-    parser = argparse.ArgumentParser(description="Write a run folder's report; optionally rewrite the generated "
-                                                 "blocks of README and docs/MEASUREMENTS.md from this run.")
-    parser.add_argument("run")
-    parser.add_argument("--readme", help="README whose generated blocks to rewrite from this run")
-    parser.add_argument("--measurements", help="docs/MEASUREMENTS.md, whose generated blocks to rewrite from this run")
-    parser.add_argument("--resources", help="wall time and peak memory of the command that made the run "
-                                            "(benchmarks/peak_memory.py --json; default RUN/resources.json)")
-    args = parser.parse_args()
-    folder = RunFolder(Path(args.run))
+    folder = RunFolder(Path(sys.argv[1]))
     print(write_report(folder, json.loads(folder.metrics.read_text())))
-    files = [f for f in (args.readme, args.measurements) if f]
-    if files:
-        changed = docs.update_docs(docs.Sources(run=folder.root, resources_path=args.resources), files)
-        print("rewrote:", ", ".join(map(str, changed)) or "nothing")

@@ -4,7 +4,9 @@ import re
 from pathlib import Path
 
 from rlaif_lib import paper
-from rlaif_lib.report import README_BEGIN, README_END, results_table
+from rlaif_lib.report import results_table
+
+README_BEGIN, README_END = "<!-- generated:results -->", "<!-- /generated:results -->"
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = (paper.WIN_RATE, paper.WIN_RATE_LENGTH_CONTROLLED, paper.TECHNIQUES, paper.LABELER_SIZE, paper.SAME_POSITION,
@@ -31,9 +33,8 @@ def typed_paper_numbers(text: str) -> list[str]:
 
 
 def outside_generated(text: str) -> str:
-    """README without its generated blocks: the results table (README_BEGIN ... README_END) and any other
-    <!-- generated:NAME --> ... <!-- /generated:NAME --> block (tables printed from a committed measurement)."""
-    text = re.sub(re.escape(README_BEGIN) + ".*?" + re.escape(README_END), "", text, flags=re.S)
+    """README without its generated blocks (<!-- generated:NAME --> ... <!-- /generated:NAME -->: the results
+    table and the other blocks rlaif_lib/readme.py prints)."""
     return re.sub(r"<!-- generated:([\w-]+) -->.*?<!-- /generated:\1 -->", "", text, flags=re.S)
 
 

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rlaif_lib.report import TIMINGS_BEGIN, TIMINGS_END, timings_table, update_readme
+from rlaif_lib.report import timings_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,7 +39,7 @@ def test_machine_probe_measures_matmul_and_memory_speed():
     assert m["threads"] >= 1 and 1 < m["matmul_gflops"] < 1e5 and 0.1 < m["memory_copy_gbs"] < 1e4
 
 
-def test_timings_table_and_readme_block(tmp_path):
+def test_timings_table():
     metrics = {"stages": {"sft": 40.2, "label": 100.0}}
     resources = {"command": "sh -c '.venv/bin/python -m ...'", "name": "make demo", "wall_seconds": 500.4, "peak_rss_mb": 3000.0, "peak_pss_mb": 1536.0,
                  "phases": [{"phase": "sft", "seconds": 41, "peak_pss_mb": 512.0},
@@ -54,13 +54,3 @@ def test_timings_table_and_readme_block(tmp_path):
     probed = timings_table(metrics, dict(resources, machine={"matmul_gflops": 362.7, "threads": 2, "memory_copy_gbs": 9.84}))
     assert probed.splitlines()[-1] == "| machine speed at the start | fp32 matmul 363 GFLOP/s (2 threads), memory copy 9.8 GB/s |  |"
     assert len(timings_table(metrics, None).splitlines()) == 4  # stages only, no memory column values
-    readme = tmp_path / "README.md"
-    readme.write_text(f"a\n<!-- generated:results -->\nold\n<!-- /generated:results -->\n{TIMINGS_BEGIN}\nold\n"
-                      f"{TIMINGS_END}\nb\n")
-    ci = {"value": 0.5, "ci_low": 0.4, "ci_high": 0.6, "n": 10}
-    full = {"preset": "tiny", "labeler": {"name": "x", "alignment_ci": ci, "same_position_pct": 50.0},
-            "reward_model": {"accuracy_human": 0.5, **ci}, "reward_model_rlhf": {"accuracy_human": 0.5, **ci},
-            "win_rate": {}, **metrics}
-    update_readme(readme, full, resources)
-    text = readme.read_text()
-    assert "old" not in text and table in text and text.startswith("a\n") and text.endswith("b\n")
