@@ -54,8 +54,8 @@ def make_pairs(n: int) -> tuple[list[dict], list[dict]]:
 def tokens_run(tok, pairs, cfg, exemplars) -> tuple[int, int]:
     """(tokens `label_pairs` runs through the model: the shared prefix once, each post once, each order's
     rest once; tokens the naive loop runs: every full prompt)."""
-    from rlaif_lib.labeling.prompts import render_prompt
-    from rlaif_lib.labeling.scoring import _common, encode
+    from rlaif_lib.method.labeling.prompts import render_prompt
+    from rlaif_lib.method.labeling.scoring import _common, encode
 
     prefix = None
     fast, naive = 0, 0
@@ -90,7 +90,7 @@ def agreement(p_ref, p) -> float:
 
 
 def bench(name, model, tok, pairs, cfg, exemplars, threads, peaks, precision) -> dict:
-    from rlaif_lib import labeling as L
+    from rlaif_lib.method import labeling as L
 
     linear = 2.0 * sum(m.weight.numel() for m in model.modules()
                        if isinstance(m, torch.nn.Linear) and m is not model.get_output_embeddings())
@@ -173,7 +173,7 @@ def main() -> None:
 
     from dataclasses import replace
 
-    from rlaif_lib import labeling as L
+    from rlaif_lib.method import labeling as L
     from rlaif_lib.presets import get_preset
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()

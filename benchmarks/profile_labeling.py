@@ -81,8 +81,8 @@ def linear_flops_per_token(model) -> float:
 
 
 def _prepare(model, tok, pairs, cfg, exemplars, clock):
-    from rlaif_lib.labeling.prompts import render_prompt
-    from rlaif_lib.labeling.scoring import _common, encode, prefix_cache
+    from rlaif_lib.method.labeling.prompts import render_prompt
+    from rlaif_lib.method.labeling.scoring import _common, encode, prefix_cache
 
     with clock("tokenize (render + encode)"):
         rendered = [render_prompt(p, cfg, exemplars, s, None, tok) for p in pairs for s in (False, True)]
@@ -102,7 +102,7 @@ def profile_two_pass(model, tok, pairs, cfg, exemplars, repeats: int = 2) -> dic
     """The engine before this change, phase by phase: the prefix KV deep-copied and repeated per pair,
     a forward pass over the posts (right-padded), the KV rows selected per order, a second forward
     pass over each order's summaries (right-padded), the LM head at the read positions."""
-    from rlaif_lib.labeling.scoring import _cache_kw, answer_token_ids, two_way
+    from rlaif_lib.method.labeling.scoring import _cache_kw, answer_token_ids, two_way
 
     clock, base, kw, ids12 = Clock(), model.base_model, _cache_kw(model), answer_token_ids(tok)
     for _ in range(repeats):
@@ -148,7 +148,7 @@ def profile_two_pass(model, tok, pairs, cfg, exemplars, repeats: int = 2) -> dic
 def profile_tree(model, tok, pairs, cfg, exemplars, repeats: int = 2) -> dict:
     """The engine now (`scoring.last_logprobs`), phase by phase: build the tree batch, one forward
     pass, the LM head at the read positions."""
-    from rlaif_lib.labeling.scoring import _cache_kw, _mask, _prefix_kv, answer_token_ids, tree_batch, two_way
+    from rlaif_lib.method.labeling.scoring import _cache_kw, _mask, _prefix_kv, answer_token_ids, tree_batch, two_way
 
     clock, ids12 = Clock(), answer_token_ids(tok)
     for _ in range(repeats):
@@ -175,7 +175,7 @@ def profile_tree(model, tok, pairs, cfg, exemplars, repeats: int = 2) -> dict:
 
 def naive_time(model, tok, prompts) -> tuple[float, float]:
     """(wall, CPU) seconds of `soft_label` one prompt at a time."""
-    from rlaif_lib.labeling import soft_label
+    from rlaif_lib.method.labeling import soft_label
 
     w, c = time.perf_counter(), time.process_time()
     for x in prompts:
@@ -184,7 +184,7 @@ def naive_time(model, tok, prompts) -> tuple[float, float]:
 
 
 def section_breakdown(model, tok, pairs, exemplars, configs, peak_fp32: float | None) -> None:
-    from rlaif_lib.labeling import build_prompt
+    from rlaif_lib.method.labeling import build_prompt
 
     fpt = linear_flops_per_token(model)
     head = 2.0 * model.get_output_embeddings().weight.numel()
@@ -239,7 +239,7 @@ def bf16_body(model):
 
 
 def labels_of(model, tok, pairs, cfg, exemplars, autocast: bool = False):
-    from rlaif_lib.labeling import label_pairs
+    from rlaif_lib.method.labeling import label_pairs
 
     w, c = time.perf_counter(), time.process_time()
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
@@ -270,7 +270,7 @@ def gqa_in_sdpa():
 def section_variants(model, tok, pairs, exemplars, configs, precision: bool = True) -> None:
     from dataclasses import replace
 
-    from rlaif_lib.labeling import build_prompt
+    from rlaif_lib.method.labeling import build_prompt
 
     eager = copy.deepcopy(model)
     eager.config._attn_implementation = "eager"
@@ -325,7 +325,7 @@ def main() -> None:
 
     from labeling import make_pairs
 
-    from rlaif_lib import labeling as L
+    from rlaif_lib.method import labeling as L
 
     model, tok, _ = L.load_labeler("smollm2-135m-instruct")
     pairs, train = make_pairs(args.n)

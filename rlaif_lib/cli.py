@@ -132,7 +132,7 @@ def sweep(args) -> None:
     """Run `rlaif sweep`: write <out>/sweep.json and <out>/sweep.png and print the table."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from .presets import get_preset
-    from .sweep import SweepConfig, run_sweep, sweep_table
+    from .experiments.sweep import SweepConfig, run_sweep, sweep_table
 
     try:
         preset = get_preset(args.preset)
@@ -148,7 +148,7 @@ def sweep(args) -> None:
     except ValueError as e:
         _fail(str(e))
     if args.commit:
-        from .sweep import COMMITTED, commit
+        from .experiments.sweep import COMMITTED, commit
 
         commit(result)
         print(f"Saved as the committed sweep: {COMMITTED}")

@@ -2,9 +2,9 @@
 notebooks read them. The keys are a public format; keep them stable."""
 from __future__ import annotations
 
-from .labeling.metrics import position_direction
+from .method.labeling.metrics import position_direction
 from .presets import Preset
-from .rewards import REWARD_MODELS
+from .method.rewards import REWARD_MODELS
 
 
 def collect_metrics(preset: Preset, results: dict) -> dict:

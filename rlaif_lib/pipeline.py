@@ -27,7 +27,7 @@ from . import data, distributed, estimate, toy_world
 from .device import configure as configure_device
 from .presets import Preset, base_policy_path, is_toy, toy_posts, with_seed
 from .provenance import STAGES, StageMismatchError, check_stage, clear_stage, provenance  # noqa: F401
-from .rewards import POLICY_REWARD_MODEL, gold_reward, policy_reward
+from .method.rewards import POLICY_REWARD_MODEL, gold_reward, policy_reward
 from .run_folder import RunFolder, read_json, read_jsonl, write_json, write_jsonl
 
 def stage_data(preset: Preset, run: RunFolder) -> dict:
@@ -71,7 +71,7 @@ def stage_sft(preset: Preset, run: RunFolder) -> dict:
     """Algorithm 1: fine-tune the base policy on the SFT rows."""
     from datasets import Dataset
 
-    from .sft import train_sft
+    from .method.sft import train_sft
 
     train_sft(base_policy_path(preset), Dataset.from_list(read_jsonl(run.sft_rows)), run.sft, preset.sft)
     losses = read_json(run.sft_loss)
@@ -87,7 +87,7 @@ def stage_sample(preset: Preset, run: RunFolder) -> dict:
             rows = data.load_comparisons(preset.comparisons, split=split, n=n, seed=preset.seed)
             write_jsonl(run.comparisons(name), rows)
         return {"note": "real data: comparisons come from the dataset"}
-    from .sft import sample_pairs
+    from .method.sft import sample_pairs
 
     rng = random.Random(preset.seed)
     eval_posts = list(toy_posts(preset, "eval").values())[: preset.n_test_pairs]
@@ -127,7 +127,7 @@ def label_exemplars(preset: Preset, run: RunFolder, shots: int | None = None) ->
     if path.exists():
         rows = read_jsonl(path)
     elif is_toy(preset):
-        from .sft import sample_pairs
+        from .method.sft import sample_pairs
 
         first = preset.n_label_posts + EXEMPLAR_OFFSET
         posts = toy_world.generate_posts(first + EXEMPLAR_POSTS, "label", seed=preset.seed)[first:]
@@ -143,7 +143,7 @@ def label_exemplars(preset: Preset, run: RunFolder, shots: int | None = None) ->
         write_jsonl(path, rows)
     used = {p["post"].strip() for split in ("train", "test") for p in run.load_pairs(split)}
     pool = [p for p in data.comparisons_to_pairs(rows) if p["post"].strip() not in used]
-    from .labeling import select_exemplars
+    from .method.labeling import select_exemplars
 
     if len(pool) < shots:  # a small local data file: say so; label_pairs stops if the prompt needs them
         print(f"exemplars: {len(pool)} human-labelled pairs on posts no split uses ({path}), {shots} asked for", flush=True)
@@ -154,8 +154,8 @@ def stage_label(preset: Preset, run: RunFolder) -> dict:
     """Sec. 2.1: soft AI labels for every pair, both orders averaged; alignment on held-out pairs.
     A `simulated:...` labeler (toy world only, a what-if: toy_world/simulated_labeler.py) labels
     here instead of the LLM, into the same files, cache and metrics; it has no Table 2 techniques."""
-    from . import labeling
-    from .toy_world import simulated_labeler as sim
+    from .method import labeling
+    from .method.labeling import simulated as sim
 
     train, test = run.load_pairs("train"), run.load_pairs("test")
     clock = time.time()
@@ -192,7 +192,7 @@ def stage_label(preset: Preset, run: RunFolder) -> dict:
     if simulated:  # the tables of notebook 02 are about the LLM labeler
         return metrics
     # The labeler tables of notebook 02, computed once here (the notebook only reads them).
-    from .labeling import tables
+    from .method.labeling import tables
 
     def table(name: str, compute) -> None:  # metrics[name], label/<name>.json and its seconds
         start = time.time()
@@ -245,7 +245,7 @@ def stage_reward(preset: Preset, run: RunFolder) -> dict:
     reward model on the human labels of the same pairs, both initialised from the SFT policy. For
     comparison, a third one on the AI labels made hard (argmax), as most RLHF code would. The
     folder names ("ai", "human", ...) map to metrics.json keys in `rewards.REWARD_MODELS`."""
-    from .reward import load_reward_model, preference_accuracy, train_reward_model
+    from .method.reward import load_reward_model, preference_accuracy, train_reward_model
 
     train, test = run.load_pairs("train"), run.load_pairs("test")
     ai_p = labels_for(train, read_jsonl(run.labels("train")), run.labels("train"))
@@ -275,7 +275,7 @@ def stage_rl(preset: Preset, run: RunFolder) -> dict:
     policy of the old settings is never compared with an RLHF policy of the new)."""
     from datasets import Dataset
 
-    from .rl import train_rl
+    from .method.rl import train_rl
 
     prompts = Dataset.from_list(read_jsonl(run.rl_prompts))
     gold = gold_reward(toy_posts(preset, "sft")) if is_toy(preset) else None
@@ -309,9 +309,8 @@ def rl_policy_done(run: RunFolder, policy: str, fingerprint: str) -> bool:
 
 def stage_evaluate(preset: Preset, run: RunFolder) -> dict:
     """Sec. 3.2: summaries of held-out posts from each policy, judged pairwise; win rates with CIs."""
-    from .evaluate import (ai_judge_preferences, gold_preferences, gold_score_summary, judge_label_config,
-                           judge_record, length_controlled_win_rate, win_rate)
-    from .sft import generate
+    from .method.evaluate import (ai_judge_preferences, gold_preferences, gold_score_summary, judge_label_config, judge_record, length_controlled_win_rate, win_rate)
+    from .method.sft import generate
 
     rows = read_jsonl(run.eval_prompts)
     prompts = [r["prompt"] for r in rows]

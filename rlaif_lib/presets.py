@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .labeling import LabelConfig
-from .reward import RewardStageConfig
-from .rl import RLStageConfig
-from .sft import SFTStageConfig
+from .method.labeling import LabelConfig
+from .method.reward import RewardStageConfig
+from .method.rl import RLStageConfig
+from .method.sft import SFTStageConfig
 
 
 @dataclass

@@ -48,13 +48,13 @@ class Sources:
 
     @cached_property
     def sweep(self) -> dict:
-        from .sweep import load_committed
+        from .experiments.sweep import load_committed
 
         return load_committed()
 
     @cached_property
     def selection(self) -> dict:
-        from .labeling.selection import load_selection
+        from .experiments.selection import load_selection
 
         return load_selection()
 
@@ -132,7 +132,7 @@ def install(src: Sources) -> str:
 
 def sweep_setup(src: Sources) -> str:
     from .presets import get_preset
-    from .toy_world.simulated_labeler import N_CALIBRATION
+    from .method.labeling.simulated import N_CALIBRATION
 
     s = src.sweep
     return (f"Calibration: the simulated labeler's noise and position bias are set by bisection on {N_CALIBRATION:,} "
@@ -145,20 +145,20 @@ def sweep_setup(src: Sources) -> str:
 
 
 def sweep_block(src: Sources) -> str:
-    from .sweep import sweep_table
+    from .experiments.sweep import sweep_table
 
     table = sweep_table(src.sweep)
     return table[table.index("| point |"):]  # the table only: sweep_setup gives the RL budget beside the preset's own
 
 
 def sweep_reading(src: Sources) -> str:
-    from .sweep import reading_text
+    from .experiments.sweep import reading_text
 
     return reading_text(src.sweep)
 
 
 def sweep_profiles(src: Sources) -> str:
-    from .sweep import profile_table
+    from .experiments.sweep import profile_table
 
     return profile_table(src.sweep)
 
@@ -169,13 +169,13 @@ def selection_setup(src: Sources) -> str:
     return (f"Validation split: {s['validation']['pairs']} toy pairs, {s['validation']['posts']}, sampled from "
             f"{s['validation']['sampled_from']} and labelled by the simulated raters. The chain-of-thought rows label "
             f"{s['cot_pairs']} of them only, with a {s['cot_max_tokens']}-token rationale, and are reported, not chosen. "
-            f"Labeler: {s['labeler']}. Rerun: `python -m rlaif_lib.labeling.selection RUN --cot-pairs {s['cot_pairs']} "
+            f"Labeler: {s['labeler']}. Rerun: `python -m rlaif_lib.experiments.selection RUN --cot-pairs {s['cot_pairs']} "
             f"--out rlaif_lib/assets/labeler_selection.json` (the committed rows took {seconds:.0f} s of labeling, "
             f"{_minutes(seconds)}).")
 
 
 def selection(src: Sources) -> str:
-    from .labeling.selection import selection_table
+    from .experiments.selection import selection_table
 
     return selection_table(src.selection)
 

@@ -9,8 +9,8 @@ from matplotlib.figure import Figure  # not pyplot: PNGs on any backend, and a n
 
 from . import paper, readings
 from .data import CONFIDENCE_SCALE_NOTE, HIGH_CONFIDENCE_STRENGTH
-from .labeling.tables import markdown
-from .rewards import REWARD_FN_NAMES, REWARD_MODELS
+from .method.labeling.tables import markdown
+from .method.rewards import REWARD_FN_NAMES, REWARD_MODELS
 from .run_folder import RunFolder, write_text
 from .stats import fmt_ci, fmt_pct
 
@@ -137,7 +137,7 @@ def write_report(run, metrics: dict) -> Path:
                                      for k, v in metrics["gold_score"].items()]
         gold = readings.gold_reading(metrics)
         lines += ["", f"- {gold}"] if gold else []
-    from .labeling.analysis import report_section
+    from .experiments.analysis import report_section
 
     lines += report_section(run)  # toy world: what the labeler's labels (and its reward model) track
     summaries = run.summaries

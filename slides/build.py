@@ -159,7 +159,8 @@ class Deck:
         """The paper's labeling prompt for one short toy pair, rendered by the library (raw, Base, 0-shot)."""
         import random
 
-        from rlaif_lib import labeling, toy_world
+        from rlaif_lib.method import labeling
+        from rlaif_lib import toy_world
 
         post = min(toy_world.generate_posts(40, split="eval", seed=0), key=lambda p: len(p.title) + len(p.body))
         worse = toy_world.corrupt_summary(post, "drop_fact", random.Random(0))
@@ -225,7 +226,7 @@ class Deck:
 
     def context(self) -> dict:
         """What the template sees: the run's values, the number-placing functions and the readings."""
-        from rlaif_lib import labeling
+        from rlaif_lib.method import labeling
 
         m = self.metrics
         judge = m.get("judge")
@@ -338,7 +339,7 @@ def build(run: Path, out: Path, pdf: bool = True, live_demo: str = "auto", demo_
     if sweep is None:
         sweep = next((p for p in (run / "sweep.json", ROOT / "runs" / "sweep" / "sweep.json") if p.exists()), None)
     demo_text, demo_source = capture_demo(live_demo, demo_timeout)
-    from rlaif_lib.labeling.tables import committed_tables  # Tables 2 and 14 when the run left them out
+    from rlaif_lib.method.labeling.tables import committed_tables  # Tables 2 and 14 when the run left them out
 
     deck = Deck(run, metrics, preset, json.loads(Path(sweep).read_text()) if sweep else None,
                 Path(sweep) if sweep else None, demo_text, demo_source, tables=committed_tables(preset))

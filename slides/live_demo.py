@@ -20,7 +20,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from rlaif_lib import toy_world
-from rlaif_lib.labeling import ENDING, LabelConfig, build_prompt, soft_label
+from rlaif_lib.method.labeling import ENDING, LabelConfig, build_prompt, soft_label
 from rlaif_lib.models import load_causal_lm
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch.distributed as dist
 
 from rlaif_lib import distributed, pipeline
-from rlaif_lib.labeling import LabelConfig
+from rlaif_lib.method.labeling import LabelConfig
 from rlaif_lib.presets import get_preset
 
 out, labeler = Path(sys.argv[1]), sys.argv[2]

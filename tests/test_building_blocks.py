@@ -18,7 +18,7 @@ def rows(n, seed=0):
 def test_sft_trainer_loss_counts_the_summary_tokens_only(tiny_lm, tmp_path):
     from datasets import Dataset
 
-    from rlaif_lib.sft import SFTStageConfig, sft_trainer
+    from rlaif_lib.method.sft import SFTStageConfig, sft_trainer
 
     data = rows(4)
     trainer = sft_trainer(tiny_lm, Dataset.from_list(data), tmp_path, SFTStageConfig(), progress=False)
@@ -38,7 +38,7 @@ def test_sft_trainer_loss_counts_the_summary_tokens_only(tiny_lm, tmp_path):
 
 
 def test_reward_trainer_loss_is_the_soft_label_formula(tiny_lm, tmp_path):
-    from rlaif_lib.reward import RewardStageConfig, reward_text, reward_trainer
+    from rlaif_lib.method.reward import RewardStageConfig, reward_text, reward_trainer
 
     pairs = [{"id": str(i), "prompt": r["prompt"], "summary_a": r["completion"], "summary_b": " " + random_text(random.Random(i), 5)}
              for i, r in enumerate(rows(4, seed=1))]
@@ -77,7 +77,7 @@ def test_rloo_advantages_by_hand_match_trl(tiny_lm, moved_policy, tmp_path):
     from datasets import Dataset
     from transformers import AutoModelForCausalLM
 
-    from rlaif_lib.rl import RLStageConfig, rl_trainer, rollouts_of_one_prompt
+    from rlaif_lib.method.rl import RLStageConfig, rl_trainer, rollouts_of_one_prompt
 
     def reward(prompts, completions, **kw):
         return [float(len(c.split())) / 10 for c in completions]
@@ -111,7 +111,7 @@ def test_rloo_advantages_by_hand_match_trl(tiny_lm, moved_policy, tmp_path):
 
 
 def test_drlaif_prompt_is_appendix_d_raw_without_a_tokenizer():
-    from rlaif_lib.labeling import DRLAIF_ENDING, DRLAIF_PREAMBLE, drlaif_prompt
+    from rlaif_lib.method.labeling import DRLAIF_ENDING, DRLAIF_PREAMBLE, drlaif_prompt
 
     post = {"post": "I forgot my keys.", "title": "Keys", "subreddit": "tifu"}
     text = drlaif_prompt(post, " Forgot keys. ")

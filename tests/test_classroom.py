@@ -6,8 +6,7 @@ import pytest
 
 from rlaif_lib import classroom
 from rlaif_lib.data import preference_strength
-from rlaif_lib.classroom import (AnswerError, check_answer, class_labels, compare_with, load_answers, make_answer,
-                                 merge_class_files, save_answer, simulated_class, to_comparison_rows, unique_answers)
+from rlaif_lib.classroom import (AnswerError, check_answer, class_labels, compare_with, load_answers, make_answer, merge_class_files, save_answer, simulated_class, to_comparison_rows, unique_answers)
 
 PAIRS = [{"id": f"p{i}", "post": f"post {i}", "title": f"title {i}", "subreddit": "relationships",
           "prompt": f"SUBREDDIT: r/relationships\n\nTITLE: title {i}\n\nPOST: post {i}\n\nTL;DR:",
@@ -180,7 +179,7 @@ def test_widget_saves_clicks_headless_and_resumes(tmp_path):
 def test_reward_model_trained_on_a_merged_class_file(tiny_lm, tmp_path):
     """RLHF with the room as the humans: students' files -> class-merge -> class labels -> reward model."""
     from rlaif_lib.cli import main
-    from rlaif_lib.reward import RewardStageConfig, load_reward_model, preference_accuracy, train_reward_model
+    from rlaif_lib.method.reward import RewardStageConfig, load_reward_model, preference_accuracy, train_reward_model
 
     from .test_reward import synthetic_pairs
 

@@ -116,7 +116,7 @@ def test_every_trainer_takes_its_flags_from_the_policy(fake_gpu, tiny_lm, tmp_pa
     TRL config classes are replaced by recorders: a real fp16 config refuses to exist without a GPU."""
     import trl
 
-    from rlaif_lib import reward, rl, sft
+    from rlaif_lib.method import reward, rl, sft
 
     seen = {}
 
@@ -144,7 +144,7 @@ def test_every_trainer_takes_its_flags_from_the_policy(fake_gpu, tiny_lm, tmp_pa
 
 
 def test_rl_microbatches_and_vllm_fallback(fake_gpu, capsys):
-    from rlaif_lib.rl import RLStageConfig, micro_batches, vllm_kwargs
+    from rlaif_lib.method.rl import RLStageConfig, micro_batches, vllm_kwargs
 
     assert micro_batches(RLStageConfig(batch_size=32, micro_batch_size=8)) == (8, 4)
     assert micro_batches(RLStageConfig(batch_size=32)) == (32, 1)
@@ -252,7 +252,7 @@ def _input_devices(model, call):
 
 
 def test_scoring_and_sampling_move_inputs_to_the_model(tiny_lm, fake_gpu, monkeypatch):
-    from rlaif_lib import reward, sft
+    from rlaif_lib.method import reward, sft
 
     fake_gpu("cpu")
     model, tokenizer = models.load_sequence_classifier(tiny_lm)
@@ -272,7 +272,7 @@ def test_scoring_and_sampling_move_inputs_to_the_model(tiny_lm, fake_gpu, monkey
 
 
 def test_labeler_moves_inputs_to_the_model(tiny_lm, fake_gpu):
-    from rlaif_lib import labeling
+    from rlaif_lib.method import labeling
 
     fake_gpu("cpu")
     model, tokenizer = models.load_causal_lm(tiny_lm)
@@ -286,7 +286,7 @@ def test_labeler_moves_inputs_to_the_model(tiny_lm, fake_gpu):
 def test_every_labeling_forward_gets_inputs_on_the_model_device(tiny_lm, fake_gpu, monkeypatch):
     """The other labeling entry points: the reference scorer, rows without a shared prefix (the
     post-block and the tail-block passes), the KV-cache row selection, d-RLAIF, CoT decoding, MiniLM."""
-    from rlaif_lib.labeling import baselines, label, scoring
+    from rlaif_lib.method.labeling import baselines, label, scoring
 
     fake_gpu("cpu")
     model, tokenizer = models.load_causal_lm(tiny_lm)
@@ -321,8 +321,8 @@ def test_every_labeling_forward_gets_inputs_on_the_model_device(tiny_lm, fake_gp
 
 
 def test_label_batch_size_comes_from_the_policy_only_when_unset(tiny_lm, fake_gpu):
-    from rlaif_lib.labeling import LabelConfig
-    from rlaif_lib.labeling.scoring import label_batch_size
+    from rlaif_lib.method.labeling import LabelConfig
+    from rlaif_lib.method.labeling.scoring import label_batch_size
 
     fake_gpu("cpu")
     model, _ = models.load_causal_lm(tiny_lm)
@@ -334,7 +334,7 @@ def test_label_batch_size_comes_from_the_policy_only_when_unset(tiny_lm, fake_gp
 
 
 def test_labeling_vllm_request_falls_back_with_one_line(tiny_lm, fake_gpu, capsys):
-    from rlaif_lib.labeling import LabelConfig, label_pairs
+    from rlaif_lib.method.labeling import LabelConfig, label_pairs
 
     fake_gpu("cpu")
     pair = {"id": "p", "post": "a post about work", "summary_a": "work", "summary_b": "dog"}
@@ -347,7 +347,7 @@ def test_labeling_vllm_request_falls_back_with_one_line(tiny_lm, fake_gpu, capsy
 
 
 def test_labeling_uses_the_one_labeler_loader(tiny_lm, fake_gpu):
-    from rlaif_lib.labeling.scoring import load_labeler
+    from rlaif_lib.method.labeling.scoring import load_labeler
 
     fake_gpu("cpu")
     model, _, name = load_labeler(tiny_lm)
@@ -356,7 +356,7 @@ def test_labeling_uses_the_one_labeler_loader(tiny_lm, fake_gpu):
 
 
 def test_labeler_size_table_leaves_out_what_does_not_fit(tiny_lm, fake_gpu, monkeypatch, capsys):
-    from rlaif_lib.labeling import LabelConfig, tables
+    from rlaif_lib.method.labeling import LabelConfig, tables
 
     fake_gpu("cpu")
     asked = []

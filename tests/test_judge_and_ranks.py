@@ -7,7 +7,7 @@ import time
 import pytest
 
 from rlaif_lib import distributed
-from rlaif_lib.evaluate import GOLD_JUDGE, judge_record
+from rlaif_lib.method.evaluate import GOLD_JUDGE, judge_record
 from rlaif_lib.presets import get_preset
 
 

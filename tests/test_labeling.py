@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rlaif_lib import labeling as L
-from rlaif_lib.labeling import baselines, direct, prompts, scoring
+from rlaif_lib.method import labeling as L
+from rlaif_lib.method.labeling import baselines, direct, prompts, scoring
 from rlaif_lib.models import SMOLLM2
 from rlaif_lib.tldr import parse_tldr_prompt
 
@@ -50,7 +50,7 @@ TRAIN = [
 @pytest.fixture
 def scored_rows(monkeypatch):
     """Counts of prompt rows the labeling engine scores, with and without the shared-prefix KV cache."""
-    from rlaif_lib.labeling import scoring
+    from rlaif_lib.method.labeling import scoring
 
     counts, forward = {"cached": 0, "uncached": 0}, scoring.last_logprobs
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from rlaif_lib import data, toy_world
-from rlaif_lib.labeling import analysis
-from rlaif_lib.toy_world import simulated_labeler as sim
+from rlaif_lib.experiments import analysis
+from rlaif_lib.method.labeling import simulated as sim
 from rlaif_lib.stats import fit_logistic
 from tests.conftest import toy_comparison_rows
 
@@ -99,7 +99,7 @@ def test_distinctive_bigrams_find_a_planted_preference(toy):
 def test_edit_probe_reads_what_a_reward_model_rewards(toy, tiny_lm, tmp_path):
     import random
 
-    from rlaif_lib.reward import RewardStageConfig, train_reward_model
+    from rlaif_lib.method.reward import RewardStageConfig, train_reward_model
 
     from .conftest import random_text
 

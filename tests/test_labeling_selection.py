@@ -1,7 +1,7 @@
 """Choosing the labeling configuration on a validation split (never on the test pairs)."""
 import pytest
 
-from rlaif_lib.labeling import selection
+from rlaif_lib.experiments import selection
 from rlaif_lib.presets import get_preset
 from rlaif_lib.run_folder import RunFolder
 from tests.conftest import toy_comparison_rows
@@ -55,7 +55,7 @@ def test_committed_selection_is_a_validation_choice():
 
 
 def test_exemplars_are_the_strongest_preferences_at_either_end_of_the_scale():
-    from rlaif_lib.labeling import select_exemplars
+    from rlaif_lib.method.labeling import select_exemplars
 
     pairs = [{"id": f"p{i}", "post": f"post {i}", "summary_a": f"a {i}", "summary_b": f"b {i}", "subreddit": f"s{i}",
               "choice": 0 if c < 5 else 1, "confidence": c} for i, c in enumerate([1, 4, 6, 9, 3, 7])]
@@ -68,7 +68,7 @@ def test_label_exemplars_come_from_posts_no_split_uses(tiny_lm, tmp_path):
     from dataclasses import replace
 
     from rlaif_lib import pipeline
-    from rlaif_lib.labeling import LabelConfig
+    from rlaif_lib.method.labeling import LabelConfig
     from rlaif_lib.run_folder import write_jsonl
 
     preset = get_preset("micro", n_samples=3, max_new_tokens=8)

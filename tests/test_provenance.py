@@ -93,7 +93,7 @@ def test_reward_head_is_initialised_after_seeding(tiny_lm, tmp_path):
     import torch
     from safetensors.torch import load_file
 
-    from rlaif_lib.reward import RewardStageConfig, train_reward_model
+    from rlaif_lib.method.reward import RewardStageConfig, train_reward_model
 
     pairs = [{"prompt": f"SUBREDDIT: r/x\n\nTITLE: t\n\nPOST: my boyfriend forgot {i}\n\nTL;DR:",
               "summary_a": " he forgot my birthday", "summary_b": " the dog ran away"} for i in range(8)]

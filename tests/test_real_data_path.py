@@ -5,7 +5,7 @@ import json
 from dataclasses import replace
 
 from rlaif_lib import data, pipeline, toy_world
-from rlaif_lib.labeling import LabelConfig
+from rlaif_lib.method.labeling import LabelConfig
 from rlaif_lib.presets import get_preset, is_toy
 from rlaif_lib.run_folder import RunFolder
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rlaif_lib import data, pipeline
-from rlaif_lib.labeling import LabelConfig
+from rlaif_lib.method.labeling import LabelConfig
 from rlaif_lib.presets import Preset, get_preset, with_seed
 from rlaif_lib.run_folder import RunFolder, write_json, write_jsonl
 
@@ -18,7 +18,7 @@ from rlaif_lib.run_folder import RunFolder, write_json, write_jsonl
 def fake_rl(monkeypatch):
     """train_rl stubbed: records (policy, learning rate) and writes curves.json; `stop_at` names a policy
     whose training is killed (an interrupted RL stage)."""
-    from rlaif_lib import rl
+    from rlaif_lib.method import rl
 
     calls, stop_at = [], set()
 
@@ -74,7 +74,7 @@ def test_an_rl_policy_trained_under_other_settings_is_retrained(fake_rl, tmp_pat
 def test_real_data_judge_labels_zero_shot_when_the_label_stage_uses_exemplars(tiny_lm, tmp_path, monkeypatch):
     """The label stage's exemplars belong to the label stage: the real-data judge gets the label config
     with shots=0 (same preamble, CoT and the rest), so a few-shot label stage never stops evaluation."""
-    from rlaif_lib import evaluate, sft
+    from rlaif_lib.method import evaluate, sft
 
     run = RunFolder(tmp_path / "run")
     for stage in ("data", "evaluate"):
@@ -106,7 +106,7 @@ def test_committed_tables_belong_to_the_label_stage_they_were_measured_by():
     whether or not the run's own label stage computes the tables."""
     from dataclasses import asdict
 
-    from rlaif_lib.labeling import tables
+    from rlaif_lib.method.labeling import tables
 
     tiny = get_preset("tiny")
     committed = tables.committed_tables(tiny)
@@ -129,7 +129,7 @@ def _pair(post_id, a, b, choice):
 
 def test_alignment_joins_labels_to_pairs_by_pair_id_when_a_post_has_several_comparisons():
     """Two comparisons of one post: each label counts against its own pair, in any order."""
-    from rlaif_lib.labeling import alignment
+    from rlaif_lib.method.labeling import alignment
 
     pairs = [_pair("p1", "he forgot", "the dog", 0), _pair("p1", "the cat", "he forgot it", 1)]
     labels = [{"id": "p1", "pair_id": data.pair_id(p), "p_a": 0.9 if p["choice"] == 0 else 0.1} for p in pairs]
@@ -145,7 +145,7 @@ def test_alignment_joins_labels_to_pairs_by_pair_id_when_a_post_has_several_comp
 
 def test_what_the_labeler_tracks_checks_labels_against_pairs_by_pair_id():
     """Labels of two comparisons of one post, in the other order, are refused: same post ids, other pairs."""
-    from rlaif_lib.labeling import analysis
+    from rlaif_lib.experiments import analysis
 
     pairs = [_pair("p1", "he forgot", "the dog", 0), _pair("p1", "the cat", "he forgot it", 1)]
     labels = [{"id": "p1", "pair_id": data.pair_id(p), "p_a": 0.5, "probs_ab": [0.5, 0.5], "probs_ba": [0.5, 0.5]}
@@ -158,7 +158,7 @@ def test_what_the_labeler_tracks_checks_labels_against_pairs_by_pair_id():
 def test_sampled_pairs_never_hold_two_summaries_that_differ_only_by_whitespace(monkeypatch):
     """Samples are deduplicated as the pairs hold them (`data.normalize_summary`), so no pair compares a
     summary with itself."""
-    from rlaif_lib import sft
+    from rlaif_lib.method import sft
 
     samples = [[" he forgot", "he forgot", "he forgot \n"], [" he forgot", "he forgot", "the dog ran"]]
     monkeypatch.setattr(sft, "generate", lambda policy, prompts, **kwargs: samples)

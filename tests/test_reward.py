@@ -5,8 +5,7 @@ import random
 import pytest
 import torch
 
-from rlaif_lib.reward import (RewardStageConfig, calibration_curve, load_reward_model, preference_accuracy,
-                              reward_rows, reward_text, soft_preference_loss, train_reward_model)
+from rlaif_lib.method.reward import (RewardStageConfig, calibration_curve, load_reward_model, preference_accuracy, reward_rows, reward_text, soft_preference_loss, train_reward_model)
 
 from .conftest import random_text
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from rlaif_lib import labeling, reward, rewards, rl
+from rlaif_lib.method import labeling, reward, rewards, rl
 from rlaif_lib.run_folder import RunFolder
 
 

@@ -4,8 +4,8 @@ import math
 import pytest
 
 from rlaif_lib import data, toy_world
-from rlaif_lib import labeling as lab
-from rlaif_lib.toy_world import simulated_labeler as sim
+from rlaif_lib.method import labeling as lab
+from rlaif_lib.method.labeling import simulated as sim
 from tests.conftest import toy_comparison_rows
 
 
@@ -65,7 +65,7 @@ def test_rows_have_the_llm_labelers_shape_and_cache(toy_pairs, tmp_path):
 
 
 def test_reward_model_trains_on_simulated_labels(toy_pairs, tiny_lm, tmp_path):
-    from rlaif_lib.reward import RewardStageConfig, load_reward_model, preference_accuracy, train_reward_model
+    from rlaif_lib.method.reward import RewardStageConfig, load_reward_model, preference_accuracy, train_reward_model
 
     rows = sim.label_pairs_simulated(toy_pairs, "simulated:alignment=0.78,same_position=0.18", seed=0)
     path = train_reward_model(tiny_lm, toy_pairs, [r["p_a"] for r in rows], tmp_path / "rm",

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from rlaif_lib.evaluate import length_controlled_win_rate, win_rate
+from rlaif_lib.method.evaluate import length_controlled_win_rate, win_rate
 from rlaif_lib.stats import bootstrap_mean
 
 
@@ -39,7 +39,7 @@ def test_length_controlled_win_rate_removes_a_pure_length_effect():
 
 def test_gold_score_summary_on_references_and_junk():
     from rlaif_lib import toy_world
-    from rlaif_lib.evaluate import gold_preferences, gold_score_summary
+    from rlaif_lib.method.evaluate import gold_preferences, gold_score_summary
 
     posts = toy_world.generate_posts(20, "eval", seed=0)
     refs = gold_score_summary(posts, [p.reference for p in posts])

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from rlaif_lib import pipeline, sweep
+from rlaif_lib import pipeline
+from rlaif_lib.experiments import sweep
 from rlaif_lib.presets import get_preset
 from rlaif_lib.run_folder import RunFolder, read_json, read_jsonl
 

@@ -13,6 +13,6 @@ def test_tldr_prompt_round_trips():
 
 
 def test_real_data_code_does_not_import_the_toy_world():
-    code = ("import sys, rlaif_lib.data, rlaif_lib.labeling; "
+    code = ("import sys, rlaif_lib.data, rlaif_lib.method.labeling; "
             "assert 'rlaif_lib.toy_world' not in sys.modules, 'toy_world imported'")
     subprocess.run([sys.executable, "-c", code], check=True)

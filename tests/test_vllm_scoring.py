@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from rlaif_lib import labeling as labeler, vllm_scoring
+from rlaif_lib.method import labeling as labeler
+from rlaif_lib.method.labeling import vllm_scoring
 from rlaif_lib.models import load_causal_lm
 
 

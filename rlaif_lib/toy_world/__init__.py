@@ -21,10 +21,7 @@ from .export import comparison_row, rated_comparisons, sft_rows
 from .gold import MAX_WORDS, MIN_WORDS, WRONG_FACT_COST, gold_breakdown, gold_score
 from .posts import KEY_SLOTS, SPLITS, Post, format_prompt, generate_posts, key_facts, render_reference
 from .raters import TAU, calibrate_tau, human_preference, rater_agreement
-from .vocabulary import (AGE_GAP, AGE_RE, COMPLICATIONS, DISTRACTORS, DURATION_RE, DURATIONS, EVENTS, FEELINGS, FILLERS,
-                         INTROS, NO_COMPLICATION_TEMPLATE, NUMBER_WORDS, OPENERS, QUESTION_LEADS, QUESTIONS,
-                         REFERENCE_TEMPLATES, RELATIONS, SHORT_NAMES, SLOT_TABLES, SUBJECTS, SUBJECTS_NO_DURATION,
-                         SUBJECTS_NO_RELATION, SUBREDDITS, TITLES, VAGUE, Fact)
+from .vocabulary import (AGE_GAP, AGE_RE, COMPLICATIONS, DISTRACTORS, DURATION_RE, DURATIONS, EVENTS, FEELINGS, FILLERS, INTROS, NO_COMPLICATION_TEMPLATE, NUMBER_WORDS, OPENERS, QUESTION_LEADS, QUESTIONS, REFERENCE_TEMPLATES, RELATIONS, SHORT_NAMES, SLOT_TABLES, SUBJECTS, SUBJECTS_NO_DURATION, SUBJECTS_NO_RELATION, SUBREDDITS, TITLES, VAGUE, Fact)
 
 __all__ = ["tldr_prompt", "CORRUPTIONS", "POLICY_LIKE_KINDS", "corrupt_summary", "policy_like_pairs",
            "sample_policy_pair", "comparison_row", "rated_comparisons", "sft_rows", "MAX_WORDS", "MIN_WORDS", "WRONG_FACT_COST",

@@ -24,9 +24,9 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from . import paper
-from .run_folder import RunFolder, read_json, read_jsonl, write_json, write_jsonl
-from .toy_world import simulated_labeler as sim
+from .. import paper
+from ..run_folder import RunFolder, read_json, read_jsonl, write_json, write_jsonl
+from ..method.labeling import simulated as sim
 
 BASE_STAGES = ("data", "sft", "sample", "label")
 
@@ -90,7 +90,7 @@ def base_preset(base: RunFolder, preset):
     made with it (e.g. a full run folder), else `preset` without Table 2's techniques (a sweep's own
     base: they cost time and no point uses them). Raises provenance.StageMismatchError when the base's
     finished stages were made with other settings (another preset or seed)."""
-    from .provenance import StageMismatchError, check_stage
+    from ..provenance import StageMismatchError, check_stage
 
     lean = replace(preset, techniques=())
     if base.done("label").exists():
@@ -113,8 +113,8 @@ def rl_steps(config: SweepConfig, preset) -> int:
 # ---------------------------------------------------------------------------------------------
 def _labels(point: Point, base: RunFolder, train, test, preset, cache) -> tuple[list, list, str]:
     """(train labels, test labels, labeler name) for one point, each row with its `pair_id`, in pair order."""
-    from .data import pair_id
-    from .pipeline import with_pair_ids
+    from ..data import pair_id
+    from ..pipeline import with_pair_ids
 
     if point.kind == "human":
         rows = [{"id": p["id"], "pair_id": pair_id(p), "p_a": 1.0 if p["choice"] == 0 else 0.0} for p in train + test]
@@ -129,7 +129,7 @@ def _labels(point: Point, base: RunFolder, train, test, preset, cache) -> tuple[
 
 
 def _label_metrics(train_labels, test_labels, train, test, kind: str) -> dict:
-    from . import labeling as lab
+    from ..method import labeling as lab
 
     if kind == "human":
         return {"alignment_test": None, "alignment_all": None, "same_position_pct": None, "position_direction": None}
@@ -140,7 +140,7 @@ def _label_metrics(train_labels, test_labels, train, test, kind: str) -> dict:
 
 def sft_summaries(base: RunFolder, out: Path, preset, n_eval: int | None = None) -> dict:
     """Greedy SFT summaries of the base run's evaluation posts, cached in the sweep folder `out`."""
-    from .sft import generate
+    from ..method.sft import generate
 
     rows = read_jsonl(base.eval_prompts)[:n_eval]
     path = out / "sft_summaries.json"
@@ -159,14 +159,14 @@ def run_point(point: Point, base: RunFolder, folder: Path, preset, config: Sweep
     """labels -> reward model -> RL -> win rate vs SFT for one point; writes and returns result.json."""
     from datasets import Dataset
 
-    from .evaluate import gold_preferences, gold_score_summary, win_rate
-    from .labeling.analysis import summary_profile
-    from .pipeline import labels_for
-    from .presets import toy_posts
-    from .reward import load_reward_model, make_reward_fn, preference_accuracy, train_reward_model
-    from .rewards import gold_reward
-    from .rl import train_rl
-    from .sft import generate
+    from ..method.evaluate import gold_preferences, gold_score_summary, win_rate
+    from .analysis import summary_profile
+    from ..pipeline import labels_for
+    from ..presets import toy_posts
+    from ..method.reward import load_reward_model, make_reward_fn, preference_accuracy, train_reward_model
+    from ..method.rewards import gold_reward
+    from ..method.rl import train_rl
+    from ..method.sft import generate
 
     done = folder / "result.json"
     if done.exists():
@@ -241,10 +241,10 @@ def run_sweep(preset, out, config: SweepConfig = SweepConfig(), base=None, progr
     out/sweep.png; returns the sweep.json content. `workers` > 1 trains that many points at once, one
     process and one torch thread each (2 on a 2-core laptop: the points are independent), while the
     main process makes the LLM's labels."""
-    from . import pipeline
-    from .evaluate import gold_score_summary
-    from .labeling.analysis import summary_profile
-    from .presets import toy_posts, with_seed
+    from .. import pipeline
+    from ..method.evaluate import gold_score_summary
+    from .analysis import summary_profile
+    from ..presets import toy_posts, with_seed
 
     if preset.comparisons != "toy":
         raise ValueError("the sweep needs the toy world (simulated labelers and the gold judge)")
@@ -319,7 +319,7 @@ def run_sweep(preset, out, config: SweepConfig = SweepConfig(), base=None, progr
 def _versus_rlhf(rows: list[dict], out: Path, posts: list) -> None:
     """Add each point's win rate against the RLHF policy (the paper's "RLAIF vs RLHF", 50% = as good),
     judged on the same evaluation posts, when the sweep has the human-label point."""
-    from .evaluate import gold_preferences, win_rate
+    from ..method.evaluate import gold_preferences, win_rate
 
     if not any(r["kind"] == "human" for r in rows):
         return
@@ -418,7 +418,7 @@ def sweep_table(result: dict) -> str:
 def profile_table(result: dict, names=None) -> str:
     """Markdown: what each point's policy writes on the held-out posts (means: words, age tags, wrong
     facts, coverage, copying, gold score) beside SFT's: where a win rate comes from."""
-    from .labeling.analysis import PROFILE
+    from .analysis import PROFILE
 
     keys = [k for k in PROFILE if k not in ("unfinished", "overlap", "repetition")]
     rows = [("SFT", result["sft_profile"])] + [(r["name"], r["profile"]) for r in result["points"]

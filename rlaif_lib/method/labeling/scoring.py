@@ -38,7 +38,7 @@ def load_labeler(labeler) -> tuple:
     if isinstance(labeler, (tuple, list)):
         model, tokenizer = labeler
         return model, tokenizer, str(getattr(model.config, "_name_or_path", "") or type(model).__name__)
-    from .. import models
+    from ... import models
 
     model, tokenizer = models.load_labeler(str(labeler))
     return model, tokenizer, str(labeler)
@@ -49,7 +49,7 @@ def label_batch_size(config, model) -> int:
     the model's size (8 on CPU, the CPU default, so CPU labels do not depend on it)."""
     if config.batch_size:
         return config.batch_size
-    from ..device import get_policy
+    from ...device import get_policy
 
     return get_policy().batch_size("label", model.num_parameters() if model is not None else None)
 

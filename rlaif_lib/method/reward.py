@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from trl import RewardConfig, RewardTrainer
 from trl.trainer.reward_trainer import DataCollatorForPreference
 
-from .stats import bootstrap_mean
+from ..stats import bootstrap_mean
 
 
 @dataclass
@@ -106,8 +106,8 @@ def reward_trainer(init_model: str, pairs: list[dict], p_a: list[float], out_dir
     (or `config.backbone`) on `pairs` labelled `p_a`. Notebook 03 uses it to compute one batch's loss."""
     from datasets import Dataset
 
-    from .device import get_policy
-    from .models import load_sequence_classifier
+    from ..device import get_policy
+    from ..models import load_sequence_classifier
 
     if config.loss not in ("soft", "hard", "margin"):
         raise ValueError(f"RewardStageConfig.loss must be 'soft', 'hard' or 'margin', got {config.loss!r}")
@@ -160,7 +160,7 @@ def reward_text(prompt: str, summary: str, tokenizer) -> str:
 
 def load_reward_model(path, device: str | None = None):
     """(model, tokenizer) of a saved reward model, in eval mode, on the device policy's device and dtype."""
-    from .models import load_sequence_classifier
+    from ..models import load_sequence_classifier
 
     return load_sequence_classifier(str(path), num_labels=1, device=device)
 
@@ -169,7 +169,7 @@ def load_reward_model(path, device: str | None = None):
 def score(reward_model, prompts: list[str], summaries: list[str], batch_size: int | None = None) -> np.ndarray:
     """Scalar rewards r(prompt, summary) from `reward_model` = (model, tokenizer), computed on the
     model's device; batch_size None = the device policy's suggestion for scoring."""
-    from .device import get_policy
+    from ..device import get_policy
 
     model, tokenizer = reward_model
     batch_size = batch_size or get_policy().batch_size("score", model.num_parameters())

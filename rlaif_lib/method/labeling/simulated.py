@@ -47,10 +47,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .corruptions import policy_like_pairs
-from .gold import gold_score
-from .posts import SPLITS, generate_posts, post_at
-from .raters import TAU, _rate
+from ...toy_world.corruptions import policy_like_pairs
+from ...toy_world.gold import gold_score
+from ...toy_world.posts import SPLITS, generate_posts, post_at
+from ...toy_world.raters import TAU, _rate
 
 PREFIX = "simulated:"
 CALIBRATION_SEED = "simulated-labeler-calibration"  # a string seed: no preset's integer seed can collide
@@ -272,7 +272,7 @@ def label_pairs_simulated(pairs: list[dict], labeler, seed: int = 0, cache_path=
     string), rows shaped exactly like `labeling.label_pairs`' (plus "labeler": "simulated labeler ...").
     `seed` is the toy world's seed of the run (to find each pair's post and gold facts). With
     `cache_path`, rows go through the same append-only cache as LLM labels."""
-    from ..labeling import LabelCache, validate_pairs
+    from . import LabelCache, validate_pairs
 
     sim = parse(labeler) if isinstance(labeler, str) else labeler
     validate_pairs(pairs)

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .stats import bootstrap_mean, fit_logistic
+from ..stats import bootstrap_mean, fit_logistic
 
 
 def gold_preferences(posts, summaries_a: list[str], summaries_b: list[str]) -> np.ndarray:
     """P(simulated human prefers A) per post, from the gold quality of both summaries."""
-    from .toy_world import TAU, gold_score
+    from ..toy_world import TAU, gold_score
 
     q_a = np.array([gold_score(p, s) for p, s in zip(posts, summaries_a)])
     q_b = np.array([gold_score(p, s) for p, s in zip(posts, summaries_b)])
@@ -31,7 +31,7 @@ def gold_preferences(posts, summaries_a: list[str], summaries_b: list[str]) -> n
 
 def gold_score_summary(posts, summaries: list[str], n_boot: int = 2000, seed: int = 0) -> dict:
     """Mean gold score of `summaries` (one per post) with a bootstrap 95% interval (toy world)."""
-    from .toy_world import gold_score
+    from ..toy_world import gold_score
 
     return bootstrap_mean([gold_score(p, s) for p, s in zip(posts, summaries)], n_boot=n_boot, seed=seed)
 
@@ -41,7 +41,7 @@ def ai_judge_preferences(prompts: list[str], summaries_a: list[str], summaries_b
     """P(judge prefers A) per prompt: the AI labeler's position-debiased soft label (both orders).
     `prompts` are TL;DR prompts; `judge` is anything `label_pairs` accepts."""
     from .labeling import LabelConfig, label_pairs
-    from .tldr import parse_tldr_prompt
+    from ..tldr import parse_tldr_prompt
 
     pairs = [{"id": f"judge-{i}", **parse_tldr_prompt(p), "summary_a": a.strip() or "(empty)", "summary_b": b.strip() or "(empty)"}
              for i, (p, a, b) in enumerate(zip(prompts, summaries_a, summaries_b))]

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .run_folder import write_json
+from ..run_folder import write_json
 
 
 @dataclass
@@ -61,7 +61,7 @@ def rl_trainer(policy, reward_fn, prompts, out_dir, config: RLStageConfig = RLSt
     one, to look at a trained policy as it stood at the end of training. `gold_fn` is logged with weight 0."""
     from trl import RLOOConfig, RLOOTrainer
 
-    from .device import get_policy
+    from ..device import get_policy
 
     device_policy = get_policy(config.device)
     funcs, weights = [reward_fn], [reward_weight(config)]
@@ -83,7 +83,7 @@ def rl_trainer(policy, reward_fn, prompts, out_dir, config: RLStageConfig = RLSt
     if reference is not None:
         import torch
 
-        from .models import load_causal_lm
+        from ..models import load_causal_lm
 
         model, tokenizer = load_causal_lm(str(policy), dtype=torch.float32, device=config.device, quantize=None)
         model.config._name_or_path = str(reference)  # TRL creates the reference model from this name
@@ -98,7 +98,7 @@ def train_rl(sft_path, reward_fn, prompts, out_dir, config: RLStageConfig = RLSt
     `id`) to maximise `reward_fn` (a TRL reward callable) minus beta * KL to the SFT policy.
     `gold_fn`, if given, is logged with weight 0. Saves the policy, `curves.json` and `run_info.json` to
     `out_dir` (process 0 only)."""
-    from .device import get_policy
+    from ..device import get_policy
     from .sft import finish_training, write_run_info
 
     out_dir = Path(out_dir)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .run_folder import write_json
+from ..run_folder import write_json
 
 
 @dataclass
@@ -37,7 +37,7 @@ def sft_trainer(base_model: str, rows, out_dir, config: SFTStageConfig = SFTStag
     by hand and by TRL."""
     from trl import SFTConfig, SFTTrainer
 
-    from .device import get_policy
+    from ..device import get_policy
 
     policy = get_policy(config.device)
     args = SFTConfig(
@@ -77,7 +77,7 @@ def train_sft(base_model: str, rows, out_dir, config: SFTStageConfig = SFTStageC
 def save_trained(trainer, out_dir, device: str | None = None) -> None:
     """Save a trained TRL trainer's model (every process takes part), and from process 0 its tokenizer,
     its loss curve (`loss_curve.json`) and `run_info.json`, into `out_dir`."""
-    from .device import get_policy
+    from ..device import get_policy
 
     out_dir = Path(out_dir)
     trainer.save_model(str(out_dir))
@@ -99,8 +99,8 @@ def write_run_info(out_dir, trainer, policy) -> None:
 def finish_training() -> None:
     """After a trainer's last write (and `del trainer`): wait for every process, so none reads a
     half-saved model, then collect the trainer and hand its GPU memory back."""
-    from .distributed import barrier
-    from .models import free_memory
+    from ..distributed import barrier
+    from ..models import free_memory
 
     barrier()
     free_memory()
@@ -114,8 +114,8 @@ def generate(policy, prompts: list[str], n: int = 1, temperature: float = 0.7, m
     list of decoded completions (no EOS)."""
     import torch
 
-    from .device import get_policy
-    from .models import load_causal_lm
+    from ..device import get_policy
+    from ..models import load_causal_lm
 
     if isinstance(policy, (str, Path)):
         model, tokenizer = load_causal_lm(str(policy))
@@ -139,7 +139,7 @@ def generate(policy, prompts: list[str], n: int = 1, temperature: float = 0.7, m
         texts = tokenizer.batch_decode(ids[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
         out.extend(texts[i * n:(i + 1) * n] for i in range(len(chunk)))
     if isinstance(policy, (str, Path)):
-        from .models import free_memory
+        from ..models import free_memory
 
         del model
         free_memory()
@@ -152,7 +152,7 @@ def sample_pairs(policy, prompts: list[str], ids: list[str], n_samples: int = 4,
     (compared as the pairs will hold them, `data.normalize_summary`: a pair never has two equal summaries),
     then one random pair per prompt. Posts whose samples are all equal give no pair.
     Returns rows {id, prompt, summary_a, summary_b, policy_a, policy_b} with policy like "sft@T=1.0"."""
-    from .data import normalize_summary
+    from ..data import normalize_summary
 
     samples = generate(policy, prompts, n=n_samples, temperature=temperature, max_new_tokens=max_new_tokens,
                        seed=seed, progress=progress)

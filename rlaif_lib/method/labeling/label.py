@@ -40,7 +40,7 @@ def label_pairs(pairs: list[dict], labeler="smollm2-135m-instruct", config: Labe
     if engine is None:
         model, tokenizer, name = load_labeler(labeler)
     else:
-        from ..models import load_tokenizer
+        from ...models import load_tokenizer
         model, tokenizer, name = None, load_tokenizer(str(labeler)), str(labeler)
     ids = answer_token_ids(tokenizer)
     shots = [dict(e, post=truncate_post(e["post"], tokenizer, config.max_post_tokens)[0]) for e in shots]
@@ -98,7 +98,7 @@ def _label_batch(model, tokenizer, batch: list[dict], config, exemplars, ids, se
             fulls.append(full)
     groups = [list(range(i * 2 * n_sc, (i + 1) * 2 * n_sc)) for i in range(len(batch))]  # a pair's rows
     if engine is not None:
-        from ..vllm_scoring import soft_labels
+        from .vllm_scoring import soft_labels
         probs, other = soft_labels(engine, tokenizer, fulls, ids)
     else:
         probs, other = two_way(score_rows(model, tokenizer, prefix, fulls, store=store, groups=groups)[:, -1], ids)
@@ -124,8 +124,8 @@ def _vllm_engine(labeler, config: LabelConfig):
     labeler given by name, the `vllm` package, a CUDA device); else None, with one line saying why."""
     if not config.use_vllm:
         return None
-    from .. import vllm_scoring
-    from ..device import get_policy
+    from . import vllm_scoring
+    from ...device import get_policy
 
     why = ("chain of thought decodes its rationales with transformers" if config.cot else
            "the labeler is a (model, tokenizer) pair" if isinstance(labeler, (tuple, list)) else
@@ -161,7 +161,7 @@ def select_exemplars(pairs_with_human_choice: list[dict], k: int, seed: int = 0)
     if len(pool) < k:
         raise ValueError(f"need {k} pairs with a human 'choice', found {len(pool)}")
     def conf(p):  # strength of the human preference |confidence - 5| on the 9-point scale (both ends are sure)
-        from ..data import preference_strength
+        from ...data import preference_strength
 
         return float(preference_strength(p.get("confidence")) or 0)
     random.Random(seed).shuffle(pool)

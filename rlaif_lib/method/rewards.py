@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .labeling import LabelConfig
 from .rl import RLStageConfig
-from .run_folder import RunFolder
+from ..run_folder import RunFolder
 
 # The reward models of the reward stage: folder name under reward/ -> metrics.json key (the keys
 # README and other tools read). "ai_hard" is the comparison on argmax AI labels; no policy uses it.
@@ -36,7 +36,7 @@ def policy_reward(policy: str, run: RunFolder, rl: RLStageConfig, labeler: str, 
         fn = make_reward_fn(run.reward_model(POLICY_REWARD_MODEL[policy]))
     elif policy == "drlaif":
         from .labeling import make_drlaif_reward
-        from .toy_world.simulated_labeler import is_simulated
+        from .labeling.simulated import is_simulated
 
         if is_simulated(labeler):
             raise ValueError(f"d-RLAIF scores each summary with an LLM labeler; {labeler!r} is a simulated pairwise "
@@ -55,7 +55,7 @@ def policy_reward(policy: str, run: RunFolder, rl: RLStageConfig, labeler: str, 
 def gold_reward(posts: dict):
     """TRL reward callable: the gold rater's score of each completion (toy world only); `posts` maps
     the prompt's id to its toy-world Post."""
-    from .toy_world import gold_score
+    from ..toy_world import gold_score
 
     def gold(prompts, completions, id, **kwargs):
         return [gold_score(posts[i], c) for i, c in zip(id, completions)]

@@ -198,7 +198,7 @@ def summary_profile(posts: list, summaries: list[str]) -> dict:
 
 def reward_margins(reward_model_path, pairs: list[dict]) -> np.ndarray:
     """r(A) - r(B) of a saved reward model on `pairs`."""
-    from ..reward import load_reward_model, score
+    from ..method.reward import load_reward_model, score
 
     rm = load_reward_model(reward_model_path)
     prompts = [p["prompt"] for p in pairs]
@@ -337,7 +337,7 @@ def edit_probe(reward_model, prompts: list[str], summaries: list[str], edit, pos
     reward goes up, and (with `posts`, toy-world Posts per summary) the mean gold-score change.
     `reward_model` is a folder or a loaded (model, tokenizer). Returns {"n", "reward_change", "share_up",
     "gold_change"}; n = 0 (and NaNs) when the edit changes nothing."""
-    from ..reward import load_reward_model, score
+    from ..method.reward import load_reward_model, score
     from ..toy_world import gold_score
 
     rm = load_reward_model(reward_model) if not isinstance(reward_model, tuple) else reward_model

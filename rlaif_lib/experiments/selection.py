@@ -13,7 +13,7 @@ points and choosing on them would be choosing on noise and on the test labels at
    Exemplars are the label stage's own (`pipeline.label_exemplars`: posts no split uses).
 3. The chosen setting is then measured once on the untouched test pairs.
 
-`python -m rlaif_lib.labeling.selection RUN_FOLDER` runs all three on a run that has finished its
+`python -m rlaif_lib.experiments.selection RUN_FOLDER` runs all three on a run that has finished its
 `sample` stage and writes the JSON that `rlaif_lib/assets/labeler_selection.json` holds.
 """
 from __future__ import annotations
@@ -34,7 +34,7 @@ def validation_pairs(run, preset, n_posts: int = 240, seed_offset: int = 1) -> l
     folder's `sft/` policy. Cached in `run.validation_pairs`. Flat pair dicts."""
     from .. import data, toy_world
     from ..run_folder import RunFolder, read_jsonl, write_jsonl
-    from ..sft import sample_pairs
+    from ..method.sft import sample_pairs
 
     run = RunFolder(run)
     path = run.validation_pairs
@@ -75,8 +75,8 @@ def select_configuration(val_pairs: list[dict], exemplar_pool: list[dict], label
     interval, n, same-position %, and seconds; plus the chosen row (`choose`). `cot_pairs`: label the
     chain-of-thought settings on only the first that many validation pairs (CoT decodes a rationale
     per pair and order: far slower on a CPU); such rows are reported but cannot be chosen."""
-    from .prompts import LabelConfig
-    from .tables import techniques_table
+    from ..method.labeling.prompts import LabelConfig
+    from ..method.labeling.tables import techniques_table
 
     base = base or LabelConfig()
     rows = []
@@ -97,9 +97,9 @@ def run_selection(run, preset=None, configs=ALL_CONFIGS, n_posts: int = 240, cot
     test pairs (measured once, after choosing). Writes `run.selection_result`."""
     from ..presets import get_preset
     from ..run_folder import RunFolder, read_json, write_json
-    from .baselines import length_labeler
-    from .metrics import alignment
-    from .tables import techniques_table
+    from ..method.labeling.baselines import length_labeler
+    from ..method.labeling.metrics import alignment
+    from ..method.labeling.tables import techniques_table
 
     run = RunFolder(run)
     preset = preset or get_preset(read_json(run.preset)["name"])

@@ -8,7 +8,7 @@ def alignment(labels, pairs, min_strength=None, n_boot: int = 1000, seed: int = 
     `min_strength`, only pairs whose human strength of preference |confidence - 5| is >= it count
     (confidence is OpenAI's 9-point scale; the paper's high-confidence pairs: min_strength=3). Each label
     counts against its own pair (`matched_labels`: by `data.pair_id` where the labels carry one)."""
-    from ..stats import bootstrap_mean
+    from ...stats import bootstrap_mean
 
     matched = matched_labels(labels, pairs)
     scores = []
@@ -28,7 +28,7 @@ def matched_labels(labels, pairs) -> list[tuple[dict, dict]]:
     them. Labels without one are taken in order when their ids line up with the pairs' (as `label_pairs`
     returns them), else joined by id, which only works when no two pairs share a post id (ValueError
     otherwise). A pair without a label is a KeyError."""
-    from ..data import pair_id
+    from ...data import pair_id
 
     labels = list(labels)
     if labels and all("pair_id" in x for x in labels):

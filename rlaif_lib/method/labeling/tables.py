@@ -16,7 +16,7 @@ import json
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from .. import paper
+from ... import paper
 from .baselines import embedding_labeler, length_labeler, random_labeler
 from .label import label_pairs, select_exemplars
 from .metrics import alignment, position_bias
@@ -71,7 +71,7 @@ def labeler_size_table(pairs, labelers: dict, config: LabelConfig = LabelConfig(
     labeler with the same prompt (`config`, and its `exemplars` when it has shots). A labeler
     that does not fit this device (`models.ladder_for_device`) is left out, with a printed line saying
     why; the labelers are loaded one at a time."""
-    from ..models import ladder_for_device
+    from ...models import ladder_for_device
 
     fits, dropped = ladder_for_device([m for m in labelers.values() if isinstance(m, str)])
     for model, why in dropped:
@@ -99,9 +99,9 @@ def committed_tables(preset) -> dict | None:
     be the ones the tables were measured on: other pairs (another sample-stage fingerprint), another labeler or
     label config (`COMMITTED_TABLES_INPUTS`, recorded as the file's "label_inputs"), or a preset.json too old to
     tell."""
-    from ..presets import with_seed
-    from ..provenance import provenance
-    from ..run_folder import read_json
+    from ...presets import with_seed
+    from ...provenance import provenance
+    from ...run_folder import read_json
 
     fields = preset if isinstance(preset, dict) else asdict(with_seed(preset))
     path = Path(__file__).resolve().parent.parent / "assets" / f"label_tables_{fields.get('name', '')}.json"

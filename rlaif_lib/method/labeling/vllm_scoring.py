@@ -39,8 +39,8 @@ def load_vllm(name: str, dtype: str | None = None, gpu_memory_utilization: float
                           "without it the labeler uses its transformers scorer, which gives the same labels")
     from vllm import LLM
 
-    from .device import get_policy
-    from .models import resolve
+    from ...device import get_policy
+    from ...models import resolve
 
     policy = get_policy()
     if not policy.is_cuda:
@@ -56,7 +56,7 @@ _ENGINE: dict = {}  # the one vLLM labeler engine in memory: {"name": str, "llm"
 def engine_for(name: str, **kwargs):
     """The vLLM engine of labeler `name`, kept for reuse; asking for another name drops this one first,
     and the transformers labeler held by `models.load_labeler` is freed before an engine is built."""
-    from .models import free_labeler, free_memory
+    from ...models import free_labeler, free_memory
 
     if _ENGINE.get("name") != name:
         _ENGINE.clear()
@@ -102,7 +102,7 @@ def answer_logprobs(llm, token_ids: list[list[int]], answer_ids) -> np.ndarray:
 def soft_labels(llm, tokenizer, prompts: list[str], answer_ids) -> tuple[np.ndarray, np.ndarray]:
     """(probs [n, 2] = softmax over log P("1"), log P("2"); other_mass [n] = 1 - P("1") - P("2")) for
     complete labeling prompts, tokenized exactly as the transformers scorer does (`labeling.scoring.encode`)."""
-    from .labeling.scoring import encode
+    from .scoring import encode
 
     lp = answer_logprobs(llm, [encode(tokenizer, p) for p in prompts], answer_ids)
     if not len(lp):

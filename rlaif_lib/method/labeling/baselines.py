@@ -31,7 +31,7 @@ def embedding_labeler(pairs, temperature: float = 0.05, batch_size: int = 32) ->
     sigmoid((cos(post, a) - cos(post, b)) / temperature), i.e. a softmax over the two similarities."""
     import torch
 
-    from ..models import load_encoder
+    from ...models import load_encoder
 
     validate_pairs(pairs)
     enc, tok = load_encoder()  # on the device policy's device, in its dtype

@@ -14,8 +14,7 @@ from .cache import LabelCache, pair_key
 from .direct import drlaif_prompt, dscore, make_drlaif_reward
 from .label import label_pairs, select_exemplars
 from .metrics import alignment, position_bias, position_direction
-from .prompts import (BASE_COT_PREAMBLE, BASE_PREAMBLE, DETAILED_COT_PREAMBLE, DETAILED_PREAMBLE, DRLAIF_ENDING,
-                      DRLAIF_PREAMBLE, ENDING, LabelConfig, build_prompt, truncate_post, validate_pairs)
+from .prompts import (BASE_COT_PREAMBLE, BASE_PREAMBLE, DETAILED_COT_PREAMBLE, DETAILED_PREAMBLE, DRLAIF_ENDING, DRLAIF_PREAMBLE, ENDING, LabelConfig, build_prompt, truncate_post, validate_pairs)
 from .scoring import answer_token_ids, load_labeler, score_rows, soft_label
 
 __all__ = ["label_pairs", "select_exemplars", "LabelConfig", "build_prompt", "truncate_post", "validate_pairs",
