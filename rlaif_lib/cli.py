@@ -57,8 +57,11 @@ def main(argv=None) -> None:
         return sweep(args)
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from .distributed import is_main_process
     from .pipeline import StageMismatchError, run
     from .presets import Preset, get_preset
+    from .report import write_report
+    from .run_folder import RunFolder
 
     overrides = {"labeler": args.labeler} if args.labeler else {}
     if args.tables:  # the Preset defaults of Tables 2 and 14
@@ -81,6 +84,8 @@ def main(argv=None) -> None:
         metrics = run(preset, args.out, stages=args.stages or STAGES, force=args.force)
     except (DataError, FileNotFoundError, StageMismatchError) as e:
         _fail(str(e))
+    if is_main_process():  # under torchrun/accelerate, rank 0 alone writes the report
+        write_report(RunFolder(args.out), metrics)
     print(f"\nWrote {args.out}/metrics.json and {args.out}/report.md")
     for key in ("labeler", "reward_model", "reward_model_rlhf", "win_rate"):
         if key in metrics:

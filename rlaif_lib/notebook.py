@@ -46,6 +46,7 @@ def ensure(preset: Preset, run: RunFolder, stages) -> dict:
     `pipeline.run`. Returns metrics.json's content."""
     from . import pipeline
     from .pipeline import STAGES
+    from .report import write_report
 
     todo = [s for s in stages if not run.done(s).exists()]
     for s in stages:
@@ -58,4 +59,6 @@ def ensure(preset: Preset, run: RunFolder, stages) -> dict:
         print(f"[{s}] not in {run} yet: running it now, about {seconds.get(s, '?')} s on the tiny preset "
               f"(this run: {preset.name}) ...", flush=True)
     done = [s for s in STAGES if run.done(s).exists()]  # listed too, so metrics.json keeps their numbers
-    return pipeline.run(preset, run, stages=[s for s in STAGES if s in stages or s in done])
+    metrics = pipeline.run(preset, run, stages=[s for s in STAGES if s in stages or s in done])
+    write_report(run, metrics)
+    return metrics

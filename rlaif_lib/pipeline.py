@@ -6,7 +6,8 @@ Every stage writes into its own folder of the run folder (paths: `run_folder.Run
 by writing `done.json` (its seconds, its metrics and its provenance). A rerun skips every stage whose
 `done.json` exists, so a crashed run resumes where it stopped, and a notebook can pick up a run's
 artefacts at any stage. `run` collects the metrics of every finished stage into metrics.json (a run
-of some stages merges into it) and writes the report.
+of some stages merges into it); `report.write_report` turns that into the report (the command line
+and the notebooks call it after `run`).
 
 Provenance: a stage's fingerprint hashes the preset fields it reads (STAGE_INPUTS) and the
 fingerprint of the stage before it, so it covers everything upstream. A finished stage whose
@@ -29,6 +30,7 @@ from .presets import Preset, base_policy_path, is_toy, toy_posts, with_seed
 from .provenance import STAGES, StageMismatchError, check_stage, clear_stage, provenance  # noqa: F401
 from .method.rewards import POLICY_REWARD_MODEL, gold_reward, policy_reward
 from .run_folder import RunFolder, read_json, read_jsonl, write_json, write_jsonl
+from .data import load_run_pairs
 
 def stage_data(preset: Preset, run: RunFolder) -> dict:
     """SFT rows, RL prompts and held-out evaluation prompts; stops with a SplitOverlapError if any
@@ -141,7 +143,7 @@ def label_exemplars(preset: Preset, run: RunFolder, shots: int | None = None) ->
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         write_jsonl(path, rows)
-    used = {p["post"].strip() for split in ("train", "test") for p in run.load_pairs(split)}
+    used = {p["post"].strip() for split in ("train", "test") for p in load_run_pairs(run, split)}
     pool = [p for p in data.comparisons_to_pairs(rows) if p["post"].strip() not in used]
     from .method.labeling import select_exemplars
 
@@ -157,7 +159,7 @@ def stage_label(preset: Preset, run: RunFolder) -> dict:
     from .method import labeling
     from .method.labeling import simulated as sim
 
-    train, test = run.load_pairs("train"), run.load_pairs("test")
+    train, test = load_run_pairs(run, "train"), load_run_pairs(run, "test")
     clock = time.time()
     simulated = sim.is_simulated(preset.labeler)
     exemplars = []
@@ -247,7 +249,7 @@ def stage_reward(preset: Preset, run: RunFolder) -> dict:
     folder names ("ai", "human", ...) map to metrics.json keys in `rewards.REWARD_MODELS`."""
     from .method.reward import load_reward_model, preference_accuracy, train_reward_model
 
-    train, test = run.load_pairs("train"), run.load_pairs("test")
+    train, test = load_run_pairs(run, "train"), load_run_pairs(run, "test")
     ai_p = labels_for(train, read_jsonl(run.labels("train")), run.labels("train"))
     human_p = [1.0 if pair["choice"] == 0 else 0.0 for pair in train]
     runs = [("ai", ai_p, preset.reward), ("human", human_p, preset.reward),
@@ -385,7 +387,6 @@ def run(preset: Preset, out, stages=STAGES, force=()) -> dict:
     into it). `force`: stages to rerun, each with every stage after it. Raises StageMismatchError,
     before writing anything, if the folder holds a finished stage made from other inputs."""
     from .metrics_json import collect_metrics
-    from .report import write_report
 
     stages, force = _check_names(stages, "stages"), _check_names(force, "stages to force")
     preset = with_seed(preset)
@@ -411,8 +412,6 @@ def run(preset: Preset, out, stages=STAGES, force=()) -> dict:
             results[name] = read_json(folder.done(name))
     results = {name: {k: v for k, v in r.items() if k != "provenance"} for name, r in results.items()}
     metrics = collect_metrics(preset, results)
-    if not distributed.is_main_process():  # only rank 0 writes metrics.json and the report
-        return metrics
-    write_json(folder.metrics, metrics)
-    write_report(folder, metrics)
+    if distributed.is_main_process():  # only rank 0 writes metrics.json
+        write_json(folder.metrics, metrics)
     return metrics

@@ -72,7 +72,7 @@ def get_preset(name: str, **overrides) -> Preset:
         # (labeling/selection.py; rlaif_lib/assets/labeler_selection.json): Detailed preamble, 1 exemplar, no CoT.
         # Tables 2 and 14 (prompt techniques, self-consistency: ~5 of the demo's minutes on 2 cores, on 16 and 4
         # pairs) are left out of the demo: notebook 02 shows the committed measurement of them
-        # (assets/label_tables_tiny.json, `labeling.tables.committed_tables`); `rlaif run --tables` computes them.
+        # (assets/label_tables_tiny.json, `experiments.precomputed.committed_tables`); `rlaif run --tables` computes them.
         preset = Preset(label=LabelConfig(preamble="detailed", shots=1), techniques=(), self_consistency=())
     elif name == "micro":
         preset = Preset(

@@ -125,12 +125,6 @@ class RunFolder:
         """The pairs to label, in the comparisons schema; `split` is "train" or "test"."""
         return self.root / "sample" / f"comparisons_{split}.jsonl"
 
-    def load_pairs(self, split: str) -> list[dict]:
-        """The flat pairs (id, prompt, summary_a, summary_b, choice, confidence, ...) of a split."""
-        from . import data
-
-        return data.comparisons_to_pairs(data.load_comparisons(str(self.comparisons(split))))
-
     # label
     def labels(self, name: str) -> Path:
         """AI labels: name "train", "test" or "train_same_size"."""

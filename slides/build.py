@@ -339,7 +339,7 @@ def build(run: Path, out: Path, pdf: bool = True, live_demo: str = "auto", demo_
     if sweep is None:
         sweep = next((p for p in (run / "sweep.json", ROOT / "runs" / "sweep" / "sweep.json") if p.exists()), None)
     demo_text, demo_source = capture_demo(live_demo, demo_timeout)
-    from rlaif_lib.method.labeling.tables import committed_tables  # Tables 2 and 14 when the run left them out
+    from rlaif_lib.experiments.precomputed import committed_tables  # Tables 2 and 14 when the run left them out
 
     deck = Deck(run, metrics, preset, json.loads(Path(sweep).read_text()) if sweep else None,
                 Path(sweep) if sweep else None, demo_text, demo_source, tables=committed_tables(preset))

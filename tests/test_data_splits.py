@@ -85,8 +85,10 @@ def test_folder_splits_are_checked_for_overlap(tmp_path):
 
 def test_toy_sources_hold_out_their_evaluation_posts():
     sft_train, sft_test = data.load_sft("toy", "train", n=200), data.load_sft("toy", "test", n=50)
-    cmp_train, cmp_test = data.load_comparisons("toy", "train", n=100), data.load_comparisons("toy", "test", n=50)
-    assert_disjoint(sft_train.to_list() + cmp_train.to_list(), sft_test.to_list() + cmp_test.to_list())
+    from tests.conftest import toy_comparison_rows
+
+    cmp_train, cmp_test = toy_comparison_rows("train", n=100), toy_comparison_rows("test", n=50)
+    assert_disjoint(sft_train.to_list() + cmp_train, sft_test.to_list() + cmp_test)
     data.check_disjoint({"sft": sft_train, "comparisons_train": cmp_train},
                         {"eval": sft_test, "comparisons_test": cmp_test}, id_sets=("comparisons_train", "comparisons_test"))
 

@@ -208,7 +208,7 @@ def test_models_load_only_through_the_loaders():
     they train themselves, with `model_init_kwargs` from the policy)."""
     stray = [s for s in _load_sites() if s[0] not in LOADERS]
     assert stray == []
-    assert any(rel.startswith("labeling/") for rel in (p.relative_to(ROOT).as_posix() for p in ROOT.rglob("*.py")))
+    assert any(rel.startswith("method/labeling/") for rel in (p.relative_to(ROOT).as_posix() for p in ROOT.rglob("*.py")))
 
 
 def test_no_precision_or_device_flag_is_hard_coded():

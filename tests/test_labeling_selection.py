@@ -5,6 +5,7 @@ from rlaif_lib.experiments import selection
 from rlaif_lib.presets import get_preset
 from rlaif_lib.run_folder import RunFolder
 from tests.conftest import toy_comparison_rows
+from rlaif_lib.data import load_run_pairs
 
 
 def row(preamble, shots, cot, alignment):
@@ -83,7 +84,7 @@ def test_label_exemplars_come_from_posts_no_split_uses(tiny_lm, tmp_path):
     assert len(ex) == 1 and ex[0]["choice"] in (0, 1)
     first = preset.n_label_posts + pipeline.EXEMPLAR_OFFSET
     assert int(ex[0]["id"].split("-")[1]) >= first  # beyond the label posts and the validation split
-    labelled = {p["post"] for s in ("train", "test") for p in run.load_pairs(s)}
+    labelled = {p["post"] for s in ("train", "test") for p in load_run_pairs(run, s)}
     assert ex[0]["post"] not in labelled
     assert pipeline.label_exemplars(one_shot, run) == ex  # read back from label/exemplar_pool.jsonl
     two = pipeline.label_exemplars(preset, run, shots=2)  # Table 2 / the selection: more shots than the preset's

@@ -3,6 +3,7 @@ import random
 
 import pytest
 
+from rlaif_lib.experiments import precomputed
 from rlaif_lib.method import labeling as lab
 from rlaif_lib import paper
 from rlaif_lib.method.labeling import tables
@@ -79,15 +80,15 @@ def test_committed_tables_of_tiny_are_of_tiny_pairs_and_settings():
 
     tiny = get_preset("tiny")
     assert tiny.techniques == () and tiny.self_consistency == ()
-    committed = tables.committed_tables(tiny)
+    committed = precomputed.committed_tables(tiny)
     assert committed is not None, "assets/label_tables_tiny.json is of other pairs: remeasure it with --tables"
     assert [(r["preamble"], r["shots"], r["cot"]) for r in committed["techniques"]] == list(Preset().techniques)
     assert [(r["samples"], r["temperature"]) for r in committed["self_consistency"]] == list(Preset().self_consistency)
     assert all(r["n"] == committed["pairs"]["techniques"] == Preset().n_technique_pairs for r in committed["techniques"])
     assert all(0 <= r["ci_low"] <= r["alignment"] <= r["ci_high"] <= 1 for r in committed["techniques"])
-    assert tables.committed_tables(asdict(with_seed(tiny))) == committed  # a run's preset.json says the same
-    assert tables.committed_tables(get_preset("tiny", n_label_posts=301)) is None  # other pairs
-    assert tables.committed_tables(get_preset("micro")) is None  # no committed file
+    assert precomputed.committed_tables(asdict(with_seed(tiny))) == committed  # a run's preset.json says the same
+    assert precomputed.committed_tables(get_preset("tiny", n_label_posts=301)) is None  # other pairs
+    assert precomputed.committed_tables(get_preset("micro")) is None  # no committed file
 
 
 def test_cli_tables_flag_puts_tables_2_and_14_back(tmp_path):

@@ -13,6 +13,7 @@ import pytest
 from rlaif_lib import pipeline
 from rlaif_lib.presets import get_preset
 from rlaif_lib.method.rewards import REWARD_FN_NAMES
+from rlaif_lib.report import write_report
 from rlaif_lib.run_folder import RunFolder, read_jsonl
 
 
@@ -20,6 +21,7 @@ from rlaif_lib.run_folder import RunFolder, read_jsonl
 def micro_run(tmp_path_factory):
     run = Path(os.environ.get("RLAIF_RUN") or tmp_path_factory.mktemp("micro"))
     metrics = pipeline.run(get_preset("micro"), run)
+    write_report(RunFolder(run), metrics)
     return run, metrics
 
 

@@ -8,6 +8,7 @@ from rlaif_lib import data, pipeline, toy_world
 from rlaif_lib.method.labeling import LabelConfig
 from rlaif_lib.presets import get_preset, is_toy
 from rlaif_lib.run_folder import RunFolder
+from rlaif_lib.data import load_run_pairs
 
 
 def write_jsonl(path, rows):
@@ -47,7 +48,7 @@ def test_real_schema_pipeline_on_local_files(tiny_lm, tmp_path):
     folder = RunFolder(run)
     n_train, n_test, n_eval = min(micro.n_label_posts, len(by_split["train"])), len(by_split["validation"]), \
         min(6, len(by_split["test"]))
-    assert folder.comparisons("train").exists() and len(folder.load_pairs("train")) == n_train
+    assert folder.comparisons("train").exists() and len(load_run_pairs(folder, "train")) == n_train
     assert m["labeler"]["alignment_ci"]["n"] == n_test
     # no `judge` in this preset: the labeler judges, and metrics.json says it is not independent
     assert m["judge"]["name"] == tiny_lm and m["judge"]["independent_of_labeler"] is False

@@ -20,7 +20,9 @@ import pytest
 
 from rlaif_lib import pipeline
 from rlaif_lib.presets import get_preset
+from rlaif_lib.report import write_report
 from rlaif_lib.run_folder import RunFolder, read_json, read_jsonl
+from rlaif_lib.data import load_run_pairs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,7 +42,9 @@ def numbers(metrics: dict) -> dict:
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     folder = tmp_path_factory.mktemp("reference")
-    return folder, pipeline.run(small(), folder)
+    metrics = pipeline.run(small(), folder)
+    write_report(RunFolder(folder), metrics)
+    return folder, metrics
 
 
 def test_same_seed_same_numbers_different_seed_different_samples(reference, tmp_path):
@@ -59,7 +63,7 @@ def test_high_confidence_means_strength_3_in_the_run_and_its_report(reference):
     from rlaif_lib import data
 
     ref, ref_metrics = reference
-    test = RunFolder(ref).load_pairs("test")
+    test = load_run_pairs(RunFolder(ref), "test")
     assert all(p["confidence"] in (1, 2, 3, 4) if p["choice"] == 0 else p["confidence"] in (6, 7, 8, 9) for p in test)
     assert ref_metrics["labeler"]["alignment_high_confidence"]["n"] == len(data.high_confidence(test))
     assert data.CONFIDENCE_SCALE_NOTE in (ref / "report.md").read_text()
@@ -106,7 +110,7 @@ def test_kill_9_while_labeling_resumes_to_the_same_metrics(reference, tmp_path):
     (folder / "metrics.json").unlink()
     run = RunFolder(folder)
     run_and_kill(folder, small(), lambda f: _lines(run.label_cache) >= 1)  # after the first batch of labels
-    n_pairs = len(run.load_pairs("train")) + len(run.load_pairs("test"))
+    n_pairs = len(load_run_pairs(run, "train")) + len(load_run_pairs(run, "test"))
     assert not run.done("label").exists() and 1 <= _lines(run.label_cache) < n_pairs  # killed mid-stage
     resumed = pipeline.run(small(), folder)
     assert json.dumps(numbers(resumed), sort_keys=True) == json.dumps(numbers(ref_metrics), sort_keys=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from rlaif_lib.experiments import precomputed
 from rlaif_lib import data, pipeline
 from rlaif_lib.method.labeling import LabelConfig
 from rlaif_lib.presets import Preset, get_preset, with_seed
@@ -106,19 +107,17 @@ def test_committed_tables_belong_to_the_label_stage_they_were_measured_by():
     whether or not the run's own label stage computes the tables."""
     from dataclasses import asdict
 
-    from rlaif_lib.method.labeling import tables
-
     tiny = get_preset("tiny")
-    committed = tables.committed_tables(tiny)
+    committed = precomputed.committed_tables(tiny)
     assert committed is not None
     with_tables = replace(tiny, techniques=Preset().techniques, self_consistency=Preset().self_consistency)
-    assert tables.committed_tables(with_tables) == committed  # `--tables`: the settings the file was measured with
-    assert tables.committed_tables(replace(tiny, labeler="Qwen/Qwen2.5-0.5B-Instruct")) is None
-    assert tables.committed_tables(replace(tiny, label=replace(tiny.label, shots=0))) is None
-    assert tables.committed_tables(replace(tiny, label=replace(tiny.label, preamble="base"))) is None
+    assert precomputed.committed_tables(with_tables) == committed  # `--tables`: the settings the file was measured with
+    assert precomputed.committed_tables(replace(tiny, labeler="Qwen/Qwen2.5-0.5B-Instruct")) is None
+    assert precomputed.committed_tables(replace(tiny, label=replace(tiny.label, shots=0))) is None
+    assert precomputed.committed_tables(replace(tiny, label=replace(tiny.label, preamble="base"))) is None
     old = asdict(with_seed(tiny))
     old.pop("label")  # a preset.json that cannot say which prompt labelled its pairs
-    assert tables.committed_tables(old) is None
+    assert precomputed.committed_tables(old) is None
 
 
 # ----------------------------------------------------------------------------- labels joined to pairs

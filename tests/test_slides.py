@@ -22,7 +22,7 @@ import jinja2
 import pytest
 
 from rlaif_lib import paper, readings
-from rlaif_lib.method.labeling.tables import committed_tables
+from rlaif_lib.experiments.precomputed import committed_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "run"

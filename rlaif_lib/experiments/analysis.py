@@ -27,6 +27,7 @@ import re
 import numpy as np
 
 from ..stats import fit_logistic
+from ..data import load_run_pairs
 
 FEATURES = ("length", "gold", "coverage", "wrong_facts", "wrong_other", "age_tags", "coherence", "repetition", "overlap",
             "copying", "unfinished")
@@ -215,7 +216,7 @@ def run_analysis(run, preset) -> dict:
     run = RunFolder(run)
     if preset.comparisons != "toy":
         raise ValueError("run_analysis needs the toy world's gold rater")
-    pairs = run.load_pairs("train") + run.load_pairs("test")
+    pairs = load_run_pairs(run, "train") + load_run_pairs(run, "test")
     labels = read_jsonl(run.labels("train")) + read_jsonl(run.labels("test"))
     posts = {**toy_posts(preset, "label"), **toy_posts(preset, "eval")}
     margins = reward_margins(run.reward_model("ai"), pairs) if (run.reward_model("ai") / "config.json").exists() else None

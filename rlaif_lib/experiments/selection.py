@@ -23,6 +23,7 @@ import random
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
+from ..data import load_run_pairs
 
 ALL_CONFIGS = tuple((p, k, c) for c in (False, True) for p in ("base", "detailed") for k in (0, 1, 2))  # CoT last: slowest
 ASSET = Path(__file__).parent.parent / "assets" / "labeler_selection.json"
@@ -104,7 +105,7 @@ def run_selection(run, preset=None, configs=ALL_CONFIGS, n_posts: int = 240, cot
     run = RunFolder(run)
     preset = preset or get_preset(read_json(run.preset)["name"])
     val = validation_pairs(run, preset, n_posts=n_posts)
-    test = run.load_pairs("test")
+    test = load_run_pairs(run, "test")
     # the exemplars the label stage would use (a pool of posts no split uses): the most shots any setting asks for
     from ..pipeline import label_exemplars
 

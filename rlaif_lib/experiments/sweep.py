@@ -27,6 +27,7 @@ from pathlib import Path
 from .. import paper
 from ..run_folder import RunFolder, read_json, read_jsonl, write_json, write_jsonl
 from ..method.labeling import simulated as sim
+from ..data import load_run_pairs
 
 BASE_STAGES = ("data", "sft", "sample", "label")
 
@@ -174,7 +175,7 @@ def run_point(point: Point, base: RunFolder, folder: Path, preset, config: Sweep
     folder.mkdir(parents=True, exist_ok=True)
     seconds, cpu = {}, time.process_time()  # wall seconds per part; CPU seconds of the whole point
     t = time.time()
-    train, test = base.load_pairs("train"), base.load_pairs("test")
+    train, test = load_run_pairs(base, "train"), load_run_pairs(base, "test")
     train_labels, test_labels, name = _labels(point, base, train, test, preset, folder.parent.parent / "sim_cache.jsonl")
     write_jsonl(folder / "labels_train.jsonl", train_labels)
     write_jsonl(folder / "labels_test.jsonl", test_labels)
@@ -300,7 +301,7 @@ def run_sweep(preset, out, config: SweepConfig = SweepConfig(), base=None, progr
         "preset": preset.name, "base": str(base), "config": asdict(config),
         "rl_steps": rl_steps(config, preset), "preset_rl_steps": preset.rl.max_steps,
         "judge": "simulated human rater (gold score)", "sft_gold_score": sft_gold, "sft_profile": sft_profile,
-        "n_train_pairs": len(base.load_pairs("train")), "n_test_pairs": len(base.load_pairs("test")),
+        "n_train_pairs": len(load_run_pairs(base, "train")), "n_test_pairs": len(load_run_pairs(base, "test")),
         "workers": workers, "cpu_seconds_points": round(sum(r.get("cpu_seconds") or 0 for r in rows), 1),
         "points": rows, "seconds": {"base": base_seconds, "points": round(time.time() - start - base_seconds, 1),
                                     "total": round(time.time() - start, 1)},
@@ -369,7 +370,7 @@ def reading_text(result: dict) -> str:
     return " ".join(out)
 
 
-COMMITTED = Path(__file__).parent / "assets" / "sweep_tiny.json"
+COMMITTED = Path(__file__).resolve().parent.parent / "assets" / "sweep_tiny.json"
 
 
 def load_committed() -> dict:

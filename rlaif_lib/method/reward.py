@@ -142,7 +142,7 @@ def train_reward_model(init_model: str, pairs: list[dict], p_a: list[float], out
     `config.backbone` when set, e.g. the offline MiniLM encoder) on `pairs` with labels `p_a`
     (P(summary A preferred) per pair). Device and precision flags come from the device policy.
     Saves model, tokenizer, loss curve and `run_info.json` to `out_dir` (process 0 only)."""
-    from .sft import finish_training, save_trained
+    from .training import finish_training, save_trained
 
     out_dir = Path(out_dir)
     trainer = reward_trainer(init_model, pairs, p_a, out_dir, config, progress)

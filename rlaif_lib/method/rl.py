@@ -99,7 +99,7 @@ def train_rl(sft_path, reward_fn, prompts, out_dir, config: RLStageConfig = RLSt
     `gold_fn`, if given, is logged with weight 0. Saves the policy, `curves.json` and `run_info.json` to
     `out_dir` (process 0 only)."""
     from ..device import get_policy
-    from .sft import finish_training, write_run_info
+    from .training import finish_training, write_run_info
 
     out_dir = Path(out_dir)
     trainer = rl_trainer(sft_path, reward_fn, prompts, out_dir, config, gold_fn, progress)

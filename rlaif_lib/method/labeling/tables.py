@@ -12,9 +12,7 @@ and the paper's number (from `rlaif_lib.paper`) where the paper has one. All lab
 """
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, replace
-from pathlib import Path
+from dataclasses import replace
 
 from ... import paper
 from .baselines import embedding_labeler, length_labeler, random_labeler
@@ -82,39 +80,6 @@ def labeler_size_table(pairs, labelers: dict, config: LabelConfig = LabelConfig(
                      ("MiniLM similarity (baseline)", embedding_labeler)):
         rows.append(_row(fn(pairs), pairs, labeler=name))
     return rows
-
-
-# The label stage's inputs that Tables 2 and 14 read besides their own settings: the labeler, its prompt
-# configuration (the base of every row, and the exemplars' count) and the seed (which exemplars). Everything
-# upstream (the pairs) comes in through the sample-stage fingerprint. The tables' own settings (techniques,
-# self_consistency, their pair counts and CoT budget) are not matched: tiny leaves them out of its label stage,
-# and the committed file holds the rows they produced.
-COMMITTED_TABLES_INPUTS = ("labeler", "label", "seed")
-
-
-def committed_tables(preset) -> dict | None:
-    """Tables 2 and 14 as a preset's label stage once measured them (`rlaif_lib/assets/label_tables_<preset>.json`:
-    rows, pairs, date, seconds), for runs that leave them out (`tiny`: they would take ~5 of the demo's minutes).
-    `preset`: a Preset or a run's preset.json. None when its preset has no such file, or when its labels would not
-    be the ones the tables were measured on: other pairs (another sample-stage fingerprint), another labeler or
-    label config (`COMMITTED_TABLES_INPUTS`, recorded as the file's "label_inputs"), or a preset.json too old to
-    tell."""
-    from ...presets import with_seed
-    from ...provenance import provenance
-    from ...run_folder import read_json
-
-    fields = preset if isinstance(preset, dict) else asdict(with_seed(preset))
-    path = Path(__file__).resolve().parent.parent / "assets" / f"label_tables_{fields.get('name', '')}.json"
-    if not path.exists():
-        return None
-    try:
-        fingerprint = provenance(fields, "sample")["fingerprint"]
-        inputs = {k: json.loads(json.dumps(fields[k], default=str)) for k in COMMITTED_TABLES_INPUTS}
-    except KeyError:  # an older or hand-made preset.json without every field
-        return None
-    tables = read_json(path)
-    recorded = tables.get("label_inputs") or {}
-    return tables if tables.get("sample_fingerprint") == fingerprint and recorded == inputs else None
 
 
 def markdown(rows: list[dict]) -> str:
