@@ -67,6 +67,7 @@ notebooks: setup
 TEST_ENV := OMP_NUM_THREADS=1 RLAIF_RUN=$(CURDIR)/runs/test-micro RLAIF_PRESET=micro
 CHAIN    := tests/test_pipeline.py tests/test_sweep.py tests/test_colab_path.py
 test: setup slides-setup
+	$(VENV)/bin/lint-imports  # the library's floors (pyproject.toml, ARCHITECTURE.md)
 	rm -rf runs/test-micro runs/test-chain.log
 	mkdir -p runs
 	$(TEST_ENV) $(PY) -m pytest $(CHAIN) --nbmake notebooks --nbmake-timeout=900 -p no:cacheprovider \

@@ -10,7 +10,7 @@
     fp32, the same numbers as (a): the labels must agree within 1e-4 (asserted).
 
 Both configurations are measured: the one the `tiny` preset's label stage uses (Detailed 1-shot,
-chat template, chosen on a validation split: labeling/selection.py) and Detailed 0-shot. For each: seconds, the argmax agreement
+chat template, chosen on a validation split: experiments/selection.py) and Detailed 0-shot. For each: seconds, the argmax agreement
 with the naive labels, and the achieved share of this machine's fp32 matmul throughput, measured in
 the same run (FLOPs = 2 x the linear-layer parameters x the tokens actually run). Reduced precision
 (int8 dynamic quantization, bf16) is measured for its label agreement only when asked (`--precision`):

@@ -1,7 +1,7 @@
 """Profile of AI labeling on this CPU: where one batch's time goes, and what each candidate speed-up buys.
 
 Not a test and not the benchmark (that is benchmarks/labeling.py): the measurements that decided
-what went into the labeling engine (rlaif_lib/labeling/scoring.py). Sections (pick with --sections):
+what went into the labeling engine (rlaif_lib/method/labeling/scoring.py). Sections (pick with --sections):
 
   peak        the machine's matmul throughput (fp32, bf16, int8) at the labeler's MLP shape, 1 and 2 threads
   breakdown   one batch, phase by phase, of the engine before this change (two forward passes: the post,

@@ -118,12 +118,14 @@ def class_merge(args) -> None:
 
 # ----------------------------------------------------------------------------- sweep (sweep.py)
 def add_sweep(sub) -> None:
-    """The `sweep` subcommand: reward model + RL + evaluation for a ladder of labelers."""
-    p = sub.add_parser("sweep", help="RM + RL + evaluation for a ladder of labelers (simulated, real, human)")
+    """The `sweep` subcommand: reward model + RL + evaluation for a ladder of labelers, each a pipeline run."""
+    p = sub.add_parser("sweep", help="RM + RL + evaluation for a ladder of labelers (simulated, real, human), "
+                       "each a pipeline run in <out>/points/<name> on the base run's stages")
     p.add_argument("--preset", default="tiny", help="tiny (default) or micro (tests); the toy world only")
-    p.add_argument("--out", default="runs/sweep", help="sweep folder: sweep.json, sweep.png, points/")
-    p.add_argument("--base", default=None, help="an existing run folder to reuse (its data, sft, sample and label "
-                   "stages); default: <out>/base, made here")
+    p.add_argument("--out", default="runs/sweep", help="sweep folder: sweep.json, sweep.png, points/ (a point "
+                   "finished with the same settings is reused, one made with others is rerun)")
+    p.add_argument("--base", default=None, help="an existing run folder to reuse (its data, sft, sample, label and "
+                   "reward stages, linked into the points); default: <out>/base, made here")
     p.add_argument("--rl-steps", type=int, default=None, help="RL steps per point (default: SweepConfig's, capped at "
                    "the preset's)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
@@ -136,8 +138,9 @@ def add_sweep(sub) -> None:
 def sweep(args) -> None:
     """Run `rlaif sweep`: write <out>/sweep.json and <out>/sweep.png and print the table."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from .presets import get_preset
     from .experiments.sweep import SweepConfig, run_sweep, sweep_table
+    from .presets import get_preset
+    from .provenance import StageMismatchError
 
     try:
         preset = get_preset(args.preset)
@@ -150,7 +153,7 @@ def sweep(args) -> None:
     config = SweepConfig() if args.rl_steps is None else SweepConfig(rl_steps=args.rl_steps)
     try:
         result = run_sweep(preset, args.out, config, base=args.base, workers=args.workers)
-    except ValueError as e:
+    except (ValueError, StageMismatchError) as e:  # e.g. a base run made with other settings
         _fail(str(e))
     if args.commit:
         from .experiments.sweep import COMMITTED, commit

@@ -154,7 +154,7 @@ def label_exemplars(preset: Preset, run: RunFolder, shots: int | None = None) ->
 
 def stage_label(preset: Preset, run: RunFolder) -> dict:
     """Sec. 2.1: soft AI labels for every pair, both orders averaged; alignment on held-out pairs.
-    A `simulated:...` labeler (toy world only, a what-if: toy_world/simulated_labeler.py) labels
+    A `simulated:...` labeler (toy world only, a what-if: method/labeling/simulated.py) labels
     here instead of the LLM, into the same files, cache and metrics; it has no Table 2 techniques."""
     from .method import labeling
     from .method.labeling import simulated as sim

@@ -69,7 +69,7 @@ def get_preset(name: str, **overrides) -> Preset:
     """The named preset, with top-level fields replaced by `overrides` (e.g. n_eval_posts=50)."""
     if name == "tiny":
         # The labeling configuration chosen by alignment on a validation split of 240 human-labelled toy pairs
-        # (labeling/selection.py; rlaif_lib/assets/labeler_selection.json): Detailed preamble, 1 exemplar, no CoT.
+        # (experiments/selection.py; rlaif_lib/assets/labeler_selection.json): Detailed preamble, 1 exemplar, no CoT.
         # Tables 2 and 14 (prompt techniques, self-consistency: ~5 of the demo's minutes on 2 cores, on 16 and 4
         # pairs) are left out of the demo: notebook 02 shows the committed measurement of them
         # (assets/label_tables_tiny.json, `experiments.precomputed.committed_tables`); `rlaif run --tables` computes them.

@@ -6,7 +6,7 @@
     <run>/sample/    comparisons_train.jsonl  comparisons_test.jsonl   (the pairs to label)
     <run>/label/     labels_train.jsonl  labels_test.jsonl  [labels_train_same_size.jsonl]  cache.jsonl
                  techniques.json  self_consistency.json  labeler_size.json   (Tables 2, 14, 3)
-    <run>/selection/ validation_pairs.jsonl  labeler_selection.json  cache.jsonl   (optional: labeling/selection.py)
+    <run>/selection/ validation_pairs.jsonl  labeler_selection.json  cache.jsonl   (optional: experiments/selection.py)
     <run>/reward/<name>/   one reward model per label source (names: rewards.REWARD_MODELS)
     <run>/rl/<policy>/     one RL policy of Table 1, curves.json, provenance.json (the settings it was trained under)
     <run>/evaluate/  summaries.jsonl  [judge_cache.jsonl]
@@ -134,7 +134,7 @@ class RunFolder:
     def label_cache(self) -> Path:
         return self.root / "label" / "cache.jsonl"
 
-    # choosing the labeling configuration (labeling/selection.py): a validation split of its own
+    # choosing the labeling configuration (experiments/selection.py): a validation split of its own
     @property
     def validation_pairs(self) -> Path:
         """Human-labelled validation pairs (comparisons schema), disjoint from train, test and eval posts."""

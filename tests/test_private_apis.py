@@ -25,22 +25,22 @@ def require(path: str, used_in: str):
 
 
 def test_trl_preference_collator_is_importable_from_its_private_module():
-    collator = require("trl.trainer.reward_trainer:DataCollatorForPreference", "rlaif_lib/reward.py (SoftPreferenceCollator)")
+    collator = require("trl.trainer.reward_trainer:DataCollatorForPreference", "rlaif_lib/method/reward.py (SoftPreferenceCollator)")
     assert callable(getattr(collator, "torch_call", None)), "DataCollatorForPreference.torch_call is gone"
     assert "pad_token_id" in inspect.signature(collator).parameters, "DataCollatorForPreference(pad_token_id=...) is gone"
 
 
 def test_reward_trainer_signature_columns_hook_and_metrics():
-    hook = require("trl:RewardTrainer._set_signature_columns_if_needed", "rlaif_lib/reward.py (SoftLabelRewardTrainer)")
+    hook = require("trl:RewardTrainer._set_signature_columns_if_needed", "rlaif_lib/method/reward.py (SoftLabelRewardTrainer)")
     assert "_signature_columns" in inspect.getsource(hook), "the hook no longer sets self._signature_columns"
-    init = inspect.getsource(require("trl:RewardTrainer.__init__", "rlaif_lib/reward.py"))
+    init = inspect.getsource(require("trl:RewardTrainer.__init__", "rlaif_lib/method/reward.py"))
     assert "self._metrics" in init, "RewardTrainer no longer keeps self._metrics (SoftLabelRewardTrainer.compute_loss logs to it)"
 
 
 def test_rloo_trainer_logs_the_keys_training_curves_reads():
-    source = inspect.getsource(require("trl:RLOOTrainer", "rlaif_lib/rl.py (training_curves)"))
+    source = inspect.getsource(require("trl:RLOOTrainer", "rlaif_lib/method/rl.py (training_curves)"))
     for key in ('"kl"', '"reward"', "completions/mean_length", "rewards/"):
-        assert key in source, f"RLOOTrainer no longer logs {key} ({VERSIONS}); rlaif_lib/rl.py training_curves reads it"
+        assert key in source, f"RLOOTrainer no longer logs {key} ({VERSIONS}); rlaif_lib/method/rl.py training_curves reads it"
 
 
 def test_base_model_takes_a_kv_cache_and_the_cache_repeats_and_selects_rows(tiny_lm):

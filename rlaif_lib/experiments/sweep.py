@@ -1,13 +1,14 @@
 """The paper's central claim on a laptop: how labeler quality carries through to the policy.
 
-One SFT policy, one set of candidate pairs (a base run's data / sft / sample / label stages), and a
-ladder of labelers. For each labeler ("point"): labels -> reward model (Algorithm 2) -> RL
-(Algorithm 3) -> win rate against SFT under the simulated human judge (Table 1's measure). Only
-the labels, the reward model and the RL policy change from point to point; all are the kit's
-real code paths.
+One SFT policy, one set of candidate pairs (a base run's data / sft / sample stages), and a ladder of
+labelers. Each labeler ("point") is a pipeline run of its own, by `pipeline.run` (what `rlaif run`
+runs): labels -> reward model (Algorithm 2) -> RL (Algorithm 3) -> win rate against SFT under the
+simulated human judge (Table 1's measure). sweep.py trains and generates nothing: it makes each
+point's preset, runs the pipeline, and reads the point's metrics and files into one row (the win rate
+against the RLHF point, which spans two runs, it judges from their summaries with the gold rater).
 
 Points (`SweepConfig`):
-- simulated labelers (SIMULATED, a what-if: see toy_world/simulated_labeler.py) at requested
+- simulated labelers (SIMULATED, a what-if: see method/labeling/simulated.py) at requested
   alignments 50% (a coin flip: the control), 55%, PaLM 2 XS's, 70% and PaLM 2 L's (paper.py), all at
   PaLM 2 L's same-position rate, both orders averaged; and the gold rater itself;
 - the real SmolLM2-135M labels of the base run (its `label` stage);
@@ -15,21 +16,44 @@ Points (`SweepConfig`):
 - a position-bias panel at PaLM 2 L's alignment with PaLM 2 XS's same-position rate, with and without
   the both-order average.
 
-`run_sweep` writes `sweep.json` (one row per point) and `sweep.png` into the sweep folder; each
-point's artefacts live in `points/<name>/` and a finished point is skipped on a rerun.
+A point's run (`point_preset`) is the base run's preset with the point's labeler (simulated points),
+one RL policy (RLAIF; RLHF for the human point) and the sweep's RL budget. Its folder `points/<name>/`
+is a complete run folder (preset.json, metrics.json, report.md) whose first stages are the base
+run's: `reuse_base_stages` symlinks the base's finished stage folders, in pipeline order, while the
+fingerprint recorded in a stage's done.json is the one the point's preset gives it. Simulated points
+so reuse data, sft and sample; the LLM and human points also label and reward (their labels and
+reward models are the base run's). Links rather than copies or a reuse parameter of `pipeline.run`:
+no model is duplicated per point, the pipeline stays as it is, and its own provenance check
+validates the linked stages against the point's preset like any finished stage. A linked stage is
+never rerun or cleared in the point (that would empty the base's folder through the link); links
+that no longer match are removed before the pipeline runs. A simulated point's reward stage trains
+what the pipeline's always does (reward models on its soft labels, on human labels, on hard labels).
+
+A point's own finished stages are reused when their fingerprints match its preset (a finished sweep
+reruns in seconds); a stage made with other settings (RL budget, labeler, seed, evaluation settings)
+is rerun with every stage after it, and the sweep says so, so sweep.json always holds the numbers of
+the settings asked for.
+
+`run_sweep` writes `sweep.json` (one row per point) and `sweep.png` into the sweep folder.
 """
 from __future__ import annotations
 
+import os
+import shutil
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .. import paper
-from ..run_folder import RunFolder, read_json, read_jsonl, write_json, write_jsonl
-from ..method.labeling import simulated as sim
 from ..data import load_run_pairs
+from ..method.labeling import simulated as sim
+from ..provenance import STAGES, StageMismatchError, check_stage, provenance
+from ..run_folder import RunFolder, read_json, read_jsonl, write_json
 
 BASE_STAGES = ("data", "sft", "sample", "label")
+# The RL policy of each kind of point, and the base stages a point cannot run without.
+POLICY = {"simulated": "rlaif", "llm": "rlaif", "human": "rlhf"}
+REQUIRED = {"simulated": ("data", "sft", "sample"), "llm": BASE_STAGES, "human": BASE_STAGES}
 
 
 @dataclass
@@ -60,7 +84,6 @@ class Point:
     kind: str
     labeler: str
     panel: str = "ladder"  # "ladder" (alignment axis) or "position" (the position-bias panel)
-    extra: dict = field(default_factory=dict)
 
 
 def _pct(x: float) -> str:
@@ -91,8 +114,6 @@ def base_preset(base: RunFolder, preset):
     made with it (e.g. a full run folder), else `preset` without Table 2's techniques (a sweep's own
     base: they cost time and no point uses them). Raises provenance.StageMismatchError when the base's
     finished stages were made with other settings (another preset or seed)."""
-    from ..provenance import StageMismatchError, check_stage
-
     lean = replace(preset, techniques=())
     if base.done("label").exists():
         try:
@@ -112,174 +133,203 @@ def rl_steps(config: SweepConfig, preset) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-def _labels(point: Point, base: RunFolder, train, test, preset, cache) -> tuple[list, list, str]:
-    """(train labels, test labels, labeler name) for one point, each row with its `pair_id`, in pair order."""
-    from ..data import pair_id
-    from ..pipeline import with_pair_ids
+def point_preset(point: Point, preset, config: SweepConfig):
+    """The preset of a point's pipeline run: the base run's `preset` with the point's labeler (a
+    simulated point; no same-size labeler beside it), its one RL policy (RLAIF, or RLHF for the human
+    point) and the sweep's RL budget. The LLM and human points keep the base's labeler, so their label
+    and reward stages are the base run's."""
+    from ..presets import with_seed
 
-    if point.kind == "human":
-        rows = [{"id": p["id"], "pair_id": pair_id(p), "p_a": 1.0 if p["choice"] == 0 else 0.0} for p in train + test]
-        return rows[:len(train)], rows[len(train):], "human labels (simulated raters)"
-    if point.kind == "llm":  # the base run's own labels, joined to the pairs by pair_id
-        by_id = {x["pair_id"]: x for x in read_jsonl(base.labels("train")) + read_jsonl(base.labels("test"))}
-        rows = [by_id[pair_id(p)] for p in train + test]
-        return rows[:len(train)], rows[len(train):], f"{preset.labeler} (real LLM)"
-    rows = with_pair_ids(train + test, sim.label_pairs_simulated(train + test, point.labeler, seed=preset.seed,
-                                                                 cache_path=cache))
-    return rows[:len(train)], rows[len(train):], rows[0]["labeler"] if rows else sim.parse(point.labeler).name
+    changes = {"rl_policies": (POLICY[point.kind],), "rl": replace(preset.rl, max_steps=rl_steps(config, preset))}
+    if point.kind == "simulated":
+        changes.update(labeler=point.labeler, same_size_labeler=None)
+    return with_seed(replace(preset, **changes))
 
 
-def _label_metrics(train_labels, test_labels, train, test, kind: str) -> dict:
-    from ..method import labeling as lab
-
-    if kind == "human":
-        return {"alignment_test": None, "alignment_all": None, "same_position_pct": None, "position_direction": None}
-    bias = lab.position_bias(train_labels + test_labels)
-    return {"alignment_test": lab.alignment(test_labels, test), "alignment_all": lab.alignment(train_labels + test_labels, train + test),
-            "same_position_pct": bias["same_position_pct"], "position_direction": lab.position_direction(bias)}
-
-
-def sft_summaries(base: RunFolder, out: Path, preset, n_eval: int | None = None) -> dict:
-    """Greedy SFT summaries of the base run's evaluation posts, cached in the sweep folder `out`."""
-    from ..method.sft import generate
-
-    rows = read_jsonl(base.eval_prompts)[:n_eval]
-    path = out / "sft_summaries.json"
-    if path.exists():
-        cached = read_json(path)
-        if cached["ids"] == [r["id"] for r in rows]:
-            return cached
-    summaries = [s[0] for s in generate(str(base.sft), [r["prompt"] for r in rows], n=1,
-                                        temperature=preset.eval_temperature, max_new_tokens=preset.max_new_tokens,
-                                        seed=preset.seed)]
-    path.parent.mkdir(parents=True, exist_ok=True)  # notebook 06's exercise, before any sweep made the folder
-    return read_json(write_json(path, {"ids": [r["id"] for r in rows], "summaries": summaries}))
+def _link(src: Path, dst: Path) -> None:
+    """Make `dst` a relative symlink to the folder `src`, replacing whatever `dst` was (a symlink is
+    removed, never followed)."""
+    if dst.is_symlink():
+        dst.unlink()
+    elif dst.exists():  # the point's own run of a stage the base has finished with the same fingerprint
+        shutil.rmtree(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.symlink_to(os.path.relpath(src.resolve(), dst.parent.resolve()), target_is_directory=True)
 
 
-def run_point(point: Point, base: RunFolder, folder: Path, preset, config: SweepConfig, sft_eval: dict) -> dict:
-    """labels -> reward model -> RL -> win rate vs SFT for one point; writes and returns result.json."""
-    from datasets import Dataset
+def reuse_base_stages(base: RunFolder, run: RunFolder, preset, required=()) -> list[str]:
+    """Link the base run's finished stages into the point's run folder `run`, in pipeline order, while
+    each one's recorded fingerprint is the one `preset` (the point's) gives it; return the linked
+    stages. Links of later stages (left from other settings) are removed, so the pipeline runs those
+    stages in the point's own folders. Raises StageMismatchError, naming the stage, when a stage of
+    `required` is not finished in the base, or was made there with other settings."""
+    linked = []
+    for stage in STAGES:
+        if not base.done(stage).exists():
+            break
+        try:
+            check_stage(base, stage, preset)
+        except StageMismatchError:
+            break
+        _link(base.stage(stage), run.stage(stage))
+        linked.append(stage)
+    for stage in STAGES[len(linked):]:
+        if run.stage(stage).is_symlink():
+            run.stage(stage).unlink()
+    missing = next((stage for stage in required if stage not in linked), None)
+    if missing:
+        if base.done(missing).exists():
+            check_stage(base, missing, preset)  # raises, naming the changed fields
+        raise StageMismatchError(f"sweep point {run}: the base run {base} has no finished '{missing}' stage made "
+                                 f"with this preset's settings; run it there first (rlaif run --stages ... {missing})")
+    return linked
 
-    from ..method.evaluate import gold_preferences, gold_score_summary, win_rate
-    from .analysis import summary_profile
-    from ..pipeline import labels_for
+
+def _first_stale(run: RunFolder, preset, stages) -> tuple[str, str] | None:
+    """(stage, what changed) of the first of `stages` finished in `run` with another fingerprint than `preset`'s."""
+    for stage in stages:
+        if not run.done(stage).exists():
+            continue
+        old, new = read_json(run.done(stage)).get("provenance") or {}, provenance(preset, stage)
+        if old.get("fingerprint") != new["fingerprint"]:
+            before, changed = old.get("inputs") or {}, []
+            for key, value in new["inputs"].items():  # a stage config's fields one by one: "rl.max_steps: 1 -> 2"
+                was = before.get(key)
+                if isinstance(was, dict) and isinstance(value, dict):
+                    changed += [f"{key}.{k}: {was.get(k)} -> {v}" for k, v in value.items() if was.get(k) != v]
+                elif was != value:
+                    changed.append(f"{key}: {was} -> {value}")
+            return stage, "; ".join(changed) or "an earlier stage was made with other settings"
+    return None
+
+
+def run_point(point: Point, base, folder, preset, config: SweepConfig = SweepConfig(), log=None) -> dict:
+    """One point as a pipeline run in `folder`, on the base run `base` (made with `preset`): link the
+    base's stages (`reuse_base_stages`), rerun the point's own stages made with other settings, run
+    the rest; return the point's row of sweep.json (`point_row`). `log`: a file the pipeline's own
+    output goes to (None: here)."""
+    import contextlib
+
+    from .. import pipeline
+
+    base, run = RunFolder(base), RunFolder(folder)
+    if (run.root / "result.json").exists() and not run.preset.exists():  # not a run folder: another layout
+        print(f"[sweep] {point.name}: {run} is no pipeline run folder; making it again")
+        shutil.rmtree(run.root)
+    mine = point_preset(point, preset, config)
+    linked = reuse_base_stages(base, run, mine, REQUIRED[point.kind])
+    own = [s for s in STAGES if s not in linked]
+    stale = _first_stale(run, mine, own)
+    if stale:
+        print(f"[sweep] {point.name}: '{stale[0]}' was made with other settings ({stale[1]}): rerunning it and every "
+              "stage after it", flush=True)
+    with contextlib.ExitStack() as output:
+        if log:
+            stream = output.enter_context(open(log, "a"))
+            output.enter_context(contextlib.redirect_stdout(stream))
+            output.enter_context(contextlib.redirect_stderr(stream))
+        metrics = pipeline.run(mine, run, force=(stale[0],) if stale else ())
+    return point_row(point, run, mine, metrics, own)
+
+
+def point_row(point: Point, run: RunFolder, preset, metrics: dict, own=STAGES) -> dict:
+    """The point's row of sweep.json, read from its finished run (metrics.json, done.json files, its
+    labels and summaries): the pipeline's numbers, plus what the pipeline does not compute (alignment
+    on all labelled pairs, what the policy writes). `own`: the stages the point ran itself (their
+    seconds are the point's)."""
+    from ..method.labeling import alignment
     from ..presets import toy_posts
-    from ..method.reward import load_reward_model, make_reward_fn, preference_accuracy, train_reward_model
-    from ..method.rewards import gold_reward
-    from ..method.rl import train_rl
-    from ..method.sft import generate
+    from .analysis import summary_profile
 
-    done = folder / "result.json"
-    if done.exists():
-        return read_json(done)
-    folder.mkdir(parents=True, exist_ok=True)
-    seconds, cpu = {}, time.process_time()  # wall seconds per part; CPU seconds of the whole point
-    t = time.time()
-    train, test = load_run_pairs(base, "train"), load_run_pairs(base, "test")
-    train_labels, test_labels, name = _labels(point, base, train, test, preset, folder.parent.parent / "sim_cache.jsonl")
-    write_jsonl(folder / "labels_train.jsonl", train_labels)
-    write_jsonl(folder / "labels_test.jsonl", test_labels)
-    metrics = _label_metrics(train_labels, test_labels, train, test, point.kind)
-    seconds["label"] = round(time.time() - t, 1)
-
-    t = time.time()
-    if not (folder / "reward" / "config.json").exists():
-        train_reward_model(str(base.sft), train, labels_for(train, train_labels, folder / "labels_train.jsonl"),
-                           folder / "reward", preset.reward, progress=False)
-    acc = preference_accuracy(load_reward_model(folder / "reward"), test)
-    acc.pop("p_a")
-    seconds["reward"] = round(time.time() - t, 1)
-
-    t = time.time()
-    rl_config = replace(preset.rl, max_steps=rl_steps(config, preset))
-    if not (folder / "rl" / "curves.json").exists():
-        prompts = Dataset.from_list(read_jsonl(base.rl_prompts))
-        reward = make_reward_fn(folder / "reward")  # unweighted: train_rl applies the paper's (1 - beta) if set
-        train_rl(base.sft, reward, prompts, folder / "rl", rl_config, gold_fn=gold_reward(toy_posts(preset, "sft")),
-                 progress=False)
-    curves = read_json(folder / "rl" / "curves.json")
-    seconds["rl"] = round(time.time() - t, 1)
-
-    t = time.time()
-    eval_rows = read_jsonl(base.eval_prompts)[:len(sft_eval["ids"])]
+    policy = POLICY[point.kind]
+    if point.kind == "human":
+        label = {"alignment_test": None, "alignment_all": None, "same_position_pct": None, "position_direction": None}
+        name = "human labels (simulated raters)"
+    else:
+        lab = metrics["labeler"]
+        pairs = load_run_pairs(run, "train") + load_run_pairs(run, "test")
+        labels = read_jsonl(run.labels("train")) + read_jsonl(run.labels("test"))
+        label = {"alignment_test": lab["alignment_ci"], "alignment_all": alignment(labels, pairs),
+                 "same_position_pct": lab["same_position_pct"], "position_direction": lab["position_direction"]}
+        name = lab["name"] if point.kind == "simulated" else f"{lab['name']} (real LLM)"
+    rows = read_jsonl(run.summaries)
     posts = toy_posts(preset, "eval")
-    post_list = [posts[r["id"]] for r in eval_rows]
-    mine = [s[0] for s in generate(str(folder / "rl"), [r["prompt"] for r in eval_rows], n=1,
-                                   temperature=preset.eval_temperature, max_new_tokens=preset.max_new_tokens, seed=preset.seed)]
-    write_jsonl(folder / "summaries.jsonl", [{"id": r["id"], "policy": m, "sft": s}
-                                             for r, m, s in zip(eval_rows, mine, sft_eval["summaries"])])
-    seconds["evaluate"] = round(time.time() - t, 1)
-    result = {
+    post_list, mine = [posts[r["id"]] for r in rows], [r[policy] for r in rows]
+    rm = metrics["reward_model_rlhf" if point.kind == "human" else "reward_model"]
+    done = {stage: read_json(run.done(stage)) for stage in own}
+    return {
         "name": point.name, "kind": point.kind, "panel": point.panel, "labeler": point.labeler, "labeler_name": name,
         "simulated": point.kind == "simulated",
         "requested": asdict(sim.parse(point.labeler)) if point.kind == "simulated" else None,
-        **metrics,
-        "rm_accuracy_human": {k: acc[k] for k in ("value", "ci_low", "ci_high", "n")},
-        "win_rate_vs_sft": win_rate(gold_preferences(post_list, mine, sft_eval["summaries"])),
-        "gold_score": gold_score_summary(post_list, mine),
+        **label,
+        "rm_accuracy_human": {"value": rm["accuracy_human"], **{k: rm[k] for k in ("ci_low", "ci_high", "n")}},
+        "win_rate_vs_sft": metrics["win_rate"][f"{policy}_vs_sft"],
+        "gold_score": metrics["gold_score"][policy],
         "mean_words": sum(len(s.split()) for s in mine) / max(len(mine), 1),
         "profile": summary_profile(post_list, mine),  # what the policy writes: age tags, wrong facts, ...
-        "rl_final": {k: v[-1] for k, v in curves.items() if v and k != "step"},
-        "rl_steps": rl_config.max_steps, "seconds": seconds, "cpu_seconds": round(time.process_time() - cpu, 1),
+        "rl_final": {k: v for k, v in metrics["rl"][policy].items() if k != "step"},
+        "rl_steps": read_json(run.done("rl"))["provenance"]["inputs"]["rl"]["max_steps"],
+        "run": str(run), "reused": [s for s in STAGES if s not in own],
+        "seconds": {stage: d["seconds"] for stage, d in done.items()},
+        "cpu_seconds": round(sum(d.get("cpu_seconds") or 0 for d in done.values()), 1),
     }
-    write_json(done, result)
-    return result
 
 
 def _run_point_in_worker(args) -> dict:
-    """`run_point` in a worker process of its own, one torch thread (what `workers` > 1 runs)."""
+    """`run_point` in a worker process of its own, one torch thread (what `workers` > 1 runs); the
+    pipeline's output goes to the point's pipeline.log, not between the other workers' lines."""
     import torch
 
     torch.set_num_threads(1)
-    point, base, folder, preset, config, sft_eval = args
-    return run_point(point, RunFolder(base), Path(folder), preset, config, sft_eval)
+    point, base, folder, preset, config = args
+    return run_point(point, base, folder, preset, config, log=Path(folder) / "pipeline.log")
 
 
 def run_sweep(preset, out, config: SweepConfig = SweepConfig(), base=None, progress: bool = True,
               workers: int = 1) -> dict:
-    """The whole sweep: the base run (out/base, or an existing run folder `base` whose data, sft,
-    sample and label stages are done), then every point of `sweep_points`. Writes out/sweep.json and
-    out/sweep.png; returns the sweep.json content. `workers` > 1 trains that many points at once, one
-    process and one torch thread each (2 on a 2-core laptop: the points are independent), while the
-    main process makes the LLM's labels."""
+    """The whole sweep: the base run (out/base, or an existing run folder `base`; its data, sft, sample,
+    and for the LLM and human points label and reward stages, are run here where missing), then every
+    point of `sweep_points`, each a pipeline run in
+    out/points/<name>. Writes out/sweep.json and out/sweep.png; returns the sweep.json content.
+    `workers` > 1 runs that many points at once, one process and one torch thread each (2 on a 2-core
+    laptop: the points are independent), while the main process makes the base run's LLM labels and
+    reward models, which the LLM and human points reuse."""
     from .. import pipeline
-    from ..method.evaluate import gold_score_summary
-    from .analysis import summary_profile
     from ..presets import toy_posts, with_seed
+    from .analysis import summary_profile
 
     if preset.comparisons != "toy":
         raise ValueError("the sweep needs the toy world (simulated labelers and the gold judge)")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    start = time.time()
+    start, base_seconds = time.time(), 0.0
     base = RunFolder(base or out / "base")
     preset = base_preset(base, with_seed(preset))
     points = sweep_points(config, preset)
+    if not points:
+        raise ValueError("the sweep has no points: SweepConfig leaves every labeler out")
 
-    def ensure(stages):  # the base run's stages (the LLM's labels only when its point comes up)
+    def ensure(stages):  # the base run's stages (the LLM's labels and reward models only when a point needs them)
+        nonlocal base_seconds
         if not all(base.done(s).exists() for s in stages):
+            t = time.time()
             pipeline.run(preset, base, stages=stages)
+            base_seconds += time.time() - t
 
     ensure(BASE_STAGES[:3])
-    base_seconds = round(time.time() - start, 1)
-    sft_eval = sft_summaries(base, out, preset, preset.n_eval_posts)
-    posts = toy_posts(preset, "eval")
-    eval_ids = sft_eval["ids"]
-    sft_gold = gold_score_summary([posts[i] for i in eval_ids], sft_eval["summaries"])
-    sft_profile = summary_profile([posts[i] for i in eval_ids], sft_eval["summaries"])
-    jobs = {p.name: (p, str(base), str(out / "points" / p.name), preset, config, sft_eval) for p in points}
+    with_base_labels = BASE_STAGES + ("reward",)
+    jobs = {p.name: (p, str(base), str(out / "points" / p.name), preset, config) for p in points}
     results = {}
     if workers > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {p.name: pool.submit(_run_point_in_worker, jobs[p.name]) for p in points if p.kind != "llm"}
-            if any(p.kind == "llm" for p in points):  # the LLM labels the pairs meanwhile, here
-                t = time.time()
-                ensure(BASE_STAGES)
-                base_seconds += round(time.time() - t, 1)
-                futures.update({p.name: pool.submit(_run_point_in_worker, jobs[p.name]) for p in points if p.kind == "llm"})
+            futures = {p.name: pool.submit(_run_point_in_worker, jobs[p.name]) for p in points if p.kind == "simulated"}
+            if any(p.kind != "simulated" for p in points):  # the LLM labels the pairs meanwhile, here
+                ensure(with_base_labels)
+                futures.update({p.name: pool.submit(_run_point_in_worker, jobs[p.name])
+                                for p in points if p.kind != "simulated"})
             for i, p in enumerate(points):
                 results[p.name] = futures[p.name].result()
                 if progress:
@@ -288,19 +338,23 @@ def run_sweep(preset, out, config: SweepConfig = SweepConfig(), base=None, progr
         for i, point in enumerate(points):
             if progress:
                 print(f"[sweep] {i + 1}/{len(points)} {point.name}: {point.labeler}", flush=True)
-            if point.kind == "llm":
-                t = time.time()
-                ensure(BASE_STAGES)
-                base_seconds += round(time.time() - t, 1)
-            results[point.name] = run_point(point, base, out / "points" / point.name, preset, config, sft_eval)
+            if point.kind != "simulated":
+                ensure(with_base_labels)
+            results[point.name] = run_point(*jobs[point.name])
     rows = [results[p.name] for p in points]
-    _versus_rlhf(rows, out, [posts[i] for i in eval_ids])
+    first = RunFolder(rows[0]["run"])  # every point's evaluate stage has the same SFT summaries: the first's
+    sft_rows = read_jsonl(first.summaries)
+    posts = toy_posts(preset, "eval")
+    post_list = [posts[r["id"]] for r in sft_rows]
+    _versus_rlhf(rows, post_list)
+    base_seconds = round(base_seconds, 1)
     result = {
         "what": "labeler quality -> reward model -> RL policy, one SFT policy and one set of pairs; "
                 "points marked simulated use a SIMULATED labeler (a what-if, calibrated on toy pairs), not an LLM",
         "preset": preset.name, "base": str(base), "config": asdict(config),
         "rl_steps": rl_steps(config, preset), "preset_rl_steps": preset.rl.max_steps,
-        "judge": "simulated human rater (gold score)", "sft_gold_score": sft_gold, "sft_profile": sft_profile,
+        "judge": "simulated human rater (gold score)", "sft_gold_score": read_json(first.metrics)["gold_score"]["sft"],
+        "sft_profile": summary_profile(post_list, [r["sft"] for r in sft_rows]),
         "n_train_pairs": len(load_run_pairs(base, "train")), "n_test_pairs": len(load_run_pairs(base, "test")),
         "workers": workers, "cpu_seconds_points": round(sum(r.get("cpu_seconds") or 0 for r in rows), 1),
         "points": rows, "seconds": {"base": base_seconds, "points": round(time.time() - start - base_seconds, 1),
@@ -317,17 +371,19 @@ def run_sweep(preset, out, config: SweepConfig = SweepConfig(), base=None, progr
     return result
 
 
-def _versus_rlhf(rows: list[dict], out: Path, posts: list) -> None:
+def _versus_rlhf(rows: list[dict], posts: list) -> None:
     """Add each point's win rate against the RLHF policy (the paper's "RLAIF vs RLHF", 50% = as good),
-    judged on the same evaluation posts, when the sweep has the human-label point."""
+    judged by the gold rater on both points' summaries of the same evaluation posts (`posts`, in the
+    order of every point's summaries.jsonl), when the sweep has the human-label point."""
     from ..method.evaluate import gold_preferences, win_rate
 
-    if not any(r["kind"] == "human" for r in rows):
+    human = next((r for r in rows if r["kind"] == "human"), None)
+    if human is None:
         return
-    rlhf = [x["policy"] for x in read_jsonl(out / "points" / "human" / "summaries.jsonl")]
+    rlhf = [x[POLICY["human"]] for x in read_jsonl(RunFolder(human["run"]).summaries)]
     for r in rows:
         if r["kind"] != "human":
-            mine = [x["policy"] for x in read_jsonl(out / "points" / r["name"] / "summaries.jsonl")]
+            mine = [x[POLICY[r["kind"]]] for x in read_jsonl(RunFolder(r["run"]).summaries)]
             r["win_rate_vs_rlhf"] = win_rate(gold_preferences(posts, mine, rlhf))
 
 
