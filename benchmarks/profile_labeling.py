@@ -4,8 +4,8 @@ Not a test and not the benchmark (that is benchmarks/labeling.py): the measureme
 what went into the labeling engine (rlaif_lib/method/labeling/scoring.py). Sections (pick with --sections):
 
   peak        the machine's matmul throughput (fp32, bf16, int8) at the labeler's MLP shape, 1 and 2 threads
-  breakdown   one batch, phase by phase, of the engine before this change (two forward passes: the post,
-              then each order's summaries after a copy of the KV cache) and of the engine now (one
+  breakdown   one batch, phase by phase, of a two-pass engine (two forward passes: the post, then each
+              order's summaries after a copy of the KV cache) and of the kit's engine (one
               tree-masked forward), with tokens real vs padded and the achieved share of the fp32 peak;
               the naive loop for comparison
   variants    `label_pairs` end to end on the same pairs: batch size, threads, attention kernel, K/V
@@ -99,7 +99,7 @@ def _prepare(model, tok, pairs, cfg, exemplars, clock):
 
 
 def profile_two_pass(model, tok, pairs, cfg, exemplars, repeats: int = 2) -> dict:
-    """The engine before this change, phase by phase: the prefix KV deep-copied and repeated per pair,
+    """A two-pass engine, phase by phase: the prefix KV deep-copied and repeated per pair,
     a forward pass over the posts (right-padded), the KV rows selected per order, a second forward
     pass over each order's summaries (right-padded), the LM head at the read positions."""
     from rlaif_lib.method.labeling.scoring import _cache_kw, answer_token_ids, two_way

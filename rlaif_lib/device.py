@@ -16,7 +16,8 @@ Three kinds of device, decided once:
 Training keeps fp32 master weights under autocast: fp16 weights cannot be trained with AMP (the
 grad scaler refuses fp16 gradients) and the kit's policies are small enough for fp32 optimizer
 state on one GPU. On CUDA, activation checkpointing is on (TRL's default, ~1/3 more compute for
-much less memory, which a 15 GB T4 needs); on CPU it is off (5x slower there, see DESIGN.md).
+much less memory, which a 15 GB T4 needs); on CPU it is off (about 5x slower there: it recomputes every
+layer's activations in the backward pass, which a CPU with room in RAM need not).
 
 Which device: the `device` argument if given, else `$RLAIF_DEVICE`, else the run's preset
 (`configure(preset.device)`, called by the pipeline), else auto. Values: "auto", "cpu", "cuda",

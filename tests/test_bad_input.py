@@ -1,4 +1,4 @@
-"""Issue 8, item 3: bad input gets a clear error naming the file and line/row, never a hub lookup
+"""Bad input gets a clear error naming the file and line/row, never a hub lookup
 or a raw traceback; `rlaif run` prints such errors as one line and exits with code 2."""
 import json
 import subprocess

@@ -1,4 +1,4 @@
-"""Issue 8, item 2: evaluation posts are never training posts, whatever the source.
+"""Evaluation posts are never training posts, whatever the source.
 
 A single local file has no splits of its own: the kit splits it by post (data.split_of_post), so
 "train", "validation" and "test" are disjoint by post id and by post text; a folder has a file per

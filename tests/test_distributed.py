@@ -29,7 +29,7 @@ def test_sft_and_reward_train_on_two_cpu_processes(tiny_lm, tmp_path):
         assert (out / model / "model.safetensors").exists()
     # The same metrics keys as a one-process run: every reward model has its held-out accuracy.
     reward = json.loads((out / "reward" / "done.json").read_text())
-    assert set(reward) == {"ai", "human", "ai_hard", "seconds", "cpu_seconds", "provenance"}  # done.json records its provenance (issue 8)
+    assert set(reward) == {"ai", "human", "ai_hard", "seconds", "cpu_seconds", "provenance"}  # done.json records its provenance
     assert all(set(reward[k]) == {"accuracy_human", "ci_low", "ci_high", "n"} for k in ("ai", "human", "ai_hard"))
     assert {"labeler", "reward_model", "reward_model_rlhf"} <= set(seen["metrics_keys"])
     # Only rank 0 ran the non-training stages and wrote artefacts; rank 1 waited for them.

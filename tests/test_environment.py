@@ -1,4 +1,4 @@
-"""Issue 8, items 9 and 10: a pinned, reproducible environment, and CPU torch on any Linux laptop.
+"""A pinned, reproducible environment, and CPU torch on any Linux laptop.
 
 constraints.txt holds the exact versions the kit was tested with; `make setup`, environment.yml and
 Binder's postBuild all install with it. scripts/torch_index.sh picks PyTorch's CPU wheel index on a

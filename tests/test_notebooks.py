@@ -1,4 +1,4 @@
-"""What every teaching notebook must hold (issue 13), checked on the committed notebooks without running them."""
+"""What every teaching notebook must hold, checked on the committed notebooks without running them."""
 import json
 import re
 from pathlib import Path

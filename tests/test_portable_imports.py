@@ -1,4 +1,4 @@
-"""Issue 8, item 8: the package imports on Windows laptops: no POSIX-only module (fcntl, termios, pwd,
+"""The package imports on Windows laptops: no POSIX-only module (fcntl, termios, pwd,
 grp, resource) on the import path of any rlaif_lib module. Two checks: (1) in a fresh interpreter where
 `import fcntl` fails (sys.modules["fcntl"] = None), every rlaif_lib module imports; (2) no rlaif_lib
 source imports a POSIX-only module at all. (Blocking termios & co. in (1) would also break

@@ -1,4 +1,4 @@
-"""Issue 8, item 9: the private (underscore or undocumented) APIs of transformers and TRL that the
+"""The private (underscore or undocumented) APIs of transformers and TRL that the
 kit relies on, each named here. If an upgrade moves one, its test fails with a message that says
 what moved and which file of the kit uses it (constraints.txt pins the versions where they work)."""
 import importlib

@@ -1,4 +1,4 @@
-"""Issue 8, items 4 and 6 (cheap parts): a run folder never mixes results made from different
+"""A run folder never mixes results made from different
 settings, and preset.seed reaches every stage. Only the data stage runs here (seconds)."""
 import json
 from dataclasses import replace

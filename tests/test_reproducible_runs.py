@@ -1,4 +1,4 @@
-"""Issue 8, items 5 and 6: same seed, same numbers; a run killed with kill -9 in the middle of a
+"""Same seed, same numbers; a run killed with kill -9 in the middle of a
 stage resumes to the same final metrics; a run of some stages merges into metrics.json.
 
 All on `micro` made smaller (every stage kept: data, SFT, sampling, labeling with SmolLM2, three
@@ -58,7 +58,7 @@ def test_same_seed_same_numbers_different_seed_different_samples(reference, tmp_
 
 
 def test_high_confidence_means_strength_3_in_the_run_and_its_report(reference):
-    """Item 1 in a run: alignment on high-confidence pairs counts the held-out pairs with human strength
+    """In a run: alignment on high-confidence pairs counts the held-out pairs with human strength
     |confidence - 5| >= 3 whichever summary won, and the report says what the scale means."""
     from rlaif_lib import data
 

@@ -1,4 +1,4 @@
-"""Issue 8, item 7: the paper's (1 - beta) reward weight is applied exactly once. The reward a
+"""The paper's (1 - beta) reward weight is applied exactly once. The reward a
 policy's trainer optimises is sum(weight_i * reward_fn_i); with the flag on it must be (1 - beta) * r,
 not (1 - beta)^2 * r, for the reward-model policies and for d-RLAIF alike."""
 from dataclasses import replace

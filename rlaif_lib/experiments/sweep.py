@@ -70,8 +70,8 @@ class SweepConfig:
     # position panel beside the ladder's PaLM 2 L-like point: (alignment, same position, both orders averaged?)
     position_panel: tuple = ((paper.LABELER_SIZE["PaLM 2 L"] / 100, paper.SAME_POSITION["PaLM 2 XS"] / 100, True),
                              (paper.LABELER_SIZE["PaLM 2 L"] / 100, paper.SAME_POSITION["PaLM 2 XS"] / 100, False))
-    # The sweep's own RL budget per point, capped at the preset's (tiny: 30 steps, as in
-    # its own RL stage; the committed sweep was measured when tiny trained 60). None: the preset's budget.
+    # The sweep's own RL budget per point, capped at the preset's (tiny: 30 steps, as in its own RL stage).
+    # None: the preset's budget.
     rl_steps: int | None = 30
     seed: int = 0  # the simulated labelers' noise seed
 
