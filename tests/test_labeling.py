@@ -266,7 +266,7 @@ def _count_keys(path):
 def test_cache_survives_kill_9_and_resumes_without_relabeling(smol, tmp_path, scored_rows):
     pairs, cfg = _many_pairs(), raw(preamble="base", batch_size=1)
     cache = tmp_path / "cache.jsonl"
-    script = ("import json,sys; from rlaif_lib import labeling as L; "
+    script = ("import json,sys; from rlaif_lib.method import labeling as L; "
               f"L.label_pairs(json.loads(sys.argv[1]), {SMOLLM2!r}, L.LabelConfig(chat_template=False, "
               f"preamble='base', batch_size=1), cache_path=sys.argv[2], progress=False)")
     env = dict(os.environ, OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")

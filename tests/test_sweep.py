@@ -14,6 +14,7 @@ import pytest
 from rlaif_lib import pipeline
 from rlaif_lib.experiments import sweep
 from rlaif_lib.presets import get_preset
+from rlaif_lib.report import write_report
 from rlaif_lib.run_folder import RunFolder, read_json, read_jsonl
 
 
@@ -73,6 +74,7 @@ def test_the_label_stage_takes_a_simulated_labeler(micro_sweep, tmp_path):
         shutil.copytree(base.stage(stage), run.stage(stage))
     spec = "simulated:alignment=0.7,same_position=0.3"
     metrics = pipeline.run(replace(preset, labeler=spec), run, stages=("data", "sft", "sample", "label"))
+    write_report(run, metrics)
     assert metrics["labeler"]["name"].startswith("simulated labeler")
     assert metrics["labeler"]["techniques"] == []  # Table 2 is about prompts: no prompts here
     rows = read_jsonl(run.labels("train"))
