@@ -153,56 +153,33 @@ def write_report(run, metrics: dict) -> Path:
 
 
 def _write_html(path: Path, markdown: str) -> None:
-    """A dependency-free HTML copy of the report: tables, headings, images and list items."""
-    import html
+    """An HTML copy of the report (markdown-it, CommonMark with tables), for a browser."""
+    from markdown_it import MarkdownIt
 
-    out, in_table = [], False
-    for line in markdown.splitlines():
-        if line.startswith("|"):
-            cells = [html.escape(c.strip()) for c in line.strip("|").split("|")]
-            if set("".join(cells)) <= {"-", " "}:
-                continue
-            if not in_table:
-                out.append("<table border=1 cellpadding=4>")
-                in_table = True
-            out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-            continue
-        if in_table:
-            out.append("</table>")
-            in_table = False
-        if line.startswith("#"):
-            level = len(line) - len(line.lstrip("#"))
-            out.append(f"<h{level}>{html.escape(line.lstrip('# '))}</h{level}>")
-        elif line.startswith("!["):
-            out.append(f"<img src=\"{html.escape(line[line.index('(') + 1:-1])}\" style=\"max-width:100%\">")
-        elif line.startswith("- "):
-            out.append(f"<p>{html.escape(line[2:]).replace('**', '')}</p>")
-    if in_table:
-        out.append("</table>")
-    write_text(path, "<html><body style=\"font-family:sans-serif\">\n" + "\n".join(out) + "\n</body></html>\n")
+    body = MarkdownIt("commonmark").enable("table").render(markdown)
+    write_text(path, f"<html><body style=\"font-family:sans-serif\">\n{body}</body></html>\n")
 
 
 # ----------------------------------------------------------------------------- README's generated tables
 # The README's and docs/MEASUREMENTS.md's generated blocks are printed by rlaif_lib/readme.py, which calls
 # results_table and timings_table.
-_short_ci = fmt_ci  # results_table's intervals: "54.6% [51.3, 57.9], n=24", or without n
 
 
 def results_table(metrics: dict) -> str:
     """README's results table: a run's headline numbers beside the paper's (from `rlaif_lib.paper`)."""
     lab, size, same = metrics["labeler"], paper.LABELER_SIZE, paper.SAME_POSITION
     rm = {k: {"value": metrics[REWARD_MODELS[k]]["accuracy_human"], **metrics[REWARD_MODELS[k]]} for k in ("human", "ai")}
-    rows = [("AI labeler alignment with human labels", f"{_short_ci(lab['alignment_ci'])} ({lab['name']})",
+    rows = [("AI labeler alignment with human labels", f"{fmt_ci(lab['alignment_ci'])} ({lab['name']})",
              f"{size['PaLM 2 L']}% (L), {size['PaLM 2 XS']}% (XS)"),
             ("same position preferred after the swap", f"{lab['same_position_pct']:.1f}%",
              f"{same['PaLM 2 L']}% (L), {same['PaLM 2 XS']}% (XS)"),
-            ("reward model accuracy, human labels (RLHF)", _short_ci(rm["human"], n=False), f"{paper.RM_ACCURACY['human']}%"),
-            ("reward model accuracy, soft AI labels (RLAIF)", _short_ci(rm["ai"], n=False), f"{paper.RM_ACCURACY['ai']}%")]
+            ("reward model accuracy, human labels (RLHF)", fmt_ci(rm["human"], n=False), f"{paper.RM_ACCURACY['human']}%"),
+            ("reward model accuracy, soft AI labels (RLAIF)", fmt_ci(rm["ai"], n=False), f"{paper.RM_ACCURACY['ai']}%")]
     names = {"rlhf_vs_sft": "RLHF vs SFT", "rlaif_vs_sft": "RLAIF vs SFT", "drlaif_vs_sft": "d-RLAIF vs SFT",
              "rlaif_same_size_vs_sft": "same-size RLAIF vs SFT", "rlaif_vs_rlhf": "RLAIF vs RLHF"}
     for key, name in names.items():
         if key in (metrics.get("win_rate") or {}):
-            rows.append((f"win rate {name}", _short_ci(metrics["win_rate"][key]), f"{paper.WIN_RATE[key]}%"))
+            rows.append((f"win rate {name}", fmt_ci(metrics["win_rate"][key]), f"{paper.WIN_RATE[key]}%"))
     head = [f"| measure | this kit ({metrics.get('preset')}) | paper (PaLM 2) |", "| --- | --- | --- |"]
     return "\n".join(head + [f"| {a} | {b} | {c} |" for a, b, c in rows])
 

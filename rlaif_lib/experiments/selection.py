@@ -23,7 +23,9 @@ import random
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
+
 from ..data import load_run_pairs
+from ..stats import fmt_ci
 
 ALL_CONFIGS = tuple((p, k, c) for c in (False, True) for p in ("base", "detailed") for k in (0, 1, 2))  # CoT last: slowest
 ASSET = Path(__file__).parent.parent / "assets" / "labeler_selection.json"
@@ -34,8 +36,8 @@ def validation_pairs(run, preset, n_posts: int = 240, seed_offset: int = 1) -> l
     toy posts label-[n_label_posts, n_label_posts + n_posts) of `preset`'s world, read from the run
     folder's `sft/` policy. Cached in `run.validation_pairs`. Flat pair dicts."""
     from .. import data, toy_world
-    from ..run_folder import RunFolder, read_jsonl, write_jsonl
     from ..method.sft import sample_pairs
+    from ..run_folder import RunFolder, read_jsonl, write_jsonl
 
     run = RunFolder(run)
     path = run.validation_pairs
@@ -96,11 +98,11 @@ def run_selection(run, preset=None, configs=ALL_CONFIGS, n_posts: int = 240, cot
                   cot_pairs: int | None = 60) -> dict:
     """Validation pairs, the configuration table, the chosen setting and its alignment on the run's
     test pairs (measured once, after choosing). Writes `run.selection_result`."""
-    from ..presets import get_preset
-    from ..run_folder import RunFolder, read_json, write_json
     from ..method.labeling.baselines import length_labeler
     from ..method.labeling.metrics import alignment
     from ..method.labeling.tables import techniques_table
+    from ..presets import get_preset
+    from ..run_folder import RunFolder, read_json, write_json
 
     run = RunFolder(run)
     preset = preset or get_preset(read_json(run.preset)["name"])
@@ -144,17 +146,16 @@ def load_selection(path=ASSET) -> dict:
 
 def selection_table(result: dict) -> str:
     """Markdown table of a `run_selection` result: validation rows, the chosen one marked, its test value."""
-    lines = ["| preamble | shots | CoT | validation alignment | 95% CI | n | same position | s |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| preamble | shots | CoT | validation alignment [95% CI], n | same position | s |",
+             "| --- | --- | --- | --- | --- | --- |"]
     c = result["chosen"]
     for r in result["rows"]:
         mark = " (chosen)" if (r["preamble"], r["shots"], r["cot"]) == (c["preamble"], c["shots"], c["cot"]) else ""
-        lines.append(f"| {r['preamble']}{mark} | {r['shots']} | {'yes' if r['cot'] else 'no'} | {r['alignment']:.1%} | "
-                     f"[{r['ci_low']:.1%}, {r['ci_high']:.1%}] | {r['n']} | {r['same_position_pct']:.0f}% | "
-                     f"{r.get('seconds', '')} |")
+        lines.append(f"| {r['preamble']}{mark} | {r['shots']} | {'yes' if r['cot'] else 'no'} | "
+                     f"{fmt_ci(r, 'alignment')} | {r['same_position_pct']:.0f}% | {r.get('seconds', '')} |")
     t = result["test"]
     lines.append(f"\nChosen on validation: {c['preamble']}, {c['shots']}-shot, CoT {'on' if c['cot'] else 'off'}; "
-                 f"on the untouched test pairs: {t['alignment']:.1%} [{t['ci_low']:.1%}, {t['ci_high']:.1%}], n={t['n']}.")
+                 f"on the untouched test pairs: {fmt_ci(t, 'alignment')}.")
     return "\n".join(lines)
 
 

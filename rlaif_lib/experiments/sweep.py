@@ -49,6 +49,7 @@ from ..data import load_run_pairs
 from ..method.labeling import simulated as sim
 from ..provenance import STAGES, StageMismatchError, check_stage, provenance
 from ..run_folder import RunFolder, read_json, read_jsonl, write_json
+from ..stats import fmt_ci
 
 BASE_STAGES = ("data", "sft", "sample", "label")
 # The RL policy of each kind of point, and the base stages a point cannot run without.
@@ -454,7 +455,7 @@ def commit(result: dict, path=COMMITTED) -> dict:
 def sweep_table(result: dict) -> str:
     """Markdown table of a sweep: one row per point (simulated ones say so)."""
     def ci(d):
-        return "n/a" if not d else f"{d['value']:.1%} [{d['ci_low']:.1%}, {d['ci_high']:.1%}]"
+        return fmt_ci(d, n=False)
 
     sec = result.get("seconds") or {}
     timing = (f" Time: base run {sec['base']:.0f} s, points {sec['points']:.0f} s wall with {result.get('workers', 1)} "

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ... import paper
+from ...stats import fmt_pct
 from .baselines import embedding_labeler, length_labeler, random_labeler
 from .label import label_pairs, select_exemplars
 from .metrics import alignment, position_bias
@@ -87,7 +88,7 @@ def markdown(rows: list[dict]) -> str:
     if not rows:
         return ""
     cols = list(rows[0])
-    fmt = lambda k, v: (f"{100 * v:.1f}" if k in ("alignment", "ci_low", "ci_high") and isinstance(v, float)  # noqa: E731
+    fmt = lambda k, v: (fmt_pct(v, unit="") if k in ("alignment", "ci_low", "ci_high") and isinstance(v, float)  # noqa: E731
                         else f"{v:.1f}" if isinstance(v, float) else "" if v is None else str(v))
     return "\n".join(["| " + " | ".join(cols) + " |", "|" + " --- |" * len(cols)] +
                      ["| " + " | ".join(fmt(k, r[k]) for k in cols) + " |" for r in rows])
