@@ -75,6 +75,16 @@ def results(src: Sources) -> str:
     return results_table(src.metrics)
 
 
+def headline(src: Sources) -> str:
+    """README's reading of the results table, every sentence from `readings` (the report and the talk print the same)."""
+    from . import readings
+
+    m = src.metrics
+    names = [n for n in ("rlhf_vs_sft", "rlaif_vs_sft") if n in (m.get("win_rate") or {})]
+    return " ".join([*(readings.win_reading(m, n) for n in names), readings.alignment_reading(m),
+                     readings.position_reading(m)])
+
+
 def timings(src: Sources) -> str:
     from .report import timings_table
 
@@ -186,7 +196,7 @@ def gpu_estimates(src: Sources) -> str:
     return markdown_table(("colab", "gpu"), ("t4", "a100", "h100")).rstrip("\n")
 
 
-BLOCKS = {"results": results, "demo-time": demo_time, "timings": timings, "timings-source": timings_source,
+BLOCKS = {"results": results, "headline": headline, "demo-time": demo_time, "timings": timings, "timings-source": timings_source,
           "install": install, "sweep-setup": sweep_setup, "sweep": sweep_block, "sweep-reading": sweep_reading,
           "sweep-profiles": sweep_profiles, "selection-setup": selection_setup, "selection": selection,
           "gpu-estimates": gpu_estimates}
