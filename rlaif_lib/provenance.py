@@ -62,30 +62,40 @@ def provenance(preset: Preset | dict, name: str) -> dict:
 
 
 def _changed(old: dict, new: dict) -> list[str]:
-    return [f"{k}: {json.dumps(old.get(k))} -> {json.dumps(new.get(k))}" for k in sorted(set(old) | set(new))
-            if old.get(k) != new.get(k)]
+    """The inputs that differ, a stage config's fields one by one: "n_sft: 400 -> 1000", "rl.max_steps: 1 -> 2"."""
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += [f"{key}.{k}: {json.dumps(a.get(k))} -> {json.dumps(b.get(k))}" for k in sorted(set(a) | set(b))
+                    if a.get(k) != b.get(k)]
+        elif a != b:
+            out.append(f"{key}: {json.dumps(a)} -> {json.dumps(b)}")
+    return out
+
+
+def why_stale(run: RunFolder, name: str, preset: Preset) -> str | None:
+    """Why stage `name`, finished in `run`, was made with other inputs than `preset`'s (its recorded
+    fingerprint differs), or None when it was made with these."""
+    old, new = read_json(run.done(name)).get("provenance"), provenance(preset, name)
+    if old and old.get("fingerprint") == new["fingerprint"]:
+        return None
+    if not old:
+        return "its done.json records no inputs (written by an older kit)"
+    changed = _changed(old.get("inputs", {}), new["inputs"])
+    if changed:
+        return "changed preset fields: " + "; ".join(changed)
+    return f"an earlier stage ({next(iter(new['upstream']), None)}) was run with other inputs"
 
 
 def check_stage(run: RunFolder, name: str, preset: Preset) -> None:
     """Raise StageMismatchError if stage `name` is done in `run` with another fingerprint than `preset`'s."""
-    done = read_json(run.done(name))
-    old, new = done.get("provenance"), provenance(preset, name)
-    if old and old.get("fingerprint") == new["fingerprint"]:
-        return
-    if not old:
-        why = "its done.json records no inputs (written by an older kit)"
-    else:
-        changed = _changed(old.get("inputs", {}), new["inputs"])
-        if changed:
-            why = "changed preset fields: " + "; ".join(changed)
-        else:
-            up = next(iter(new["upstream"]), None)
-            why = f"an earlier stage ({up}) was run with other inputs"
-    raise StageMismatchError(
-        f"stage '{name}' in {run} was run with other inputs than this preset's ({why}). Its results would be "
-        f"stale: rerun it and everything after it with --force {name} (pipeline.run(..., force=['{name}'])), "
-        "or use a new run folder.")
-
+    why = why_stale(run, name, preset)
+    if why:
+        raise StageMismatchError(
+            f"stage '{name}' in {run} was run with other inputs than this preset's ({why}). Its results would be "
+            f"stale: rerun it and everything after it with --force {name} (pipeline.run(..., force=['{name}'])), "
+            "or use a new run folder.")
 
 
 def clear_stage(run: RunFolder, name: str) -> None:

@@ -47,7 +47,7 @@ from pathlib import Path
 from .. import paper
 from ..data import load_run_pairs
 from ..method.labeling import simulated as sim
-from ..provenance import STAGES, StageMismatchError, check_stage, provenance
+from ..provenance import STAGES, StageMismatchError, check_stage, why_stale
 from ..run_folder import RunFolder, read_json, read_jsonl, write_json
 from ..stats import fmt_ci
 
@@ -186,24 +186,6 @@ def reuse_base_stages(base: RunFolder, run: RunFolder, preset, required=()) -> l
     return linked
 
 
-def _first_stale(run: RunFolder, preset, stages) -> tuple[str, str] | None:
-    """(stage, what changed) of the first of `stages` finished in `run` with another fingerprint than `preset`'s."""
-    for stage in stages:
-        if not run.done(stage).exists():
-            continue
-        old, new = read_json(run.done(stage)).get("provenance") or {}, provenance(preset, stage)
-        if old.get("fingerprint") != new["fingerprint"]:
-            before, changed = old.get("inputs") or {}, []
-            for key, value in new["inputs"].items():  # a stage config's fields one by one: "rl.max_steps: 1 -> 2"
-                was = before.get(key)
-                if isinstance(was, dict) and isinstance(value, dict):
-                    changed += [f"{key}.{k}: {was.get(k)} -> {v}" for k, v in value.items() if was.get(k) != v]
-                elif was != value:
-                    changed.append(f"{key}: {was} -> {value}")
-            return stage, "; ".join(changed) or "an earlier stage was made with other settings"
-    return None
-
-
 def run_point(point: Point, base, folder, preset, config: SweepConfig = SweepConfig(), log=None) -> dict:
     """One point as a pipeline run in `folder`, on the base run `base` (made with `preset`): link the
     base's stages (`reuse_base_stages`), rerun the point's own stages made with other settings, run
@@ -220,7 +202,7 @@ def run_point(point: Point, base, folder, preset, config: SweepConfig = SweepCon
     mine = point_preset(point, preset, config)
     linked = reuse_base_stages(base, run, mine, REQUIRED[point.kind])
     own = [s for s in STAGES if s not in linked]
-    stale = _first_stale(run, mine, own)
+    stale = next(((s, why) for s in own if run.done(s).exists() and (why := why_stale(run, s, mine))), None)
     if stale:
         print(f"[sweep] {point.name}: '{stale[0]}' was made with other settings ({stale[1]}): rerunning it and every "
               "stage after it", flush=True)
