@@ -8,6 +8,7 @@ def alignment(labels, pairs, min_strength=None, n_boot: int = 1000, seed: int = 
     `min_strength`, only pairs whose human strength of preference |confidence - 5| is >= it count
     (confidence is OpenAI's 9-point scale; the paper's high-confidence pairs: min_strength=3). Each label
     counts against its own pair (`matched_labels`: by `data.pair_id` where the labels carry one)."""
+    from ...data import preference_strength
     from ...stats import bootstrap_mean
 
     matched = matched_labels(labels, pairs)
@@ -15,7 +16,7 @@ def alignment(labels, pairs, min_strength=None, n_boot: int = 1000, seed: int = 
     for label, pair in matched:
         if pair.get("choice") not in (0, 1):
             continue
-        if min_strength is not None and (pair.get("confidence") is None or abs(pair["confidence"] - 5) < min_strength):
+        if min_strength is not None and (preference_strength(pair.get("confidence")) or 0) < min_strength:
             continue
         p_a = label["p_a"]
         scores.append(0.5 if p_a == 0.5 else float((p_a > 0.5) == (pair["choice"] == 0)))
