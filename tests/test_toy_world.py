@@ -168,7 +168,7 @@ def test_confidence_is_openai_9_point_scale_and_high_confidence_agrees_more(poli
     from tests.conftest import toy_comparison_rows
 
     rows = data.comparisons_to_pairs(toy_comparison_rows("train", n=300))
-    assert {r["choice"] for r in data.high_confidence(rows)} == {0, 1}
+    assert {r["choice"] for r in rows if data.preference_strength(r["confidence"]) >= data.HIGH_CONFIDENCE_STRENGTH} == {0, 1}
 
 
 def test_exports_fit_the_real_schemas(posts):
