@@ -47,6 +47,6 @@ def toy_comparison_rows(split: str = "train", n: int = 100, seed: int = 0) -> li
     for i, post in enumerate(posts):
         a, b, kind_a, kind_b = sample_policy_pair(post, rng)
         choice, confidence = toy_world.human_preference(post, a, b, rng)
-        rows.append(toy_world.comparison_row(post, a, b, choice, confidence, (f"toy-{kind_a}", f"toy-{kind_b}"), split,
-                                             worker=f"sim-{i % 10}"))
+        rows.append(dict(toy_world.comparison_row(post, a, b, choice, confidence, (f"toy-{kind_a}", f"toy-{kind_b}"), split),
+                         worker=f"sim-{i % 10}"))
     return rows
