@@ -14,8 +14,7 @@ Every answer is one JSON line in the comparisons schema's terms (OpenAI's `summa
 `save_answer` appends one line and fsyncs it, so an answer survives a kernel restart or a crash.
 An instructor merges the students' files (`rlaif class-merge FILES... --out FILE`), compares the
 class with the AI labeler, the dataset's raters and the gold rater (`compare_with`), and trains a
-reward model on the class's labels (`class_labels`, `to_comparison_rows`): RLHF with this room as the
-humans. `labeling_widget` is the ipywidgets front end; its callbacks only call the functions above.
+reward model on the class's labels (`class_labels`): RLHF with this room as the humans. `labeling_widget` is the ipywidgets front end; its callbacks only call the functions above.
 """
 from __future__ import annotations
 
@@ -48,8 +47,7 @@ def confidence_from(choice: int, strength: int) -> int:
     return 5 - strength if choice == 0 else 5 + strength
 
 
-def make_answer(student: str, pair_id, shown_first: str, picked_position: int, strength_: int,
-                time: str | None = None) -> dict:
+def make_answer(student: str, pair_id, shown_first: str, picked_position: int, strength_: int) -> dict:
     """The record for a click: the student saw summary `shown_first` ("a"/"b") on the left and picked
     position `picked_position` (0 = left, 1 = right) with strength 1-4. Converts the screen position to
     the schema's terms (choice 0 = summary_a) and the strength to the 9-point scale."""
@@ -61,7 +59,7 @@ def make_answer(student: str, pair_id, shown_first: str, picked_position: int, s
     choice = 0 if picked_a else 1
     record = {"student": str(student), "pair_id": str(pair_id), "shown_first": shown_first, "choice": choice,
               "confidence": confidence_from(choice, strength_),
-              "time": time or datetime.now().isoformat(timespec="seconds")}
+              "time": datetime.now().isoformat(timespec="seconds")}
     check_answer(record)
     return record
 
@@ -228,27 +226,6 @@ def class_labels(answers: list[dict], pairs: list[dict]) -> tuple[list[dict], li
     return kept, [sum(c == 0 for c in votes[str(p["id"])]) / len(votes[str(p["id"])]) for p in kept]
 
 
-def to_comparison_rows(answers: list[dict], pairs: list[dict], split: str = "class") -> list[dict]:
-    """The class's answers as rows of OpenAI's comparisons schema (one row per answer, `worker` = the
-    student), so every tool that reads human comparisons reads the class's (`data.comparisons_to_pairs`, ...).
-    `pairs` are the flat pairs shown (with id, post, title, subreddit, summary_a, summary_b, policy_a/b)."""
-    by_id = {str(p["id"]): p for p in pairs}
-    rows = []
-    for a in unique_answers(answers):
-        if a["pair_id"] not in by_id:
-            raise KeyError(f"answer of {a['student']!r} names pair {a['pair_id']!r}, which is not in `pairs`")
-        p = by_id[a["pair_id"]]
-        rows.append({
-            "info": {"id": str(p["id"]), "post": p["post"], "title": p.get("title"), "subreddit": p.get("subreddit"),
-                     "site": None, "article": None},
-            "summaries": [{"text": " " + p["summary_a"].strip(), "policy": p.get("policy_a") or "unknown", "note": None},
-                          {"text": " " + p["summary_b"].strip(), "policy": p.get("policy_b") or "unknown", "note": None}],
-            "choice": a["choice"], "worker": a["student"], "batch": "class", "split": split,
-            "extra": {"confidence": a["confidence"]},
-        })
-    return rows
-
-
 def simulated_class(pairs: list[dict], rate, n_students: int = 6, per_student: int = 8, seed: int = 0) -> list[dict]:
     """Answers of a SIMULATED class, for running the notebook without students (and for tests): each of
     `n_students` answers `per_student` random pairs (so most pairs get two or more answers). Like a student at
@@ -280,19 +257,17 @@ def load_class(folder, pair_ids=None) -> list[dict]:
     return answers
 
 
-def toy_student(posts: dict, tau: float | None = None):
+def toy_student(posts: dict):
     """A simulated student for the toy world, as `simulated_class` wants it: the toy world's simulated rater
     picks a summary (P(A) = sigmoid((q_A - q_B) / tau)); how sure (1-4) grows with the gold-quality gap, one
     step per tau. `posts` maps pair id -> toy-world Post."""
     from . import toy_world
 
-    tau = toy_world.TAU if tau is None else tau
-
     def rate(pair, rng):
         post = posts[pair["id"]]
-        choice, _ = toy_world.human_preference(post, pair["summary_a"], pair["summary_b"], rng, tau=tau)
+        choice, _ = toy_world.human_preference(post, pair["summary_a"], pair["summary_b"], rng)
         gap = toy_world.gold_score(post, pair["summary_a"]) - toy_world.gold_score(post, pair["summary_b"])
-        return choice, min(4, 1 + int(abs(gap) / tau))
+        return choice, min(4, 1 + int(abs(gap) / toy_world.TAU))
 
     return rate
 
@@ -315,7 +290,7 @@ def labeling_widget(pairs: list[dict], path, student: str, seed: int = 0, max_po
     """An ipywidgets labeling screen: a post, its two summaries side by side in a random order, a strength
     slider (1-4) and two buttons. A click calls `make_answer` and `save_answer(path, ...)` and moves on to
     the next pair this student has not answered (`next_pair`), so it resumes after a restart.
-    Returns the widget box; `box.buttons` (left, right), `box.strength` and `box.status` are exposed for tests."""
+    Returns the widget box."""
     import ipywidgets as w
 
     path = Path(path)
@@ -360,6 +335,4 @@ def labeling_widget(pairs: list[dict], path, student: str, seed: int = 0, max_po
     b_left.on_click(on_click(0))
     b_right.on_click(on_click(1))
     show()
-    box = w.VBox([post, w.HBox([left, right]), strength_, w.HBox([b_left, b_right]), status])
-    box.buttons, box.strength, box.status = (b_left, b_right), strength_, status
-    return box
+    return w.VBox([post, w.HBox([left, right]), strength_, w.HBox([b_left, b_right]), status])

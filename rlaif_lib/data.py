@@ -421,12 +421,6 @@ def pair_id(pair: dict) -> str:
     return f"{pair['id']}#{hashlib.sha256(texts.encode()).hexdigest()[:12]}"
 
 
-def high_confidence(pairs: list[dict], min_strength: int = HIGH_CONFIDENCE_STRENGTH) -> list[dict]:
-    """The pairs whose human strength of preference |confidence - 5| is at least `min_strength`
-    (default 3: confidence 1, 2, 8 or 9, for either summary); the paper scores AI labelers on these."""
-    return [p for p in pairs if p.get("confidence") is not None and preference_strength(p["confidence"]) >= min_strength]
-
-
 def load_run_pairs(run, split: str) -> list[dict]:
     """The flat pairs (id, prompt, summary_a, summary_b, choice, confidence, ...) of a run folder's
     sample stage (`run`: a run_folder.RunFolder), split "train" or "test"."""

@@ -39,18 +39,18 @@ def runs_here(stage: str) -> bool:
     return is_main_process() or stage in TRAINING_STAGES
 
 
-def wait_for(marker, timeout_s: float | None = None, poll_s: float = 1.0) -> dict:
+def wait_for(marker) -> dict:
     """Block until process 0 has written the JSON file `marker` (a stage's done.json); return it.
     Polls the file system, so no collective timeout applies while rank 0 labels for an hour."""
     marker = Path(marker)
-    timeout_s = float(os.environ.get(WAIT_ENV, 86400)) if timeout_s is None else timeout_s
+    timeout_s = float(os.environ.get(WAIT_ENV, 86400))
     print(f"[rank {rank()}] waiting for rank 0 to write {marker}", flush=True)
     start = time.time()
     while not marker.exists():
         if time.time() - start > timeout_s:
             raise TimeoutError(f"rank {rank()}: {marker} did not appear within {timeout_s:.0f} s "
                                f"(raise ${WAIT_ENV}, or check process 0's log)")
-        time.sleep(poll_s)
+        time.sleep(1.0)
     for _ in range(50):  # the file may be mid-write for a moment
         try:
             return json.loads(marker.read_text())

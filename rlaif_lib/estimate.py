@@ -256,12 +256,12 @@ def device_class_of(policy) -> str | None:
     return "t4" if cap < (8, 0) else "a100" if cap == (8, 0) else "l4" if cap < (9, 0) else "h100"
 
 
-def announce(preset, stage: str, policy=None) -> str | None:
+def announce(preset, stage: str) -> str | None:
     """Print (and return) the stage's estimated time and memory on this machine's GPU before it
     starts, marked as an estimate. Prints nothing on CPU or when a model's size is unknown."""
     from .device import get_policy
 
-    cls = device_class_of(policy or get_policy())
+    cls = device_class_of(get_policy())
     if cls is None:
         return None
     try:

@@ -181,11 +181,11 @@ def load_plan(name: str, policy=None) -> tuple[str | None, str]:
     return None, f"needs {need:.1f} GB (> {capacity:.1f} GB usable on {where})"
 
 
-def ladder_for_device(names, policy=None) -> tuple[list[str], list[tuple[str, str]]]:
+def ladder_for_device(names) -> tuple[list[str], list[tuple[str, str]]]:
     """Split a labeler ladder into (models that fit the device, [(model, why not)] for the rest)."""
     keep, dropped = [], []
     for name in names:
-        plan, why = load_plan(name, policy)
+        plan, why = load_plan(name)
         (keep.append(name) if plan else dropped.append((name, why)))
     return keep, dropped
 

@@ -33,7 +33,6 @@ STAGE_INPUTS = {
 }
 # Fields no stage reads into an artefact: the preset's name, and where models run (device.py; the same numbers
 # up to floating-point noise). Every other Preset field is some stage's input (tests/test_provenance.py).
-NOT_STAGE_INPUTS = ("name", "device")
 KEEP_ON_FORCE = ("cache.jsonl", "judge_cache.jsonl")  # content-keyed caches: never stale, kept by --force
 
 

@@ -39,13 +39,14 @@ def toy_comparison_rows(split: str = "train", n: int = 100, seed: int = 0) -> li
     """Toy human comparisons for tests: one pair of policy-like summaries per post ("train": the toy
     world's label posts, "test": its eval posts), rated by a simulated rater, in the comparisons schema."""
     from rlaif_lib import toy_world
+    from rlaif_lib.toy_world.corruptions import sample_policy_pair
 
     posts = toy_world.generate_posts(n, {"train": "label", "test": "eval"}[split], seed)
     rng = random.Random(f"toy-comparisons:{seed}:{split}")
     rows = []
     for i, post in enumerate(posts):
-        a, b, kind_a, kind_b = toy_world.sample_policy_pair(post, rng)
+        a, b, kind_a, kind_b = sample_policy_pair(post, rng)
         choice, confidence = toy_world.human_preference(post, a, b, rng)
-        rows.append(toy_world.comparison_row(post, a, b, choice, confidence, (f"toy-{kind_a}", f"toy-{kind_b}"), split,
-                                             worker=f"sim-{i % 10}"))
+        rows.append(dict(toy_world.comparison_row(post, a, b, choice, confidence, (f"toy-{kind_a}", f"toy-{kind_b}"), split),
+                         worker=f"sim-{i % 10}"))
     return rows

@@ -6,7 +6,7 @@ import pytest
 
 from rlaif_lib import classroom
 from rlaif_lib.data import preference_strength
-from rlaif_lib.classroom import (AnswerError, check_answer, class_labels, compare_with, load_answers, make_answer, merge_class_files, save_answer, simulated_class, to_comparison_rows, unique_answers)
+from rlaif_lib.classroom import (AnswerError, check_answer, class_labels, compare_with, load_answers, make_answer, merge_class_files, save_answer, simulated_class, unique_answers)
 
 PAIRS = [{"id": f"p{i}", "post": f"post {i}", "title": f"title {i}", "subreddit": "relationships",
           "prompt": f"SUBREDDIT: r/relationships\n\nTITLE: title {i}\n\nPOST: post {i}\n\nTL;DR:",
@@ -137,16 +137,6 @@ def test_class_labels_are_vote_shares():
     assert [p["id"] for p in pairs] == ["p0", "p2"] and p_a == pytest.approx([2 / 3, 0.0])
 
 
-def test_comparison_rows_fit_the_real_schema():
-    from rlaif_lib import data
-
-    rows = to_comparison_rows([answer("ana", "p1", 1, confidence=9), answer("bo", "p3", 0, confidence=4)], PAIRS)
-    data.check_comparison_rows(rows)
-    flat = data.comparisons_to_pairs(rows)
-    assert [(p["id"], p["choice"], p["confidence"]) for p in flat] == [("p1", 1, 9), ("p3", 0, 4)]
-    assert flat[0]["summary_a"] == "summary a1" and rows[0]["worker"] == "ana"
-
-
 def test_simulated_class_is_named_and_valid():
     answers = simulated_class(PAIRS, lambda pair, rng: (pair["choice"], 3), n_students=3, per_student=2)
     assert len(answers) == 6 and all(a["simulated"] and a["student"].startswith("simulated-") for a in answers)
@@ -159,9 +149,9 @@ def test_simulated_class_is_named_and_valid():
 def test_widget_saves_clicks_headless_and_resumes(tmp_path):
     pytest.importorskip("ipywidgets")
     path = tmp_path / "answers.jsonl"
-    box = classroom.labeling_widget(PAIRS[:3], path, student="ana")
-    left, right = box.buttons
-    box.strength.value = 4
+    _, _, strength, buttons, _ = classroom.labeling_widget(PAIRS[:3], path, student="ana").children
+    left, right = buttons.children
+    strength.value = 4
     left.click()
     right.click()
     saved = load_answers(path)
@@ -169,10 +159,10 @@ def test_widget_saves_clicks_headless_and_resumes(tmp_path):
     for a, position in zip(saved, (0, 1)):  # the saved choice is the summary that was on the clicked side
         shown = classroom.display_order("ana", a["pair_id"])
         assert a["choice"] == (0 if (position == 0) == (shown == "a") else 1) and preference_strength(a["confidence"]) == 4
-    again = classroom.labeling_widget(PAIRS[:3], path, student="ana")  # a restarted kernel
-    assert "pair 3 of 3" in again.status.value
-    again.buttons[0].click()
-    assert "All 3 pairs done" in again.status.value and again.buttons[0].disabled
+    *_, buttons, status = classroom.labeling_widget(PAIRS[:3], path, student="ana").children  # a restarted kernel
+    assert "pair 3 of 3" in status.value
+    buttons.children[0].click()
+    assert "All 3 pairs done" in status.value and buttons.children[0].disabled
     assert len(unique_answers(load_answers(path))) == 3
 
 

@@ -118,10 +118,12 @@ def test_high_confidence_means_strength_3_for_either_summary():
     High confidence = strength >= 3 for EITHER summary (the old rule, confidence >= 8, kept only wins of summary 1)."""
     confidences = [1, 9, 2, 8, 3, 7, 4, 6, None, None]  # choices alternate 0, 1, ...: all consistent
     pairs = data.comparisons_to_pairs([comparison_row(i, confidence=c) for i, c in enumerate(confidences)])
-    high = data.high_confidence(pairs)
-    assert [p["confidence"] for p in high] == [1, 9, 2, 8]
-    assert {p["choice"] for p in high} == {0, 1}  # both positions, not only summary 1
-    assert [p["confidence"] for p in data.high_confidence(pairs, min_strength=2)] == [1, 9, 2, 8, 3, 7]
+    from rlaif_lib.method.labeling import alignment
+
+    always_a = [{"id": p["id"], "p_a": 0.9} for p in pairs]
+    high = alignment(always_a, pairs, min_strength=data.HIGH_CONFIDENCE_STRENGTH)
+    assert high["n"] == 4 and high["value"] == 0.5  # confidences 1, 9, 2, 8: both positions, not only summary 1
+    assert alignment(always_a, pairs, min_strength=2)["n"] == 6
     assert [data.preference_strength(c) for c in (1, 4, 6, 9, None)] == [4, 1, 1, 4, None]
     assert "1-4" in data.CONFIDENCE_SCALE_NOTE and "|confidence - 5|" in data.CONFIDENCE_SCALE_NOTE
 

@@ -10,6 +10,7 @@ import pytest
 
 from rlaif_lib import data
 from rlaif_lib import toy_world as tw
+from rlaif_lib.toy_world.corruptions import sample_policy_pair
 
 
 def write_jsonl(path, rows):
@@ -25,7 +26,7 @@ def comparison_rows(posts, seed=0, per_post=2):
     rows = []
     for p in posts:
         for _ in range(per_post):
-            a, b, _, _ = tw.sample_policy_pair(p, rng)
+            a, b, _, _ = sample_policy_pair(p, rng)
             choice = rng.randrange(2)
             rows.append(tw.comparison_row(p, a, b, choice, [2, 8][choice], split="train"))
     return rows

@@ -28,11 +28,15 @@ def test_estimate_scales_with_the_budget():
     assert total["h100"] < total["t4"]
 
 
-def test_announce_prints_an_estimate_on_a_gpu_only(capsys):
+def test_announce_prints_an_estimate_on_a_gpu_only(capsys, monkeypatch):
+    from rlaif_lib import device
+
     t4 = DevicePolicy(kind="cuda-fp16", device="cuda:0", gpu_name="Tesla T4", memory_gb=15.0, capability=(7, 5))
-    line = estimate.announce(get_preset("colab"), "sft", t4)
+    monkeypatch.setattr(device, "get_policy", lambda: t4)
+    line = estimate.announce(get_preset("colab"), "sft")
     assert line.startswith("[sft] ESTIMATE (derived from FLOPs, not measured) on one NVIDIA T4") and "GB GPU memory" in line
-    assert estimate.announce(get_preset("colab"), "sft", DevicePolicy(kind="cpu", device="cpu")) is None
+    monkeypatch.setattr(device, "get_policy", lambda: DevicePolicy(kind="cpu", device="cpu"))
+    assert estimate.announce(get_preset("colab"), "sft") is None
     assert capsys.readouterr().out.count("ESTIMATE") == 1
 
 

@@ -47,11 +47,12 @@ def test_ranks(monkeypatch):
         ["sft", "reward", "rl"]
 
 
-def test_wait_for_reads_what_rank_0_writes(tmp_path):
+def test_wait_for_reads_what_rank_0_writes(tmp_path, monkeypatch):
     marker = tmp_path / "done.json"
     threading.Timer(0.3, lambda: marker.write_text(json.dumps({"seconds": 1.0}))).start()
     start = time.time()
-    assert distributed.wait_for(marker, timeout_s=30, poll_s=0.05) == {"seconds": 1.0}
+    assert distributed.wait_for(marker) == {"seconds": 1.0}
     assert time.time() - start >= 0.25
+    monkeypatch.setenv("RLAIF_WAIT_TIMEOUT", "0.2")
     with pytest.raises(TimeoutError, match="RLAIF_WAIT_TIMEOUT"):
-        distributed.wait_for(tmp_path / "never.json", timeout_s=0.2, poll_s=0.05)
+        distributed.wait_for(tmp_path / "never.json")

@@ -14,6 +14,7 @@ import pytest
 
 from rlaif_lib.method import labeling as L
 from rlaif_lib.method.labeling import baselines, direct, prompts, scoring
+from rlaif_lib.method.labeling.cache import LabelCache, pair_key
 from rlaif_lib.models import SMOLLM2
 from rlaif_lib.tldr import parse_tldr_prompt
 
@@ -105,8 +106,8 @@ def test_detailed_preamble_and_exemplars():
 def test_cot_prompts_two_steps():
     cfg = raw(cot=True)
     step1 = L.build_prompt(PAIRS[0], cfg)
-    assert step1.startswith(L.DETAILED_COT_PREAMBLE)
-    assert "explain which summary best adheres to coherence" in L.DETAILED_COT_PREAMBLE
+    assert step1.startswith(prompts.DETAILED_COT_PREAMBLE)
+    assert "explain which summary best adheres to coherence" in prompts.DETAILED_COT_PREAMBLE
     assert step1.endswith(f"Summary 2 - {PAIRS[0]['summary_b']}\nConsider the coherence, accuracy, coverage, and "
                           "overall quality of each summary and explain which one is better.\nRationale:")
     step2 = L.build_prompt(PAIRS[0], cfg, rationale=" Summary 1 is better. ")
@@ -125,7 +126,7 @@ def test_chat_rendering_puts_the_ending_in_the_assistant_turn(smol):
 
 def test_answer_tokens_smollm2(smol):
     _, tok = smol
-    assert L.answer_token_ids(tok) == tuple(tok.convert_tokens_to_ids(["1", "2"]))
+    assert scoring.answer_token_ids(tok) == tuple(tok.convert_tokens_to_ids(["1", "2"]))
 
 
 def _sentencepiece_like(extra=()):
@@ -145,7 +146,7 @@ def test_answer_tokens_sentencepiece_style():
     tok = _sentencepiece_like()
     vocab = tok.get_vocab()
     assert tok("1", add_special_tokens=False)["input_ids"] == [vocab["▁1"]]  # the naive lookup is wrong
-    assert L.answer_token_ids(tok) == (vocab["1"], vocab["2"])  # after "=" the model emits "1", not "▁1"
+    assert scoring.answer_token_ids(tok) == (vocab["1"], vocab["2"])  # after "=" the model emits "1", not "▁1"
 
 
 def test_answer_tokens_wordpiece_minilm():
@@ -154,13 +155,13 @@ def test_answer_tokens_wordpiece_minilm():
     from rlaif_lib.models import minilm_path
 
     tok = AutoTokenizer.from_pretrained(minilm_path())
-    assert L.answer_token_ids(tok) == tuple(tok.convert_tokens_to_ids(["1", "2"]))
+    assert scoring.answer_token_ids(tok) == tuple(tok.convert_tokens_to_ids(["1", "2"]))
 
 
 def test_answer_tokens_merged_into_ending_raise():
     tok = _sentencepiece_like(extra=("=1", "=2"))
     with pytest.raises(ValueError, match="not a separate token"):
-        L.answer_token_ids(tok)
+        scoring.answer_token_ids(tok)
 
 
 # ------------------------------------------------------------------------- fast path == plain forward
@@ -300,20 +301,20 @@ def test_cache_survives_kill_9_and_resumes_without_relabeling(smol, tmp_path, sc
 def test_cache_holds_a_file_lock_while_open(tmp_path):
     from filelock import FileLock, Timeout
 
-    cache = L.LabelCache(tmp_path / "cache.jsonl")
+    cache = LabelCache(tmp_path / "cache.jsonl")
     cache.add([{"key": "k", "id": "1", "result": {"p_a": 0.5}}])
     with pytest.raises(Timeout):  # a second writer waits for the first
         FileLock(str(tmp_path / "cache.jsonl") + ".lock").acquire(timeout=0.1)
     cache.close()
     with FileLock(str(tmp_path / "cache.jsonl") + ".lock").acquire(timeout=1):
         pass
-    again = L.LabelCache(tmp_path / "cache.jsonl")
+    again = LabelCache(tmp_path / "cache.jsonl")
     assert again.done == {"k": {"p_a": 0.5}}
     again.close()
 
 
 def test_cache_key_depends_on_what_changes_a_label():
-    k = lambda cfg, p=PAIRS[0], ex=(): L.pair_key("m", cfg, ex, p)  # noqa: E731
+    k = lambda cfg, p=PAIRS[0], ex=(): pair_key("m", cfg, ex, p)  # noqa: E731
     assert k(L.LabelConfig()) == k(L.LabelConfig(batch_size=1))
     assert k(L.LabelConfig()) != k(L.LabelConfig(preamble="base"))
     assert k(L.LabelConfig()) != k(L.LabelConfig(), dict(PAIRS[0], summary_a="other"))
@@ -343,9 +344,9 @@ def test_exemplars_must_not_be_evaluated_pairs():
 def test_long_post_is_truncated_and_flagged(smol):
     _, tok = smol
     long_post = "word " * 400
-    text, cut = L.truncate_post(long_post, tok, 16)
+    text, cut = prompts.truncate_post(long_post, tok, 16)
     assert cut and text.endswith(" ...") and len(tok(text)["input_ids"]) <= 16 + 3
-    assert L.truncate_post("short post", tok, 16) == ("short post", False)
+    assert prompts.truncate_post("short post", tok, 16) == ("short post", False)
     row = L.label_pairs([dict(PAIRS[0], post=long_post)], smol, raw(max_post_tokens=16), progress=False)[0]
     assert row["truncated"] is True
 
@@ -381,7 +382,7 @@ def test_length_and_random_baselines():
     rows = L.length_labeler(PAIRS)
     assert [r["p_a"] for r in rows] == [1.0, 0.0, 1.0]
     assert L.alignment(rows, PAIRS)["value"] == 1.0
-    rnd = L.random_labeler(_many_pairs(200), seed=1)
+    rnd = baselines.random_labeler(_many_pairs(200), seed=1)
     assert set(r["p_a"] for r in rnd) == {0.0, 1.0} and 0.35 < np.mean([r["p_a"] for r in rnd]) < 0.65
 
 

@@ -96,29 +96,6 @@ def test_distinctive_bigrams_find_a_planted_preference(toy):
     assert any(" of" in r["bigram"] or "of " in r["bigram"] for r in out["likes"][:3])
 
 
-def test_edit_probe_reads_what_a_reward_model_rewards(toy, tiny_lm, tmp_path):
-    import random
-
-    from rlaif_lib.method.reward import RewardStageConfig, train_reward_model
-
-    from .conftest import random_text
-
-    rng = random.Random(0)
-    prompt = "SUBREDDIT: r/x\n\nTITLE: t\n\nPOST: my boyfriend forgot my birthday\n\nTL;DR:"
-    train = [{"id": f"p{i}", "prompt": prompt, "summary_a": random_text(rng, 6) + " good",
-              "summary_b": random_text(rng, 6) + " bad"} for i in range(64)]
-    path = train_reward_model(tiny_lm, train, [1.0] * 64, tmp_path / "rm",  # "good" beats "bad", always
-                              RewardStageConfig(epochs=3, batch_size=8, learning_rate=2e-3), progress=False)
-    summaries = [random_text(rng, 6) + " bad" for _ in range(20)]
-    probe = analysis.edit_probe(path, [prompt] * 20, summaries, lambda s: s.replace(" bad", " good"))
-    assert probe["n"] == 20 and probe["reward_change"] > 0 and probe["share_up"] > 0.8
-    assert analysis.edit_probe(path, [prompt] * 20, summaries, lambda s: s)["n"] == 0
-    pairs, posts = toy  # the gold change, on toy posts: repeating a summary is penalised
-    refs = [posts[p["id"]] for p in pairs[:10]]
-    g = analysis.edit_probe(path, [p["prompt"] for p in pairs[:10]], [x.reference for x in refs], lambda s: s + " " + s, refs)
-    assert g["n"] == 10 and g["gold_change"] < 0
-
-
 def test_report_section_is_cached_until_a_stage_changes(toy, tmp_path, monkeypatch):
     from rlaif_lib.run_folder import RunFolder, write_json
 

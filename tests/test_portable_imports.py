@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 POSIX_ONLY = ("fcntl", "termios", "pwd", "grp", "resource")
 
-SCRIPT = f"""
+SCRIPT = """
 import importlib, pkgutil, sys
 sys.modules["fcntl"] = None
 import rlaif_lib
@@ -20,7 +20,7 @@ for mod in pkgutil.walk_packages(rlaif_lib.__path__, "rlaif_lib."):
     try:
         importlib.import_module(mod.name)
     except ImportError as e:
-        failed.append(f"{{mod.name}}: {{e}}")
+        failed.append(f"{mod.name}: {e}")
 print("\\n".join(failed) or "all imported")
 sys.exit(1 if failed else 0)
 """

@@ -65,7 +65,8 @@ def test_high_confidence_means_strength_3_in_the_run_and_its_report(reference):
     ref, ref_metrics = reference
     test = load_run_pairs(RunFolder(ref), "test")
     assert all(p["confidence"] in (1, 2, 3, 4) if p["choice"] == 0 else p["confidence"] in (6, 7, 8, 9) for p in test)
-    assert ref_metrics["labeler"]["alignment_high_confidence"]["n"] == len(data.high_confidence(test))
+    high = [p for p in test if data.preference_strength(p["confidence"]) >= data.HIGH_CONFIDENCE_STRENGTH]
+    assert ref_metrics["labeler"]["alignment_high_confidence"]["n"] == len(high)
     assert data.CONFIDENCE_SCALE_NOTE in (ref / "report.md").read_text()
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from rlaif_lib import data
 from rlaif_lib import toy_world as tw
-from rlaif_lib.toy_world import gold, posts as posts_module, raters
+from rlaif_lib.toy_world import gold, posts as posts_module, raters, vocabulary
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def test_same_seed_same_data_and_prefix_stable():
 
 
 def test_splits_are_disjoint():
-    by_split = {split: tw.generate_posts(300, split, seed=0) for split in tw.SPLITS}
+    by_split = {split: tw.generate_posts(300, split, seed=0) for split in posts_module.SPLITS}
     ids = [p.id for ps in by_split.values() for p in ps]
     assert len(set(ids)) == len(ids)
     assert by_split["label"][42].id == "label-00042"
@@ -54,20 +54,20 @@ def test_fact_keys_are_unambiguous():
     for gender in "MF":
         w = posts_module._words({"other_gender": gender, "other": "boyfriend", "narrator_age": 24, "narrator_gender": "F",
                        "other_age": 26, "duration": "2 years"})
-        fill = {k: v[0] for k, v in tw.FILLERS.items()}
-        for slot, table in tw.SLOT_TABLES.items():
+        fill = {k: v[0] for k, v in vocabulary.FILLERS.items()}
+        for slot, table in vocabulary.SLOT_TABLES.items():
             for key, fact in table.items():
                 for text in fact.post + fact.summary:
                     said = gold._mentions(text.format(**w).lower())
                     assert said[slot] == {key}, (slot, key, text)
-                    assert not any(said[s] for s in tw.KEY_SLOTS if s != slot), text
-        for text in tw.DISTRACTORS + tw.FEELINGS + tw.OPENERS + tw.VAGUE["event"] + tw.VAGUE["question"]:
+                    assert not any(said[s] for s in posts_module.KEY_SLOTS if s != slot), text
+        for text in vocabulary.DISTRACTORS + vocabulary.FEELINGS + vocabulary.OPENERS + vocabulary.VAGUE["event"] + vocabulary.VAGUE["question"]:
             said = gold._mentions(text.format(**w, **fill).lower())
-            assert not any(said[s] for s in tw.KEY_SLOTS) and not said["ages"], text
+            assert not any(said[s] for s in posts_module.KEY_SLOTS) and not said["ages"], text
     for p in tw.generate_posts(300, "label"):
-        truth = tw.key_facts(p)
+        truth = posts_module.key_facts(p)
         in_post, in_reference = gold._mentions((p.title + " " + p.body).lower()), gold._mentions(p.reference.lower())
-        for slot in tw.KEY_SLOTS:
+        for slot in posts_module.KEY_SLOTS:
             assert in_reference[slot] == {truth[slot]}, (p.reference, slot)
             assert in_post[slot] <= {truth[slot]}, (p.id, slot)
 
@@ -99,7 +99,7 @@ def test_gold_breakdown_names_the_wrong_facts(posts):
     assert f"age: {f['other_age'] + 7}M" in b["wrong_facts"]
     assert b["score"] == 0.0 and b["coverage"] == 0.0
     b = tw.gold_breakdown(p, p.reference)
-    assert b["covered"] == list(tw.KEY_SLOTS) and b["wrong_facts"] == [] and b["score"] == 1.0
+    assert b["covered"] == list(posts_module.KEY_SLOTS) and b["wrong_facts"] == [] and b["score"] == 1.0
     for key in ("coverage", "wrong_facts", "length_penalty", "repetition", "coherence", "oov_share"):
         assert key in b
 
@@ -144,9 +144,9 @@ def policy_pairs():
 
 def test_rater_agreement_on_policy_like_pairs_is_calibrated(policy_pairs):
     """Calibrated on 'label' posts (seed 0); held-out 'eval' posts (seed 1) land in OpenAI's 73-77%."""
-    assert 0.73 <= tw.rater_agreement(policy_pairs, n_raters=2, seed=0) <= 0.77
-    assert 0.73 <= tw.rater_agreement(policy_pairs, n_raters=5, seed=1) <= 0.77
-    assert abs(tw.calibrate_tau(policy_pairs[:1000]) - tw.TAU) / tw.TAU < 0.15
+    assert 0.73 <= tw.rater_agreement(policy_pairs, seed=0) <= 0.77
+    assert 0.73 <= tw.rater_agreement(policy_pairs, seed=1) <= 0.77
+    assert abs(raters.calibrate_tau(policy_pairs[:1000]) - tw.TAU) / tw.TAU < 0.15
     assert tw.rater_agreement(policy_pairs[:1000], tau=10 * tw.TAU) < 0.6  # noisier raters agree less
 
 
@@ -168,7 +168,7 @@ def test_confidence_is_openai_9_point_scale_and_high_confidence_agrees_more(poli
     from tests.conftest import toy_comparison_rows
 
     rows = data.comparisons_to_pairs(toy_comparison_rows("train", n=300))
-    assert {r["choice"] for r in data.high_confidence(rows)} == {0, 1}
+    assert {r["choice"] for r in rows if data.preference_strength(r["confidence"]) >= data.HIGH_CONFIDENCE_STRENGTH} == {0, 1}
 
 
 def test_exports_fit_the_real_schemas(posts):

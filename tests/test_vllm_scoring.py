@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from rlaif_lib.method import labeling as labeler
-from rlaif_lib.method.labeling import vllm_scoring
+from rlaif_lib.method.labeling import scoring, vllm_scoring
 from rlaif_lib.models import load_causal_lm
 
 
@@ -50,7 +50,7 @@ def test_vllm_soft_labels_match_the_reference_scorer(tiny_lm, stand_in, top):
              for i in range(4)]
     config = labeler.LabelConfig(preamble="base", chat_template=False)
     prompts = [labeler.build_prompt(p, config, swap=s) for p in pairs for s in (False, True)]
-    ids = labeler.answer_token_ids(tokenizer)
+    ids = scoring.answer_token_ids(tokenizer)
     llm = StandInLLM(model, top)
     probs, other = vllm_scoring.soft_labels(llm, tokenizer, prompts, ids)
     ref_probs, ref_other = labeler.soft_label(model, tokenizer, prompts)

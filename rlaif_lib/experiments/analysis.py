@@ -331,23 +331,3 @@ def distinctive_bigrams(labels: list[dict], pairs: list[dict], min_count: int = 
     rows.sort(key=lambda r: r["t"])
     return {"likes": rows[::-1][:top], "dislikes": rows[:top]}
 
-
-def edit_probe(reward_model, prompts: list[str], summaries: list[str], edit, posts=None) -> dict:
-    """What a reward model rewards, by controlled edits: apply `edit` (str -> str) to each summary; on
-    the summaries it changes, the mean reward change r(edited) - r(original), the share of them whose
-    reward goes up, and (with `posts`, toy-world Posts per summary) the mean gold-score change.
-    `reward_model` is a folder or a loaded (model, tokenizer). Returns {"n", "reward_change", "share_up",
-    "gold_change"}; n = 0 (and NaNs) when the edit changes nothing."""
-    from ..method.reward import load_reward_model, score
-    from ..toy_world import gold_score
-
-    rm = load_reward_model(reward_model) if not isinstance(reward_model, tuple) else reward_model
-    edited = [edit(s) for s in summaries]
-    idx = [i for i, (a, b) in enumerate(zip(summaries, edited)) if a != b]
-    if not idx:
-        return {"n": 0, "reward_change": float("nan"), "share_up": float("nan"), "gold_change": float("nan")}
-    p = [prompts[i] for i in idx]
-    d = score(rm, p, [edited[i] for i in idx]) - score(rm, p, [summaries[i] for i in idx])
-    gold = (float(np.mean([gold_score(posts[i], edited[i]) - gold_score(posts[i], summaries[i]) for i in idx]))
-            if posts is not None else float("nan"))
-    return {"n": len(idx), "reward_change": float(d.mean()), "share_up": float(np.mean(d > 0)), "gold_change": gold}

@@ -10,24 +10,17 @@ everything it says about "humans" is about its simulated raters.
 - corruptions.py  worse summaries of known kinds, policy-like pairs
 - raters.py       simulated human raters (`human_preference`, TAU, `rater_agreement`, `calibrate_tau`)
 - export.py       rows in the trl-lib/tldr and openai/summarize_from_feedback schemas
-- simulated_labeler.py  a SIMULATED AI labeler of chosen alignment and position bias (a what-if for
-                  the labeler sweep; import it as `from rlaif_lib.toy_world import simulated_labeler`)
 
-`from rlaif_lib import toy_world; toy_world.gold_score(...)`: every public name is re-exported here.
+`from rlaif_lib import toy_world; toy_world.gold_score(...)`: the names the notebooks and the library use
+are re-exported here; the word tables and the rest are in the modules above.
 """
-from ..tldr import tldr_prompt
-from .corruptions import CORRUPTIONS, POLICY_LIKE_KINDS, corrupt_summary, policy_like_pairs, sample_policy_pair
+from .corruptions import corrupt_summary, policy_like_pairs
 from .export import comparison_row, rated_comparisons, sft_rows
-from .gold import MAX_WORDS, MIN_WORDS, WRONG_FACT_COST, gold_breakdown, gold_score
-from .posts import KEY_SLOTS, SPLITS, Post, format_prompt, generate_posts, key_facts, render_reference
-from .raters import TAU, calibrate_tau, human_preference, rater_agreement
-from .vocabulary import (AGE_GAP, AGE_RE, COMPLICATIONS, DISTRACTORS, DURATION_RE, DURATIONS, EVENTS, FEELINGS, FILLERS, INTROS, NO_COMPLICATION_TEMPLATE, NUMBER_WORDS, OPENERS, QUESTION_LEADS, QUESTIONS, REFERENCE_TEMPLATES, RELATIONS, SHORT_NAMES, SLOT_TABLES, SUBJECTS, SUBJECTS_NO_DURATION, SUBJECTS_NO_RELATION, SUBREDDITS, TITLES, VAGUE, Fact)
+from .gold import gold_breakdown, gold_score
+from .posts import Post, format_prompt, generate_posts, render_reference
+from .raters import TAU, human_preference, rater_agreement
+from .vocabulary import AGE_RE
 
-__all__ = ["tldr_prompt", "CORRUPTIONS", "POLICY_LIKE_KINDS", "corrupt_summary", "policy_like_pairs",
-           "sample_policy_pair", "comparison_row", "rated_comparisons", "sft_rows", "MAX_WORDS", "MIN_WORDS", "WRONG_FACT_COST",
-           "gold_breakdown", "gold_score", "KEY_SLOTS", "SPLITS", "Post", "format_prompt", "generate_posts", "key_facts",
-           "render_reference", "TAU", "calibrate_tau", "human_preference", "rater_agreement", "AGE_GAP", "AGE_RE",
-           "COMPLICATIONS", "DISTRACTORS", "DURATION_RE", "DURATIONS", "EVENTS", "FEELINGS", "FILLERS", "INTROS",
-           "NO_COMPLICATION_TEMPLATE", "NUMBER_WORDS", "OPENERS", "QUESTION_LEADS", "QUESTIONS", "REFERENCE_TEMPLATES",
-           "RELATIONS", "SHORT_NAMES", "SLOT_TABLES", "SUBJECTS", "SUBJECTS_NO_DURATION", "SUBJECTS_NO_RELATION",
-           "SUBREDDITS", "TITLES", "VAGUE", "Fact"]
+__all__ = ["corrupt_summary", "policy_like_pairs", "comparison_row", "rated_comparisons", "sft_rows", "gold_breakdown",
+           "gold_score", "Post", "format_prompt", "generate_posts", "render_reference", "TAU", "human_preference",
+           "rater_agreement", "AGE_RE"]

@@ -12,14 +12,14 @@ def sft_rows(posts: list[Post]) -> list[dict]:
 
 
 def comparison_row(post: Post, summary_a: str, summary_b: str, choice: int, confidence: int | None,
-                   policies=("ref", "ref"), split: str = "train", worker: str = "sim-0", batch: str = "toy") -> dict:
+                   policies=("ref", "ref"), split: str = "train") -> dict:
     """One row in openai/summarize_from_feedback's "comparisons" schema (texts get the real data's leading space)."""
     return {
         "info": {"id": post.id, "post": post.body, "title": post.title, "subreddit": post.subreddit,
                  "site": None, "article": None},
         "summaries": [{"text": " " + text.strip(), "policy": policy, "note": None}
                       for text, policy in zip((summary_a, summary_b), policies)],
-        "choice": int(choice), "worker": worker, "batch": batch, "split": split, "extra": {"confidence": confidence},
+        "choice": int(choice), "worker": "sim-0", "batch": "toy", "split": split, "extra": {"confidence": confidence},
     }
 
 

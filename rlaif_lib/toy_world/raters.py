@@ -42,18 +42,14 @@ def human_preference(post: Post, summary_a: str, summary_b: str, rng, tau: float
     return _rate(gold_score(post, summary_a) - gold_score(post, summary_b), _as_rng(rng), tau)
 
 
-def rater_agreement(pairs, n_raters: int = 2, seed: int = 0, tau: float = TAU) -> float:
-    """Share of rater pairs (over all (post, a, b) pairs) whose simulated raters make the same choice."""
+def rater_agreement(pairs, seed: int = 0, tau: float = TAU) -> float:
+    """Share of (post, a, b) pairs on which two simulated raters make the same choice."""
     rng = random.Random(f"raters:{seed}")
-    agree = total = 0
+    agree = []
     for post, a, b in pairs:
         margin = gold_score(post, a) - gold_score(post, b)
-        choices = [_rate(margin, rng, tau)[0] for _ in range(n_raters)]
-        for i in range(n_raters):
-            for j in range(i + 1, n_raters):
-                agree += choices[i] == choices[j]
-                total += 1
-    return agree / total
+        agree.append(_rate(margin, rng, tau)[0] == _rate(margin, rng, tau)[0])
+    return sum(agree) / len(agree)
 
 
 def calibrate_tau(pairs, target: float = 0.75) -> float:

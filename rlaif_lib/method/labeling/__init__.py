@@ -9,16 +9,13 @@
 - metrics.py    alignment with human choices, position bias (Table 4)
 - tables.py     Tables 2, 3 and 14, with the paper's numbers beside the kit's
 """
-from .baselines import embedding_labeler, length_labeler, random_labeler
-from .cache import LabelCache, pair_key
+from .baselines import embedding_labeler, length_labeler
 from .direct import drlaif_prompt, dscore, make_drlaif_reward
 from .label import label_pairs, select_exemplars
 from .metrics import alignment, position_bias, position_direction
-from .prompts import (BASE_COT_PREAMBLE, BASE_PREAMBLE, DETAILED_COT_PREAMBLE, DETAILED_PREAMBLE, DRLAIF_ENDING, DRLAIF_PREAMBLE, ENDING, LabelConfig, build_prompt, truncate_post, validate_pairs)
-from .scoring import answer_token_ids, load_labeler, score_rows, soft_label
+from .prompts import BASE_PREAMBLE, DETAILED_PREAMBLE, DRLAIF_ENDING, DRLAIF_PREAMBLE, ENDING, LabelConfig, build_prompt
+from .scoring import load_labeler, soft_label
 
-__all__ = ["label_pairs", "select_exemplars", "LabelConfig", "build_prompt", "truncate_post", "validate_pairs",
-           "BASE_PREAMBLE", "DETAILED_PREAMBLE", "BASE_COT_PREAMBLE", "DETAILED_COT_PREAMBLE", "ENDING",
-           "DRLAIF_PREAMBLE", "DRLAIF_ENDING", "load_labeler", "answer_token_ids", "score_rows", "soft_label",
-           "LabelCache", "pair_key", "drlaif_prompt", "dscore", "make_drlaif_reward", "length_labeler", "random_labeler",
-           "embedding_labeler", "alignment", "position_bias", "position_direction"]
+__all__ = ["label_pairs", "select_exemplars", "LabelConfig", "build_prompt", "BASE_PREAMBLE", "DETAILED_PREAMBLE",
+           "ENDING", "DRLAIF_PREAMBLE", "DRLAIF_ENDING", "load_labeler", "soft_label", "drlaif_prompt", "dscore",
+           "make_drlaif_reward", "length_labeler", "embedding_labeler", "alignment", "position_bias", "position_direction"]

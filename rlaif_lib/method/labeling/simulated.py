@@ -272,7 +272,8 @@ def label_pairs_simulated(pairs: list[dict], labeler, seed: int = 0, cache_path=
     string), rows shaped exactly like `labeling.label_pairs`' (plus "labeler": "simulated labeler ...").
     `seed` is the toy world's seed of the run (to find each pair's post and gold facts). With
     `cache_path`, rows go through the same append-only cache as LLM labels."""
-    from . import LabelCache, validate_pairs
+    from .cache import LabelCache
+    from .prompts import validate_pairs
 
     sim = parse(labeler) if isinstance(labeler, str) else labeler
     validate_pairs(pairs)
