@@ -14,19 +14,23 @@ Every answer is one JSON line in the comparisons schema's terms (OpenAI's `summa
 `save_answer` appends one line and fsyncs it, so an answer survives a kernel restart or a crash.
 An instructor merges the students' files (`rlaif class-merge FILES... --out FILE`), compares the
 class with the AI labeler, the dataset's raters and the gold rater (`compare_with`), and trains a
-reward model on the class's labels (`class_labels`): RLHF with this room as the humans. `labeling_widget` is the ipywidgets front end; its callbacks only call the functions above.
+reward model on the class's labels (`class_labels`): RLHF with this room as the humans.
+`labeling_widget` is the ipywidgets front end; its callbacks only call the functions above.
 """
 from __future__ import annotations
 
 import hashlib
 import html
+import itertools
 import json
 import os
 import random
 import warnings
+from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 
+from .run_folder import write_jsonl
 from .stats import bootstrap_mean
 
 FIELDS = ("student", "pair_id", "shown_first", "choice", "confidence")
@@ -55,8 +59,7 @@ def make_answer(student: str, pair_id, shown_first: str, picked_position: int, s
         raise ValueError(f"shown_first must be 'a' or 'b', got {shown_first!r}")
     if picked_position not in (0, 1):
         raise ValueError(f"picked_position must be 0 (left) or 1 (right), got {picked_position!r}")
-    picked_a = (picked_position == 0) == (shown_first == "a")
-    choice = 0 if picked_a else 1
+    choice = 0 if (picked_position == 0) == (shown_first == "a") else 1  # picked summary_a?
     record = {"student": str(student), "pair_id": str(pair_id), "shown_first": shown_first, "choice": choice,
               "confidence": confidence_from(choice, strength_),
               "time": datetime.now().isoformat(timespec="seconds")}
@@ -91,7 +94,7 @@ def check_answer(record, where: str = "answer") -> None:
 # ----------------------------------------------------------------------------- files
 def save_answer(path, record: dict) -> None:
     """Append one answer to the JSONL file at `path` (created with its folder if missing), flushed and
-    fsynced: once this returns, the answer is on disk and survives a kernel restart."""
+    fsynced: once this returns, the answer survives a kernel restart."""
     check_answer(record)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -147,13 +150,8 @@ def merge_class_files(files, out) -> dict:
             raise AnswerError(f"{file}: no such file")
         rows.extend(load_answers(file))
     merged = unique_answers(rows)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for record in merged:
-            f.write(json.dumps(record) + "\n")
-    os.replace(tmp, out)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    write_jsonl(out, merged)  # atomically: a temp file, then os.replace
     return {"files": len(files), "rows": len(rows), "answers": len(merged), "duplicates": len(rows) - len(merged),
             "students": len({r["student"] for r in merged}), "pairs": len({r["pair_id"] for r in merged})}
 
@@ -165,17 +163,22 @@ def _agree(choice: int, p_a: float) -> float:
 
 
 def _p_a_by_id(labels) -> dict:
-    if labels is None:
-        return {}
     if isinstance(labels, dict):
         return {str(k): float(v) for k, v in labels.items()}
-    return {str(x["id"]): float(x["p_a"]) for x in labels}
+    return {str(x["id"]): float(x["p_a"]) for x in labels or []}
+
+
+def _choices_by_pair(answers: list[dict]) -> dict[str, list[int]]:
+    """pair id -> the choices of the answers about it, in answer order."""
+    by_pair = defaultdict(list)
+    for a in answers:
+        by_pair[a["pair_id"]].append(a["choice"])
+    return by_pair
 
 
 def compare_with(answers: list[dict], pairs: list[dict], ai_labels=None, gold=None, raters: str = "simulated human raters",
                  n_boot: int = 2000, seed: int = 0) -> list[dict]:
     """The agreement table: how often the class's answers agree with each other judge, with bootstrap 95% CIs.
-
     answers: class answers (latest per student and pair is used). pairs: the pairs shown, with `id` and the
     dataset raters' `choice` (in the toy world the simulated human raters; on real data OpenAI's workers).
     ai_labels: the AI labeler's rows {id, p_a} (or a dict id -> p_a). gold: dict id -> P(summary_a better)
@@ -198,10 +201,8 @@ def compare_with(answers: list[dict], pairs: list[dict], ai_labels=None, gold=No
                                if by_id[a["pair_id"]].get("choice") in (0, 1)])
     if gold:
         add("class vs gold rater", [_agree(a["choice"], gold[a["pair_id"]]) for a in answers if a["pair_id"] in gold])
-    by_pair: dict[str, list[int]] = {}
-    for a in answers:
-        by_pair.setdefault(a["pair_id"], []).append(a["choice"])
-    between = [float(c[i] == c[j]) for c in by_pair.values() for i in range(len(c)) for j in range(i + 1, len(c))]
+    by_pair = _choices_by_pair(answers)
+    between = [float(x == y) for c in by_pair.values() for x, y in itertools.combinations(c, 2)]
     if between:
         add("class vs class (two students, same pair)", between)
     # reference rows: the other judges against each other on the same pairs the class answered
@@ -219,19 +220,15 @@ def class_labels(answers: list[dict], pairs: list[dict]) -> tuple[list[dict], li
     """The class's soft labels for the reward model: for each answered pair (in `pairs` order), the share
     of the class's answers that preferred summary_a. With one student per pair this is a hard 0/1 label;
     with many it is a soft label, like the AI labeler's. Returns (pairs, p_a) for `reward.train_reward_model`."""
-    votes: dict[str, list[int]] = {}
-    for a in unique_answers(answers):
-        votes.setdefault(a["pair_id"], []).append(a["choice"])
+    votes = _choices_by_pair(unique_answers(answers))
     kept = [p for p in pairs if str(p["id"]) in votes]
     return kept, [sum(c == 0 for c in votes[str(p["id"])]) / len(votes[str(p["id"])]) for p in kept]
 
 
 def simulated_class(pairs: list[dict], rate, n_students: int = 6, per_student: int = 8, seed: int = 0) -> list[dict]:
     """Answers of a SIMULATED class, for running the notebook without students (and for tests): each of
-    `n_students` answers `per_student` random pairs (so most pairs get two or more answers). Like a student at
-    the widget, `rate(pair, rng) -> (choice, strength)` picks a summary (0 = summary_a) and says how sure it is
-    (1-4); the answer is stored on the 9-point scale. Students are named "simulated-1", ...; every record says
-    it is simulated."""
+    `n_students` ("simulated-1", ...) answers `per_student` random pairs, each answer marked simulated. Like a
+    student at the widget, `rate(pair, rng) -> (choice, strength)` picks a summary and says how sure it is."""
     rng = random.Random(f"simulated-class:{seed}")
     answers = []
     for s in range(n_students):
@@ -294,10 +291,8 @@ def labeling_widget(pairs: list[dict], path, student: str, seed: int = 0, max_po
     import ipywidgets as w
 
     path = Path(path)
-    left, right = w.HTML(layout=w.Layout(width="48%", border="1px solid #999", padding="6px")), \
-        w.HTML(layout=w.Layout(width="48%", border="1px solid #999", padding="6px"))
-    post = w.HTML()
-    status = w.HTML()
+    left, right = (w.HTML(layout=w.Layout(width="48%", border="1px solid #999", padding="6px")) for _ in range(2))
+    post, status = w.HTML(), w.HTML()
     strength_ = w.SelectionSlider(options=[(f"{k} {v}", k) for k, v in STRENGTH_WORDS.items()], value=2,
                                   description="how sure")
     b_left, b_right = w.Button(description="left is better"), w.Button(description="right is better")

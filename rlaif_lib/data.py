@@ -11,8 +11,8 @@ Human comparisons, as in `openai/summarize_from_feedback` (config "comparisons")
 `extra.confidence` is a 9-point preference scale, not a confidence (see CONFIDENCE_SCALE_NOTE).
 
 `source` is a hub id or a local path (SFT rows also "toy": the toy world's posts; the toy world's
-comparisons are sampled from the SFT policy by the pipeline's sample stage): a .jsonl/.json/.parquet/.csv file, a folder written by
-`save_to_disk`, or a folder of such files named by split (train.jsonl, validation.parquet, ...).
+comparisons are sampled from the SFT policy by the pipeline's sample stage): a .jsonl/.json/.parquet/.csv
+file, a folder written by `save_to_disk`, or a folder of such files named by split (train.jsonl, ...).
 A single local file has no splits of its own: asked for "train", "validation" or "test", it is split
 by post (SPLIT_FRACTIONS, `split_of_post`), so that held-out posts never appear in training;
 `split=None` reads the whole file.
@@ -20,6 +20,7 @@ by post (SPLIT_FRACTIONS, `split_of_post`), so that held-out posts never appear 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 from pathlib import Path
@@ -64,13 +65,6 @@ def preference_strength(confidence) -> int | None:
     return None if confidence is None else abs(int(confidence) - 5)
 
 
-def _toy_split(split: str | None) -> str:
-    split = split or "train"
-    if split not in TOY_SPLITS:
-        raise ValueError(f"toy sft split must be one of {list(TOY_SPLITS)}, got {split!r}")
-    return TOY_SPLITS[split]
-
-
 # ----------------------------------------------------------------------------- posts and splits
 _POST_RE = re.compile(r"POST:\s*(.*?)\s*TL;DR:\s*$", re.DOTALL)
 
@@ -104,10 +98,8 @@ def post_text(row: dict) -> str | None:
 
 def post_id(row: dict) -> str | None:
     """The post id of a row, where it has one (info.id, or "id"); None for trl-lib/tldr rows."""
-    info = row.get("info")
-    if isinstance(info, dict):
-        return None if info.get("id") is None else str(info["id"])
-    return None if row.get("id") is None else str(row["id"])
+    holder = row["info"] if isinstance(row.get("info"), dict) else row
+    return None if holder.get("id") is None else str(holder["id"])
 
 
 def split_of_post(text: str) -> str:
@@ -116,9 +108,7 @@ def split_of_post(text: str) -> str:
     same split, in SFT files and comparison files alike (trl-lib/tldr rows carry no post id, so
     the post's text is what both schemas share)."""
     u = int(hashlib.sha256(normalize_post(text).encode()).hexdigest()[:12], 16) / 16 ** 12
-    edge = 0.0
-    for split, share in SPLIT_FRACTIONS.items():
-        edge += share
+    for split, edge in zip(SPLIT_FRACTIONS, itertools.accumulate(SPLIT_FRACTIONS.values())):
         if u < edge:
             return split
     return split
@@ -129,18 +119,14 @@ def check_disjoint(training: dict, held_out: dict, id_sets: tuple = ()) -> None:
     and by post id for the sets named in `id_sets` (those whose ids are post ids, not row numbers).
 
     `training` and `held_out` map a set's name to its rows (any shape `post_text` reads)."""
-    def index(sets):
-        texts, ids = {}, {}
-        for name, rows in sets.items():
-            for row in rows:
-                text = post_text(row)
-                if text:
-                    texts.setdefault(text, (name, post_id(row)))
-                if name in id_sets and post_id(row) is not None:
-                    ids.setdefault(post_id(row), name)
-        return texts, ids
-
-    train_texts, train_ids = index(training)
+    train_texts, train_ids = {}, {}
+    for name, rows in training.items():
+        for row in rows:
+            text, pid = post_text(row), post_id(row)
+            if text:
+                train_texts.setdefault(text, (name, pid))
+            if name in id_sets and pid is not None:
+                train_ids.setdefault(pid, name)
     for name, rows in held_out.items():
         for i, row in enumerate(rows):
             text, pid = post_text(row), post_id(row)
@@ -170,25 +156,23 @@ def _read_json_rows(path: Path) -> tuple[list[dict], list[int]]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
-        raise SchemaError(f"{path}, line {line}: not UTF-8 text (byte {raw[e.start]:#04x} at offset {e.start})") from None
+        problem = f"not UTF-8 text (byte {raw[e.start]:#04x} at offset {e.start})"
+        raise SchemaError(f"{path}, line {line}: {problem}") from None
     if not text.strip():
         raise SchemaError(f"{path}: the file is empty (no rows)")
-    if path.suffix.lower() == ".json" and text.lstrip().startswith("["):
+
+    def parse(json_text: str, number: int | None):
         try:
-            rows = json.loads(text)
+            return json.loads(json_text)
         except json.JSONDecodeError as e:
-            raise SchemaError(f"{path}, line {e.lineno}: not valid JSON ({e.msg})") from None
+            raise SchemaError(f"{path}, line {number or e.lineno}: not valid JSON ({e.msg})") from None
+
+    if path.suffix.lower() == ".json" and text.lstrip().startswith("["):
+        rows = parse(text, None)
         lines = [None] * len(rows)
     else:
-        rows, lines = [], []
-        for number, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                raise SchemaError(f"{path}, line {number}: not valid JSON ({e.msg})") from None
-            lines.append(number)
+        numbered = [(number, line) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+        rows, lines = [parse(line, number) for number, line in numbered], [number for number, _ in numbered]
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
             where = f"line {lines[i]}" if lines[i] else f"row {i}"
@@ -215,50 +199,50 @@ def _read_file(path: Path) -> tuple[list[dict], list[int | None]]:
     return rows, [i + 2 if suffix == ".csv" else None for i in range(len(rows))]  # csv: line 1 is the header
 
 
+def _read_checked(path: Path, check) -> list[dict]:
+    """All rows of one local file, every row checked by `check` (errors name the file and the line)."""
+    rows, lines = _read_file(path)
+    check(rows, source=str(path), lines=lines)
+    return rows
+
+
 def _load(source: str, kind: str, split: str | None, check, config: str | None = None) -> datasets.Dataset:
     """Rows of `kind` ("sft" or "comparisons") from a local file, a local folder or a hub id, every
     row checked by `check` (errors name the file and line). A single file is split by post when
     `split` is given; a folder has a file (or a saved split) per split; a hub id uses its own splits."""
     path = Path(source).expanduser()
     if path.is_file():
-        rows, lines = _read_file(path)
-        check(rows, source=str(path), lines=lines)
+        rows = _read_checked(path, check)
         if split is not None:
             if split not in SPLIT_FRACTIONS:
                 raise ValueError(f"{path}: split must be one of {list(SPLIT_FRACTIONS)} or None, got {split!r}")
             rows = [r for r in rows if split_of_post(post_text(r) or "") == split]
-        return datasets.Dataset.from_list(rows) if rows else _empty(kind)
-    if path.is_dir():
-        split = split or "train"
-        if (path / "dataset_dict.json").exists() or (path / "state.json").exists():  # written by save_to_disk
-            ds = datasets.load_from_disk(str(path))
-            if isinstance(ds, datasets.DatasetDict):
-                if split not in ds:
-                    raise SchemaError(f"{path}: no split {split!r} (it has {list(ds)})")
-                ds = ds[split]
-            check(ds, source=f"{path} [{split}]")
-            return ds
-        files = [path / f"{split}{suffix}" for suffix in FILE_FORMATS if (path / f"{split}{suffix}").is_file()]
-        if files:
-            rows, lines = _read_file(files[0])
-            check(rows, source=str(files[0]), lines=lines)
-            return datasets.Dataset.from_list(rows)
+        fields = SFT_FIELDS if kind == "sft" else COMPARISON_FIELDS
+        return datasets.Dataset.from_list(rows) if rows else datasets.Dataset.from_dict({f: [] for f in fields})
+    split = split or "train"
+    if not path.is_dir():
+        if _looks_like_path(source):
+            raise FileNotFoundError(f"{source}: no such file or folder")
+        ds = datasets.load_dataset(source, config, split=split)
+        check(ds, source=f"{source} [{split}]")
+        return ds
+    files = [path / f"{split}{suffix}" for suffix in FILE_FORMATS if (path / f"{split}{suffix}").is_file()]
+    if (path / "dataset_dict.json").exists() or (path / "state.json").exists():  # written by save_to_disk
+        ds = datasets.load_from_disk(str(path))
+        if isinstance(ds, datasets.DatasetDict):
+            if split not in ds:
+                raise SchemaError(f"{path}: no split {split!r} (it has {list(ds)})")
+            ds = ds[split]
+    elif files:
+        return datasets.Dataset.from_list(_read_checked(files[0], check))
+    else:
         try:
             ds = datasets.load_dataset(str(path), split=split)
         except Exception as e:  # noqa: BLE001
             raise SchemaError(f"{path}: cannot read split {split!r} from this folder ({type(e).__name__}: {e}); "
                               f"expected files named by split, e.g. {split}.jsonl") from None
-        check(ds, source=f"{path} [{split}]")
-        return ds
-    if _looks_like_path(source):
-        raise FileNotFoundError(f"{source}: no such file or folder")
-    ds = datasets.load_dataset(source, config, split=split or "train")
-    check(ds, source=f"{source} [{split or 'train'}]")
+    check(ds, source=f"{path} [{split}]")
     return ds
-
-
-def _empty(kind: str) -> datasets.Dataset:
-    return datasets.Dataset.from_dict({f: [] for f in (SFT_FIELDS if kind == "sft" else COMPARISON_FIELDS)})
 
 
 def _take(ds: datasets.Dataset, n: int | None, seed: int) -> datasets.Dataset:
@@ -268,36 +252,36 @@ def _take(ds: datasets.Dataset, n: int | None, seed: int) -> datasets.Dataset:
     return ds.shuffle(seed=seed).select(range(n))
 
 
-def _fail(kind: str, i: int, field: str, problem: str):
-    raise SchemaError(f"{kind} row {i}: field '{field}' {problem}")
+def _fail(field: str, problem: str):
+    raise SchemaError(f"field '{field}' {problem}")
 
 
-def _check_text(kind: str, i: int, field: str, value, allow_none: bool = False) -> None:
+def _check_text(field: str, value, allow_none: bool = False) -> None:
     if value is None:
         if not allow_none:
-            _fail(kind, i, field, "is missing")
+            _fail(field, "is missing")
     elif not isinstance(value, str):
-        _fail(kind, i, field, f"must be a string, got {type(value).__name__}")
+        _fail(field, f"must be a string, got {type(value).__name__}")
     elif not allow_none and not value.strip():
-        _fail(kind, i, field, "is empty")
+        _fail(field, "is empty")
 
 
 def _check_rows(kind: str, check_row, rows, source: str | None, lines) -> None:
-    """Run check_row(i, row) on every row; a SchemaError names the file and the line when known."""
+    """Run check_row(row) on every row; a SchemaError names the file and the line when known, and the row."""
     for i, row in enumerate(rows):
         try:
             if not isinstance(row, dict):
-                raise SchemaError(f"{kind} row {i}: must be a dict, got {type(row).__name__}")
-            check_row(i, row)
+                raise SchemaError(f"must be a dict, got {type(row).__name__}")
+            check_row(row)
         except SchemaError as e:
             line = lines[i] if lines is not None and i < len(lines) else None
-            where = (f"{source}, line {line}: " if line else f"{source}: ") if source else (f"line {line}: " if line else "")
-            raise SchemaError(where + str(e)) from None
+            where = ", ".join(filter(None, [source, line and f"line {line}"]))
+            raise SchemaError((f"{where}: " if where else "") + f"{kind} row {i}: {e}") from None
 
 
-def _check_sft_row(i: int, row: dict) -> None:
+def _check_sft_row(row: dict) -> None:
     for field in SFT_FIELDS:
-        _check_text("sft", i, field, row.get(field))
+        _check_text(field, row.get(field))
 
 
 def check_sft_rows(rows, source: str | None = None, lines=None) -> None:
@@ -306,68 +290,61 @@ def check_sft_rows(rows, source: str | None = None, lines=None) -> None:
     _check_rows("sft", _check_sft_row, rows, source, lines)
 
 
-def _check_comparison_row(i: int, row: dict) -> None:
+def _check_comparison_row(row: dict) -> None:
     info = row.get("info")
     if not isinstance(info, dict):
-        _fail("comparisons", i, "info", "is missing" if info is None else "must be a dict")
-    _check_text("comparisons", i, "info.id", info.get("id"))
+        _fail("info", "is missing" if info is None else "must be a dict")
+    _check_text("info.id", info.get("id"))
     is_news = info.get("post") is None and isinstance(info.get("article"), str) and info["article"].strip()
     if not is_news:
-        _check_text("comparisons", i, "info.post", info.get("post"))
+        _check_text("info.post", info.get("post"))
     for field in ("title", "subreddit"):
-        _check_text("comparisons", i, f"info.{field}", info.get(field), allow_none=True)
+        _check_text(f"info.{field}", info.get(field), allow_none=True)
     summaries = row.get("summaries")
     if not isinstance(summaries, list) or len(summaries) != 2:
         found = "is missing" if summaries is None else f"must hold exactly 2 summaries, got {summaries!r:.80}"
-        _fail("comparisons", i, "summaries", found)
+        _fail("summaries", found)
     for j, summary in enumerate(summaries):
         if not isinstance(summary, dict):
-            _fail("comparisons", i, f"summaries[{j}]", "must be a dict")
+            _fail(f"summaries[{j}]", "must be a dict")
         for field in ("text", "policy"):
-            _check_text("comparisons", i, f"summaries[{j}].{field}", summary.get(field))
+            _check_text(f"summaries[{j}].{field}", summary.get(field))
     choice = row.get("choice")
     if isinstance(choice, bool) or choice not in (0, 1):
-        _fail("comparisons", i, "choice", f"must be 0 or 1, got {choice!r}")
+        _fail("choice", f"must be 0 or 1, got {choice!r}")
     extra = row.get("extra")
     if extra is not None and not isinstance(extra, dict):
-        _fail("comparisons", i, "extra", "must be a dict or missing")
+        _fail("extra", "must be a dict or missing")
     confidence = (extra or {}).get("confidence")
     if confidence is None:
         return
     if isinstance(confidence, bool) or confidence not in range(1, 10) or confidence == 5:
-        _fail("comparisons", i, "extra.confidence", f"must be 1-4 or 6-9 (OpenAI's 9-point scale) or None, got {confidence!r}")
+        _fail("extra.confidence", f"must be 1-4 or 6-9 (OpenAI's 9-point scale) or None, got {confidence!r}")
     if (confidence < 5) != (choice == 0):
-        _fail("comparisons", i, "extra.confidence",
-              f"= {confidence} contradicts choice = {choice}: on the 9-point scale 1-4 mean summary 0 is preferred "
-              "(choice 0) and 6-9 mean summary 1 is preferred (choice 1)")
+        _fail("extra.confidence", f"= {confidence} contradicts choice = {choice}: on the 9-point scale 1-4 mean "
+              "summary 0 is preferred (choice 0) and 6-9 mean summary 1 is preferred (choice 1)")
 
 
 def check_comparison_rows(rows, source: str | None = None, lines=None) -> None:
     """Raise SchemaError unless every row fits the comparisons schema (naming row, field, and the file
-    `source` and line `lines[i]` when given).
-
-    info.id and info.post: non-empty strings; info.title and info.subreddit: strings or None (the real data
-    has some None). A CNN/DM row (info.post None, info.article a string) passes; the loader drops it.
-    summaries: exactly 2, each with non-empty string 'text' and 'policy'. choice: 0 or 1.
-    extra.confidence: None (a missing 'extra' counts as None), or on OpenAI's 9-point scale and consistent
-    with the choice: 1-4 with choice 0, 6-9 with choice 1 (CONFIDENCE_SCALE_NOTE).
-    """
+    `source` and line `lines[i]` when given). info.title and info.subreddit may be None (as in the real
+    data); a CNN/DM row (info.article instead of info.post) passes, and the loader drops it. A missing
+    'extra' counts as confidence None; a confidence must agree with the choice (CONFIDENCE_SCALE_NOTE)."""
     _check_rows("comparisons", _check_comparison_row, rows, source, lines)
 
 
 def load_sft(source: str, split: str | None = None, n: int | None = None, seed: int = 0) -> datasets.Dataset:
-    """SFT rows (prompt, completion) from "toy", a hub id such as "trl-lib/tldr", or a local path.
-
-    Toy splits: "train" -> the toy world's "sft" posts, "validation" and "test" -> its "eval" posts
-    (n posts, default TOY_DEFAULT_N). A single local file is split by post (`split_of_post`); split=None
-    means the whole file, or "train" for other sources. Then a seeded random subset of n rows, or all rows.
-    Bad input raises SchemaError (naming file, line, field) or FileNotFoundError.
-    """
+    """SFT rows (prompt, completion) from "toy", a hub id such as "trl-lib/tldr", or a local path; split=None
+    means all of a local file, else "train". Toy splits: "train" -> the toy world's "sft" posts, "validation"
+    and "test" -> its "eval" posts (n posts, default TOY_DEFAULT_N); other sources: a seeded random subset
+    of n rows, or all. Bad input raises SchemaError (naming file, line, field) or FileNotFoundError."""
     if source == "toy":
         from . import toy_world
 
-        toy_split, split = _toy_split(split), split or "train"
-        posts = toy_world.generate_posts(n or TOY_DEFAULT_N[split], toy_split, seed)
+        split = split or "train"
+        if split not in TOY_SPLITS:
+            raise ValueError(f"toy sft split must be one of {list(TOY_SPLITS)}, got {split!r}")
+        posts = toy_world.generate_posts(n or TOY_DEFAULT_N[split], TOY_SPLITS[split], seed)
         ds = datasets.Dataset.from_list(toy_world.sft_rows(posts))
     else:
         ds = _load(source, "sft", split, check_sft_rows)  # every row checked, errors name the line in the source
@@ -376,22 +353,14 @@ def load_sft(source: str, split: str | None = None, n: int | None = None, seed: 
     return ds
 
 
-def _is_reddit(info: dict) -> bool:
-    return info.get("post") is not None
-
-
 def load_comparisons(source: str, split: str | None = None, n: int | None = None, seed: int = 0) -> datasets.Dataset:
-    """Human comparisons from "openai/summarize_from_feedback" (config "comparisons"), or a local path.
-
-    A single local file is split by post (`split_of_post`); split=None means the whole file, or "train"
-    for other sources.
-    Real data: rows about CNN/DM news articles (no Reddit post) are dropped; then a seeded subset of n rows.
-    Bad input raises SchemaError (naming file, line, field) or FileNotFoundError.
-    """
+    """Human comparisons from "openai/summarize_from_feedback" (config "comparisons"), or a local path;
+    split=None means all of a local file, else "train". Rows about CNN/DM news articles (no Reddit post)
+    are dropped; then a seeded subset of n rows. Bad input raises SchemaError or FileNotFoundError."""
     config = "comparisons" if source == OPENAI_COMPARISONS else None
     ds = _load(source, "comparisons", split, check_comparison_rows, config=config)
     if len(ds):
-        ds = ds.filter(_is_reddit, input_columns="info")
+        ds = ds.filter(lambda info: info.get("post") is not None, input_columns="info")  # Reddit posts only
         ds = _take(ds, n, seed)
     check_comparison_rows(ds)
     return ds

@@ -113,10 +113,6 @@ def _checkpointing(stage_config) -> bool:
     return True if stage_config.activation_checkpointing is None else stage_config.activation_checkpointing
 
 
-def _world(preset) -> str:
-    return "toy" if preset.comparisons == "toy" else "real"
-
-
 def estimate_preset(preset, device_class: str) -> dict:
     """ESTIMATED seconds and peak GPU memory (GB) per stage of `preset` on one GPU of `device_class`
     ("t4", "l4", "a100", "h100"): {stage: {"seconds", "memory_gb", "detail"}}, plus "total"."""
@@ -126,9 +122,10 @@ def estimate_preset(preset, device_class: str) -> dict:
     if device_class not in DEVICE_CLASSES:
         raise ValueError(f"unknown device class {device_class!r}; choose from {sorted(DEVICE_CLASSES)}")
     dev = DEVICE_CLASSES[device_class]
-    kind = "cuda-fp16" if device_class == "t4" else "cuda-bf16"
-    lens = LENGTHS[_world(preset)]
-    prompt, summ = lens["prompt"], lens["summary"]
+    sizes = BATCH_SIZES["cuda-fp16" if device_class == "t4" else "cuda-bf16"]  # the device policy's batch sizes
+    gen, batch = sizes["generate"], sizes["label"]
+    world = "toy" if preset.comparisons == "toy" else "real"
+    prompt, summ = LENGTHS[world]["prompt"], LENGTHS[world]["summary"]
     pi, lab = _spec(preset.base_policy), _spec(preset.labeler)
     same = _spec(preset.same_size_labeler) if preset.same_size_labeler else None
     judge_name = preset.judge or preset.labeler
@@ -147,9 +144,8 @@ def estimate_preset(preset, device_class: str) -> dict:
                   "detail": f"{tokens / 1e6:.1f}M tokens x {8 if ckpt else 6}N FLOPs, {steps:.0f} optimizer steps"}
 
     # sample (toy world only: real data brings its own pairs)
-    if _world(preset) == "toy":
+    if world == "toy":
         rows = (preset.n_label_posts + preset.n_test_pairs) * preset.n_samples
-        gen = BATCH_SIZES[kind]["generate"]
         secs = _forward_s(pi, rows * prompt, dev) + _decode_s(pi, preset.max_new_tokens, rows, gen, dev)
         mem = CUDA_CONTEXT_GB + _infer_memory_gb(pi, gen, prompt + preset.max_new_tokens)
         out["sample"] = {"seconds": secs, "memory_gb": mem,
@@ -160,7 +156,6 @@ def estimate_preset(preset, device_class: str) -> dict:
     # label (Sec. 2.1): per pair, the post once + both orders' summaries; preamble cached once
     per_pair = prompt + 2 * (2 * summ + PAIR_TEMPLATE_TOKENS)
     pairs = preset.n_label_posts + preset.n_test_pairs
-    batch = BATCH_SIZES[kind]["label"]
     secs = _load_s(lab, dev) + _forward_s(lab, pairs * per_pair, dev)
     detail = [f"{pairs} pairs x {per_pair} tokens by the labeler"]
     if preset.label.cot:  # a rationale per pair and order, then the scoring pass above
@@ -210,11 +205,11 @@ def estimate_preset(preset, device_class: str) -> dict:
         mem = _train_memory_gb(pi, micro, seq, ckpt, logits=False) + 4 * pi["params"] / 1e9  # + fp32 reference
         if policy == "drlaif":
             step += _forward_s(lab, b * (prompt / rl.num_generations + c + DRLAIF_EXTRA_TOKENS), dev)
-            mem += _infer_memory_gb(lab, 2 * BATCH_SIZES[kind]["label"], prompt + c + DRLAIF_EXTRA_TOKENS, keep_logits=2)
+            mem += _infer_memory_gb(lab, 2 * batch, prompt + c + DRLAIF_EXTRA_TOKENS, keep_logits=2)
             load = _load_s(lab, dev, first=False)
         else:  # every reward model starts from the SFT policy: same size
             step += _forward_s(pi, b * seq, dev)
-            mem += _infer_memory_gb(pi, BATCH_SIZES[kind]["score"], seq)
+            mem += _infer_memory_gb(pi, sizes["score"], seq)
             load = 0.0
         secs = 2 * _load_s(pi, dev, first=False) + load + n_steps * step
         total += secs
@@ -223,13 +218,12 @@ def estimate_preset(preset, device_class: str) -> dict:
     out["rl"] = {"seconds": total, "memory_gb": CUDA_CONTEXT_GB + memory, "detail": "; ".join(parts)}
 
     # evaluate (Sec. 3.2): greedy summaries from SFT + each policy, then the judge in both orders
-    gen = BATCH_SIZES[kind]["generate"]
     n_pol = 1 + len(preset.rl_policies)
     secs = n_pol * (_load_s(pi, dev, first=False) + _forward_s(pi, preset.n_eval_posts * prompt, dev)
                     + _decode_s(pi, preset.max_new_tokens, preset.n_eval_posts, gen, dev))
     mem = _infer_memory_gb(pi, gen, prompt + preset.max_new_tokens)
     detail = f"{n_pol} policies x {preset.n_eval_posts} greedy summaries"
-    if _world(preset) == "real":
+    if world == "real":
         judge = _spec(judge_name)
         n_cmp = len(preset.rl_policies) + (1 if {"rlaif", "rlhf"} <= set(preset.rl_policies) else 0)
         secs += _load_s(judge, dev) + _forward_s(judge, n_cmp * preset.n_eval_posts * (prompt + 2 * (

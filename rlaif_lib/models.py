@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 import importlib.util
 import os
+import shutil
 from pathlib import Path
 
 SMOLLM2 = "smollm2-135m-instruct"  # the offline labeler's name in presets
@@ -70,8 +71,6 @@ def _convert_smollm2(out: Path) -> None:
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
     if out.exists():
-        import shutil
-
         shutil.rmtree(out)
     tmp.rename(out)  # atomic: a crash mid-conversion leaves no half-written model behind
 
@@ -183,11 +182,8 @@ def load_plan(name: str, policy=None) -> tuple[str | None, str]:
 
 def ladder_for_device(names) -> tuple[list[str], list[tuple[str, str]]]:
     """Split a labeler ladder into (models that fit the device, [(model, why not)] for the rest)."""
-    keep, dropped = [], []
-    for name in names:
-        plan, why = load_plan(name)
-        (keep.append(name) if plan else dropped.append((name, why)))
-    return keep, dropped
+    plans = [(name, *load_plan(name)) for name in names]
+    return [name for name, plan, _ in plans if plan], [(name, why) for name, plan, why in plans if not plan]
 
 
 def load_tokenizer(name: str, padding_side: str | None = None):
@@ -219,11 +215,9 @@ def _placement(policy, dtype, quantize: str | None) -> dict:
 
 
 def load_causal_lm(name: str, dtype=None, device: str | None = None, quantize: str | None = "auto"):
-    """Load a causal LM and its tokenizer by preset name, folder or hub id, through the device policy:
-    on the policy's device, in its inference dtype (fp32 on CPU, fp16 on a T4, bf16 on Ampere+) unless
-    `dtype` is given. quantize: "auto" (4-bit only when the 16-bit model does not fit and bitsandbytes
-    is installed; a model that fits nowhere raises), "4bit", or None. Returns (model, tokenizer), the
-    model in eval mode and the tokenizer with a pad token."""
+    """(model, tokenizer) of a causal LM by preset name, folder or hub id, through the device policy: on its
+    device, in its inference dtype (fp32 on CPU, fp16 on a T4, bf16 on Ampere+) unless `dtype` is given, in
+    eval mode. quantize: "auto" (`load_plan` decides; a model that fits nowhere raises), "4bit", or None."""
     from transformers import AutoModelForCausalLM
 
     from .device import get_policy
@@ -238,8 +232,7 @@ def load_causal_lm(name: str, dtype=None, device: str | None = None, quantize: s
     quantize = None if quantize == "none" else quantize
     tokenizer = load_tokenizer(name)
     model = AutoModelForCausalLM.from_pretrained(resolve(name), **_placement(policy, dtype or policy.dtype, quantize))
-    model.eval()
-    return model, tokenizer
+    return model.eval(), tokenizer
 
 
 def load_sequence_classifier(name: str, num_labels: int = 1, train: bool = False, device: str | None = None):
@@ -254,12 +247,9 @@ def load_sequence_classifier(name: str, num_labels: int = 1, train: bool = False
     tokenizer = load_tokenizer(name)
     if tokenizer.eos_token is None:  # encoders (BERT-like) have no EOS; their [SEP] ends the text instead
         tokenizer.eos_token = tokenizer.sep_token
-    if train:
-        model = AutoModelForSequenceClassification.from_pretrained(resolve(name), num_labels=num_labels,
-                                                                   dtype=policy.train_dtype)
-    else:
-        model = AutoModelForSequenceClassification.from_pretrained(resolve(name), num_labels=num_labels,
-                                                                   **_placement(policy, policy.dtype, None))
+    placement = {"dtype": policy.train_dtype} if train else _placement(policy, policy.dtype, None)
+    model = AutoModelForSequenceClassification.from_pretrained(resolve(name), num_labels=num_labels, **placement)
+    if not train:
         model.eval()
     model.config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer
@@ -275,8 +265,7 @@ def load_encoder(name: str = MINILM, device: str | None = None):
     policy = get_policy(device)
     tokenizer = load_tokenizer(name)
     model = AutoModel.from_pretrained(resolve(name), **_placement(policy, policy.dtype, None))
-    model.eval()
-    return model, tokenizer
+    return model.eval(), tokenizer
 
 
 def free_memory() -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -55,20 +56,15 @@ def train_tokenizer(texts, vocab_size: int):
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=[EOS, PAD],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[EOS, PAD],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tok.train_from_iterator(texts, trainer)
     return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=EOS, pad_token=PAD, bos_token=EOS)
 
 
 def pretraining_texts(n_posts: int, seed: int, edit_share: float = 0.5) -> tuple[list[str], list[str]]:
-    """(language-model texts, tokenizer texts). The LM reads posts; like real Reddit posts, some end
-    in an "EDIT:" or "UPDATE:" line that restates their facts, which is where a language model learns
-    to carry facts from earlier in a text (copying). No text ever contains "TL;DR:" and a summary
-    after it: that task is SFT's to teach."""
+    """(language-model texts, tokenizer texts): posts, a share `edit_share` of them followed by an "EDIT:"
+    or "UPDATE:" line restating their facts (see the module docstring). No text has "TL;DR:" and a summary."""
     import random
 
     from .tldr import tldr_prompt
@@ -95,9 +91,8 @@ def tiny_policy_path(config: TinyPolicyConfig = TinyPolicyConfig(), progress: bo
         return SHIPPED
     key = hashlib.sha1(json.dumps(asdict(config), sort_keys=True).encode()).hexdigest()[:10]
     out = cache_dir() / f"tiny-policy-{key}"
-    if (out / "model.safetensors").exists():
-        return out
-    pretrain_tiny_policy(config, out, progress=progress)
+    if not (out / "model.safetensors").exists():
+        pretrain_tiny_policy(config, out, progress=progress)
     return out
 
 
@@ -129,25 +124,13 @@ def pretrain_tiny_policy(config: TinyPolicyConfig, out: Path, progress: bool = T
     tokenizer = train_tokenizer(tok_texts, config.vocab_size)
     model = build_model(config, tokenizer)
     data = Dataset.from_dict({"text": lm_texts}).map(
-        lambda b: tokenizer(b["text"], truncation=True, max_length=config.n_positions),
-        batched=True,
-        remove_columns=["text"],
-    )
+        lambda b: tokenizer(b["text"], truncation=True, max_length=config.n_positions), batched=True,
+        remove_columns=["text"])
     args = TrainingArguments(
-        output_dir=str(out) + ".work",
-        num_train_epochs=config.epochs,
-        per_device_train_batch_size=config.batch_size,
-        learning_rate=config.learning_rate,
-        lr_scheduler_type="cosine",
-        warmup_steps=20,
-        weight_decay=0.01,
-        logging_steps=25,
-        save_strategy="no",
-        report_to=[],
-        use_cpu=True,
-        seed=config.seed,
-        disable_tqdm=not progress,
-    )
+        output_dir=str(out) + ".work", num_train_epochs=config.epochs, per_device_train_batch_size=config.batch_size,
+        learning_rate=config.learning_rate, lr_scheduler_type="cosine", warmup_steps=20, weight_decay=0.01,
+        logging_steps=25, save_strategy="no", report_to=[], seed=config.seed, disable_tqdm=not progress,
+        use_cpu=True)  # on CPU by design: the shipped checkpoint rebuilds bit for bit
     collator = DataCollatorForLanguageModeling(tokenizer, mlm=False)
     trainer = Trainer(model=model, args=args, train_dataset=data, data_collator=collator)
     trainer.train()
@@ -156,8 +139,6 @@ def pretrain_tiny_policy(config: TinyPolicyConfig, out: Path, progress: bool = T
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
     (tmp / "pretrain_log.json").write_text(json.dumps(trainer.state.log_history, indent=1))
-    import shutil
-
     shutil.rmtree(str(out) + ".work", ignore_errors=True)
     if out.exists():
         shutil.rmtree(out)

@@ -103,6 +103,15 @@ def is_simulated(labeler) -> bool:
     return isinstance(labeler, str) and labeler.startswith(PREFIX)
 
 
+def _on_off(value: str) -> bool:
+    if value not in ("on", "off"):
+        raise ValueError(value)
+    return value == "on"
+
+
+FIELD_TYPES = {"alignment": float, "same_position": float, "direction": str, "debias": _on_off, "seed": int}
+
+
 def parse(spec: str) -> SimulatedLabeler:
     """A `SimulatedLabeler` from its spec string; a clear ValueError names a bad or unknown field."""
     if not is_simulated(spec):
@@ -112,26 +121,14 @@ def parse(spec: str) -> SimulatedLabeler:
         if part == "gold":
             fields["alignment"] = None
             continue
-        key, eq, value = part.partition("=")
-        key, value = key.strip(), value.strip()
+        key, eq, value = (x.strip() for x in part.partition("="))
         if not eq:
             raise ValueError(f"simulated labeler spec {spec!r}: {part!r} is not key=value")
-        try:
-            if key in ("alignment", "same_position"):
-                fields[key] = float(value)
-            elif key == "direction":
-                fields[key] = value
-            elif key == "debias":
-                if value not in ("on", "off"):
-                    raise ValueError
-                fields[key] = value == "on"
-            elif key == "seed":
-                fields[key] = int(value)
-            else:
-                raise KeyError(key)
-        except KeyError:
+        if key not in FIELD_TYPES:
             raise ValueError(f"simulated labeler spec {spec!r}: unknown field {key!r} (alignment, same_position, "
-                             "direction, debias, seed)") from None
+                             "direction, debias, seed)")
+        try:
+            fields[key] = FIELD_TYPES[key](value)
         except ValueError:
             raise ValueError(f"simulated labeler spec {spec!r}: bad value {value!r} for {key!r}") from None
     if "alignment" not in fields:
