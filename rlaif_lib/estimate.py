@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+
 # ------------------------------------------------------------------------------- assumptions
 @dataclass(frozen=True)
 class DeviceClass:

@@ -3,8 +3,8 @@ notebooks read them. The keys are a public format; keep them stable."""
 from __future__ import annotations
 
 from .method.labeling.metrics import position_direction
-from .presets import Preset
 from .method.rewards import REWARD_MODELS
+from .presets import Preset
 
 
 def collect_metrics(preset: Preset, results: dict) -> dict:

@@ -25,12 +25,13 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from . import data, distributed, estimate, toy_world
+from .data import load_run_pairs
 from .device import configure as configure_device
+from .method.rewards import POLICY_REWARD_MODEL, gold_reward, policy_reward
 from .presets import Preset, base_policy_path, is_toy, toy_posts, with_seed
 from .provenance import STAGES, StageMismatchError, check_stage, clear_stage, provenance  # noqa: F401
-from .method.rewards import POLICY_REWARD_MODEL, gold_reward, policy_reward
 from .run_folder import RunFolder, read_json, read_jsonl, write_json, write_jsonl
-from .data import load_run_pairs
+
 
 def stage_data(preset: Preset, run: RunFolder) -> dict:
     """SFT rows, RL prompts and held-out evaluation prompts; stops with a SplitOverlapError if any
@@ -311,7 +312,15 @@ def rl_policy_done(run: RunFolder, policy: str, fingerprint: str) -> bool:
 
 def stage_evaluate(preset: Preset, run: RunFolder) -> dict:
     """Sec. 3.2: summaries of held-out posts from each policy, judged pairwise; win rates with CIs."""
-    from .method.evaluate import (ai_judge_preferences, gold_preferences, gold_score_summary, judge_label_config, judge_record, length_controlled_win_rate, win_rate)
+    from .method.evaluate import (
+        ai_judge_preferences,
+        gold_preferences,
+        gold_score_summary,
+        judge_label_config,
+        judge_record,
+        length_controlled_win_rate,
+        win_rate,
+    )
     from .method.sft import generate
 
     rows = read_jsonl(run.eval_prompts)

@@ -141,8 +141,8 @@ def install(src: Sources) -> str:
 
 
 def sweep_setup(src: Sources) -> str:
-    from .presets import get_preset
     from .method.labeling.simulated import N_CALIBRATION
+    from .presets import get_preset
 
     s = src.sweep
     return (f"Calibration: the simulated labeler's noise and position bias are set by bisection on {N_CALIBRATION:,} "

@@ -159,8 +159,8 @@ class Deck:
         """The paper's labeling prompt for one short toy pair, rendered by the library (raw, Base, 0-shot)."""
         import random
 
-        from rlaif_lib.method import labeling
         from rlaif_lib import toy_world
+        from rlaif_lib.method import labeling
 
         post = min(toy_world.generate_posts(40, split="eval", seed=0), key=lambda p: len(p.title) + len(p.body))
         worse = toy_world.corrupt_summary(post, "drop_fact", random.Random(0))

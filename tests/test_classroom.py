@@ -5,8 +5,19 @@ import random
 import pytest
 
 from rlaif_lib import classroom
+from rlaif_lib.classroom import (
+    AnswerError,
+    check_answer,
+    class_labels,
+    compare_with,
+    load_answers,
+    make_answer,
+    merge_class_files,
+    save_answer,
+    simulated_class,
+    unique_answers,
+)
 from rlaif_lib.data import preference_strength
-from rlaif_lib.classroom import (AnswerError, check_answer, class_labels, compare_with, load_answers, make_answer, merge_class_files, save_answer, simulated_class, unique_answers)
 
 PAIRS = [{"id": f"p{i}", "post": f"post {i}", "title": f"title {i}", "subreddit": "relationships",
           "prompt": f"SUBREDDIT: r/relationships\n\nTITLE: title {i}\n\nPOST: post {i}\n\nTL;DR:",

@@ -11,7 +11,6 @@ import tempfile
 from importlib.metadata import version
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parents[1]
 KEY_PACKAGES = ("torch", "transformers", "trl", "datasets", "accelerate", "gguf", "jupyterlab", "nbmake", "ipywidgets",
                 "matplotlib", "filelock", "tqdm", "numpy", "tokenizers", "safetensors", "huggingface_hub", "pyarrow",

@@ -1,11 +1,11 @@
 """Choosing the labeling configuration on a validation split (never on the test pairs)."""
 import pytest
 
+from rlaif_lib.data import load_run_pairs
 from rlaif_lib.experiments import selection
 from rlaif_lib.presets import get_preset
 from rlaif_lib.run_folder import RunFolder
 from tests.conftest import toy_comparison_rows
-from rlaif_lib.data import load_run_pairs
 
 
 def row(preamble, shots, cot, alignment):

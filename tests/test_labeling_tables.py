@@ -3,9 +3,9 @@ import random
 
 import pytest
 
+from rlaif_lib import paper
 from rlaif_lib.experiments import precomputed
 from rlaif_lib.method import labeling as lab
-from rlaif_lib import paper
 from rlaif_lib.method.labeling import tables
 
 from .conftest import random_text

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from rlaif_lib import pipeline
-from rlaif_lib.presets import get_preset
 from rlaif_lib.method.rewards import REWARD_FN_NAMES
+from rlaif_lib.presets import get_preset
 from rlaif_lib.report import write_report
 from rlaif_lib.run_folder import RunFolder, read_jsonl
 
@@ -82,8 +82,8 @@ def test_unknown_preset_is_a_clear_error():
 
 def test_the_tiny_policy_rebuilds_from_scratch(tmp_path):
     """The shipped checkpoint's recipe, at a toy budget: tokenizer + Llama-style pretraining, then generation."""
-    from rlaif_lib.policy import TinyPolicyConfig, pretrain_tiny_policy
     from rlaif_lib.method.sft import generate
+    from rlaif_lib.policy import TinyPolicyConfig, pretrain_tiny_policy
 
     config = TinyPolicyConfig(vocab_size=400, n_layer=1, n_embd=32, n_head=2, n_posts=40, epochs=1, batch_size=8)
     path = pretrain_tiny_policy(config, tmp_path / "policy", progress=False)

@@ -5,10 +5,10 @@ import json
 from dataclasses import replace
 
 from rlaif_lib import data, pipeline, toy_world
+from rlaif_lib.data import load_run_pairs
 from rlaif_lib.method.labeling import LabelConfig
 from rlaif_lib.presets import get_preset, is_toy
 from rlaif_lib.run_folder import RunFolder
-from rlaif_lib.data import load_run_pairs
 
 
 def write_jsonl(path, rows):

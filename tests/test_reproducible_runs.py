@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from rlaif_lib import pipeline
+from rlaif_lib.data import load_run_pairs
 from rlaif_lib.presets import get_preset
 from rlaif_lib.report import write_report
 from rlaif_lib.run_folder import RunFolder, read_json, read_jsonl
-from rlaif_lib.data import load_run_pairs
 
 ROOT = Path(__file__).resolve().parents[1]
 

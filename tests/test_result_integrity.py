@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rlaif_lib.experiments import precomputed
 from rlaif_lib import data, pipeline
+from rlaif_lib.experiments import precomputed
 from rlaif_lib.method.labeling import LabelConfig
 from rlaif_lib.presets import Preset, get_preset, with_seed
 from rlaif_lib.run_folder import RunFolder, write_json, write_jsonl

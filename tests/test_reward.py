@@ -5,7 +5,16 @@ import random
 import pytest
 import torch
 
-from rlaif_lib.method.reward import (RewardStageConfig, calibration_curve, load_reward_model, preference_accuracy, reward_rows, reward_text, soft_preference_loss, train_reward_model)
+from rlaif_lib.method.reward import (
+    RewardStageConfig,
+    calibration_curve,
+    load_reward_model,
+    preference_accuracy,
+    reward_rows,
+    reward_text,
+    soft_preference_loss,
+    train_reward_model,
+)
 
 from .conftest import random_text
 
@@ -79,9 +88,9 @@ def test_reward_model_on_shuffled_labels_stays_near_chance(trained):
 def test_training_and_scoring_see_the_same_tokens(backbone, tiny_lm, tmp_path):
     """RewardTrainer appends EOS when it trains; RL scoring must append it too (see `reward_text` in reward.py).
     Checked for the policy-initialised reward model and for the MiniLM encoder backbone."""
-    from trl import RewardConfig, RewardTrainer
     from datasets import Dataset
     from transformers import AutoModelForSequenceClassification
+    from trl import RewardConfig, RewardTrainer
 
     from rlaif_lib.models import minilm_path
 

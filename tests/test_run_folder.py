@@ -8,8 +8,8 @@ import pytest
 
 from rlaif_lib.method import rewards
 from rlaif_lib.method.labeling import LabelConfig
-from rlaif_lib.pipeline import STAGES
 from rlaif_lib.method.rl import RLStageConfig
+from rlaif_lib.pipeline import STAGES
 from rlaif_lib.run_folder import RunFolder, read_json, read_jsonl, write_json, write_jsonl
 
 

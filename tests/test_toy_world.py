@@ -8,7 +8,8 @@ import pytest
 
 from rlaif_lib import data
 from rlaif_lib import toy_world as tw
-from rlaif_lib.toy_world import gold, posts as posts_module, raters, vocabulary
+from rlaif_lib.toy_world import gold, raters, vocabulary
+from rlaif_lib.toy_world import posts as posts_module
 
 
 @pytest.fixture(scope="module")

@@ -26,8 +26,8 @@ import re
 
 import numpy as np
 
-from ..stats import fit_logistic
 from ..data import load_run_pairs
+from ..stats import fit_logistic
 
 FEATURES = ("length", "gold", "coverage", "wrong_facts", "wrong_other", "age_tags", "coherence", "repetition", "overlap",
             "copying", "unfinished")

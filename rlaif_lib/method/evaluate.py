@@ -40,8 +40,8 @@ def ai_judge_preferences(prompts: list[str], summaries_a: list[str], summaries_b
                          config=None, cache_path=None) -> np.ndarray:
     """P(judge prefers A) per prompt: the AI labeler's position-debiased soft label (both orders).
     `prompts` are TL;DR prompts; `judge` is anything `label_pairs` accepts."""
-    from .labeling import LabelConfig, label_pairs
     from ..tldr import parse_tldr_prompt
+    from .labeling import LabelConfig, label_pairs
 
     pairs = [{"id": f"judge-{i}", **parse_tldr_prompt(p), "summary_a": a.strip() or "(empty)", "summary_b": b.strip() or "(empty)"}
              for i, (p, a, b) in enumerate(zip(prompts, summaries_a, summaries_b))]

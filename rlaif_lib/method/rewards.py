@@ -8,9 +8,9 @@
 """
 from __future__ import annotations
 
+from ..run_folder import RunFolder
 from .labeling import LabelConfig
 from .rl import RLStageConfig
-from ..run_folder import RunFolder
 
 # The reward models of the reward stage: folder name under reward/ -> metrics.json key (the keys
 # README and other tools read). "ai_hard" is the comparison on argmax AI labels; no policy uses it.

@@ -7,7 +7,15 @@ import json
 import numpy as np
 
 from ...tldr import parse_tldr_prompt
-from .prompts import (DRLAIF_ENDING, DRLAIF_PREAMBLE, DRLAIF_SUMMARY_TEMPLATE, DRLAIF_TEXT_TEMPLATE, LabelConfig, truncate_post, wrap_prompt)
+from .prompts import (
+    DRLAIF_ENDING,
+    DRLAIF_PREAMBLE,
+    DRLAIF_SUMMARY_TEMPLATE,
+    DRLAIF_TEXT_TEMPLATE,
+    LabelConfig,
+    truncate_post,
+    wrap_prompt,
+)
 from .scoring import continuation_ids, label_batch_size, load_labeler, score_rows
 
 

@@ -124,8 +124,8 @@ def _vllm_engine(labeler, config: LabelConfig):
     labeler given by name, the `vllm` package, a CUDA device); else None, with one line saying why."""
     if not config.use_vllm:
         return None
-    from . import vllm_scoring
     from ...device import get_policy
+    from . import vllm_scoring
 
     why = ("chain of thought decodes its rationales with transformers" if config.cot else
            "the labeler is a (model, tokenizer) pair" if isinstance(labeler, (tuple, list)) else
