@@ -328,6 +328,6 @@ def distinctive_bigrams(labels: list[dict], pairs: list[dict], min_count: int = 
             t = x[:, 0].mean() / (x[:, 0].std(ddof=1) / np.sqrt(len(x)) + 1e-12)
             rows.append({"bigram": " ".join(g), "n": len(x), "content": float(x[:, 0].mean()), "t": float(t),
                          "human": float(x[:, 1].mean())})
-    rows.sort(key=lambda r: r["t"])
+    rows.sort(key=lambda r: (r["t"], r["bigram"]))  # ties in a fixed order, whatever the string hashing
     return {"likes": rows[::-1][:top], "dislikes": rows[:top]}
 
