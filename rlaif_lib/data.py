@@ -37,6 +37,13 @@ TOY_DEFAULT_N = {"train": 2000, "validation": 300, "test": 300}
 FILE_FORMATS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
 # A single local file is split by post: the share of posts in each split (deterministic, see split_of_post).
 SPLIT_FRACTIONS = {"train": 0.8, "validation": 0.1, "test": 0.1}
+# Real data shipped with the kit (assets/real/SOURCES.md: provenance and licences), loadable by name.
+REAL = Path(__file__).resolve().parent / "assets" / "real"
+REAL_COMPARISONS = {"openai-batch13": REAL / "openai_comparisons_batch13.jsonl"}  # 1,097 of OpenAI's comparisons
+REAL_SFT = {"tldr-500": REAL / "tldr_posts_500.jsonl"}  # 500 Reddit TL;DR posts with their reference summaries
+# The named comparisons are split by post into halves: "selection" (prompts, exemplars, anything chosen or
+# trained) and "test" (only scored), by the same hash of the post as SPLIT_FRACTIONS.
+REAL_SPLITS = {"selection": 0.5, "test": 0.5}
 
 CONFIDENCE_SCALE_NOTE = (
     "Human `confidence` (OpenAI's `extra.confidence`) is a 9-point preference scale over the two "
@@ -102,13 +109,13 @@ def post_id(row: dict) -> str | None:
     return None if holder.get("id") is None else str(holder["id"])
 
 
-def split_of_post(text: str) -> str:
+def split_of_post(text: str, fractions: dict = SPLIT_FRACTIONS) -> str:
     """The split ("train", "validation" or "test") a post belongs to when a single file is split:
-    a hash of its normalized text, cut at SPLIT_FRACTIONS. Every row about the same post lands in the
+    a hash of its normalized text, cut at `fractions`. Every row about the same post lands in the
     same split, in SFT files and comparison files alike (trl-lib/tldr rows carry no post id, so
     the post's text is what both schemas share)."""
     u = int(hashlib.sha256(normalize_post(text).encode()).hexdigest()[:12], 16) / 16 ** 12
-    for split, edge in zip(SPLIT_FRACTIONS, itertools.accumulate(SPLIT_FRACTIONS.values())):
+    for split, edge in zip(fractions, itertools.accumulate(fractions.values())):
         if u < edge:
             return split
     return split
@@ -199,6 +206,11 @@ def _read_file(path: Path) -> tuple[list[dict], list[int | None]]:
     return rows, [i + 2 if suffix == ".csv" else None for i in range(len(rows))]  # csv: line 1 is the header
 
 
+def _check_split(source, split: str, fractions: dict) -> None:
+    if split not in fractions:
+        raise ValueError(f"{source}: split must be one of {list(fractions)} or None, got {split!r}")
+
+
 def _read_checked(path: Path, check) -> list[dict]:
     """All rows of one local file, every row checked by `check` (errors name the file and the line)."""
     rows, lines = _read_file(path)
@@ -214,8 +226,7 @@ def _load(source: str, kind: str, split: str | None, check, config: str | None =
     if path.is_file():
         rows = _read_checked(path, check)
         if split is not None:
-            if split not in SPLIT_FRACTIONS:
-                raise ValueError(f"{path}: split must be one of {list(SPLIT_FRACTIONS)} or None, got {split!r}")
+            _check_split(path, split, SPLIT_FRACTIONS)
             rows = [r for r in rows if split_of_post(post_text(r) or "") == split]
         fields = SFT_FIELDS if kind == "sft" else COMPARISON_FIELDS
         return datasets.Dataset.from_list(rows) if rows else datasets.Dataset.from_dict({f: [] for f in fields})
@@ -334,11 +345,19 @@ def check_comparison_rows(rows, source: str | None = None, lines=None) -> None:
 
 
 def load_sft(source: str, split: str | None = None, n: int | None = None, seed: int = 0) -> datasets.Dataset:
-    """SFT rows (prompt, completion) from "toy", a hub id such as "trl-lib/tldr", or a local path; split=None
+    """SFT rows (prompt, completion) from "toy", a hub id such as "trl-lib/tldr", a local path, or a name of the
+    real data shipped with the kit (REAL_SFT, split by post like a local file); split=None
     means all of a local file, else "train". Toy splits: "train" -> the toy world's "sft" posts, "validation"
     and "test" -> its "eval" posts (n posts, default TOY_DEFAULT_N); other sources: a seeded random subset
     of n rows, or all. Bad input raises SchemaError (naming file, line, field) or FileNotFoundError."""
-    if source == "toy":
+    if source in REAL_SFT:  # the shipped TL;DR posts, turned into trl-lib/tldr rows, then split like any file
+        rows = [{"prompt": tldr_prompt(r["subreddit"], r["title"], r["instruction"]), "completion": " " + r["gold_response"]}
+                for r in _read_file(REAL_SFT[source])[0]]
+        if split is not None:
+            _check_split(source, split, SPLIT_FRACTIONS)
+            rows = [r for r in rows if split_of_post(post_text(r)) == split]
+        ds = _take(datasets.Dataset.from_list(rows), n, seed)
+    elif source == "toy":
         from . import toy_world
 
         split = split or "train"
@@ -354,11 +373,19 @@ def load_sft(source: str, split: str | None = None, n: int | None = None, seed: 
 
 
 def load_comparisons(source: str, split: str | None = None, n: int | None = None, seed: int = 0) -> datasets.Dataset:
-    """Human comparisons from "openai/summarize_from_feedback" (config "comparisons"), or a local path;
+    """Human comparisons from "openai/summarize_from_feedback" (config "comparisons"), a local path, or a
+    name of the real data shipped with the kit (REAL_COMPARISONS, split "selection" or "test", REAL_SPLITS);
     split=None means all of a local file, else "train". Rows about CNN/DM news articles (no Reddit post)
     are dropped; then a seeded subset of n rows. Bad input raises SchemaError or FileNotFoundError."""
-    config = "comparisons" if source == OPENAI_COMPARISONS else None
-    ds = _load(source, "comparisons", split, check_comparison_rows, config=config)
+    if source in REAL_COMPARISONS:  # shipped with the kit: halves by post, "selection" and "test" (REAL_SPLITS)
+        rows = _read_checked(REAL_COMPARISONS[source], check_comparison_rows)
+        if split is not None:
+            _check_split(source, split, REAL_SPLITS)
+            rows = [r for r in rows if split_of_post(r["info"]["post"], REAL_SPLITS) == split]
+        ds = datasets.Dataset.from_list(rows)
+    else:
+        config = "comparisons" if source == OPENAI_COMPARISONS else None
+        ds = _load(source, "comparisons", split, check_comparison_rows, config=config)
     if len(ds):
         ds = ds.filter(lambda info: info.get("post") is not None, input_columns="info")  # Reddit posts only
         ds = _take(ds, n, seed)

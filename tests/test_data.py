@@ -195,3 +195,22 @@ def test_hub_id_requests_the_comparisons_config(monkeypatch):
     ds = data.load_comparisons("openai/summarize_from_feedback", "validation")
     assert calls == [(("openai/summarize_from_feedback", "comparisons"), {"split": "validation"})]
     assert len(ds) == 3
+
+
+def test_the_real_data_ships_with_the_kit_and_loads_by_name():
+    """OpenAI's batch 13 (1,097 human comparisons of 905 posts) and 500 real TL;DR posts load offline by
+    name; the comparisons split by post into a selection half and a test half that share no post."""
+    selection, test = (data.comparisons_to_pairs(data.load_comparisons("openai-batch13", split=s))
+                       for s in ("selection", "test"))
+    assert len(selection) + len(test) == len(data.load_comparisons("openai-batch13")) == 1097
+    assert not {p["post"] for p in selection} & {p["post"] for p in test} and min(len(selection), len(test)) > 450
+    assert {p["policy_a"] for p in selection + test} | {p["policy_b"] for p in selection + test} == {
+        "sup4_12b_t0.7", "sup4_ppo_rm4_t.7"}
+    with pytest.raises(ValueError, match="selection"):
+        data.load_comparisons("openai-batch13", split="train")
+    posts = data.load_sft("tldr-500")
+    assert len(posts) == 500 and posts[0]["prompt"].startswith("SUBREDDIT: r/") and posts[0]["completion"].startswith(" ")
+    splits = {s: data.load_sft("tldr-500", split=s) for s in ("train", "validation", "test")}
+    assert sum(map(len, splits.values())) == 500
+    assert not {r["prompt"] for r in splits["train"]} & {r["prompt"] for r in splits["test"]}
+    assert (data.REAL / "SOURCES.md").exists() and (data.REAL / "LICENSE-openai-summarize-from-feedback.txt").exists()
