@@ -16,11 +16,22 @@ device.py. `judge` is the win-rate judge on real data: a different, larger model
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from .method.labeling import LabelConfig
-from .method.reward import RewardStageConfig
 from .method.rl import RLStageConfig
 from .method.sft import SFTStageConfig
+
+if TYPE_CHECKING:
+    from .method.reward import RewardStageConfig
+
+
+def reward_config(**fields) -> RewardStageConfig:
+    """The reward stage's config. reward.py loads torch and TRL, so it is imported here, when a preset is
+    made, and not with this module: an unknown preset's name is refused in a fraction of a second."""
+    from .method.reward import RewardStageConfig
+
+    return RewardStageConfig(**fields)
 
 
 @dataclass
@@ -60,7 +71,7 @@ class Preset:
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:N" | "cuda-fp16" | "cuda-bf16" (device.py)
     sft: SFTStageConfig = field(default_factory=SFTStageConfig)
     label: LabelConfig = field(default_factory=LabelConfig)
-    reward: RewardStageConfig = field(default_factory=RewardStageConfig)
+    reward: RewardStageConfig = field(default_factory=reward_config)
     rl: RLStageConfig = field(default_factory=RLStageConfig)
     seed: int = 0
 
@@ -77,7 +88,7 @@ def get_preset(name: str, **overrides) -> Preset:
     elif name == "micro":
         preset = Preset(
             name="micro", n_sft=400, n_label_posts=24, n_test_pairs=16, n_rl_prompts=32, n_eval_posts=24,
-            sft=SFTStageConfig(epochs=1.0), reward=RewardStageConfig(epochs=1.0),
+            sft=SFTStageConfig(epochs=1.0), reward=reward_config(epochs=1.0),
             rl=RLStageConfig(max_steps=2, batch_size=8), drlaif_steps=1, n_technique_pairs=4,
             techniques=(("base", 0, False), ("detailed", 0, True), ("detailed", 1, False)), technique_cot_tokens=8,
             n_self_consistency_pairs=2,
@@ -95,7 +106,7 @@ def get_preset(name: str, **overrides) -> Preset:
             n_sft=4000, n_label_posts=1200, n_test_pairs=400, n_rl_prompts=1600, n_eval_posts=250,
             max_new_tokens=64, drlaif_steps=25, n_technique_pairs=64,
             sft=SFTStageConfig(epochs=1.0, learning_rate=2e-5, batch_size=16, max_length=640),
-            reward=RewardStageConfig(epochs=1.0, learning_rate=1e-5, batch_size=8, max_length=640,
+            reward=reward_config(epochs=1.0, learning_rate=1e-5, batch_size=8, max_length=640,
                                      activation_checkpointing=False),
             rl=RLStageConfig(max_steps=50, batch_size=32, micro_batch_size=8, learning_rate=1e-6,
                              max_completion_length=64),
@@ -114,7 +125,7 @@ def get_preset(name: str, **overrides) -> Preset:
             max_new_tokens=64, drlaif_steps=40, n_technique_pairs=200,
             sft=SFTStageConfig(epochs=1.0, learning_rate=2e-5, batch_size=32, max_length=640,
                                activation_checkpointing=False),
-            reward=RewardStageConfig(epochs=1.0, learning_rate=1e-5, batch_size=16, max_length=640,
+            reward=reward_config(epochs=1.0, learning_rate=1e-5, batch_size=16, max_length=640,
                                      activation_checkpointing=False),
             rl=RLStageConfig(max_steps=80, batch_size=64, micro_batch_size=32, learning_rate=1e-6,
                              max_completion_length=64),
