@@ -25,6 +25,21 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
+def _preset(name: str, threads: int | None, **overrides):
+    """The preset `name` with `overrides` (an unknown name or field: `_fail`), after setting torch's CPU threads."""
+    from .presets import get_preset
+
+    try:
+        preset = get_preset(name, **overrides)
+    except ValueError as e:
+        _fail(str(e))
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    return preset
+
+
 def main(argv=None) -> None:
     """Entry point of the `rlaif` console script."""
     from .data import DataError
@@ -59,25 +74,18 @@ def main(argv=None) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from .distributed import is_main_process
     from .pipeline import StageMismatchError, run
-    from .presets import Preset, get_preset
+    from .presets import Preset
     from .report import write_report
     from .run_folder import RunFolder
 
     overrides = {"labeler": args.labeler} if args.labeler else {}
     if args.tables:  # the Preset defaults of Tables 2 and 14
         overrides.update(techniques=Preset().techniques, self_consistency=Preset().self_consistency)
-    try:
-        preset = get_preset(args.preset, **overrides)
-    except ValueError as e:
-        _fail(str(e))
+    preset = _preset(args.preset, args.threads, **overrides)
     if args.labeler and args.labeler.startswith("simulated:") and "drlaif" in preset.rl_policies:
         print("simulated labeler: d-RLAIF (the labeler LLM's own 1-10 score) is left out")
-        preset = get_preset(args.preset, labeler=args.labeler,
-                            rl_policies=tuple(p for p in preset.rl_policies if p != "drlaif"))
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+        preset = _preset(args.preset, None, labeler=args.labeler,
+                         rl_policies=tuple(p for p in preset.rl_policies if p != "drlaif"))
     if args.device:
         os.environ["RLAIF_DEVICE"] = args.device
     try:
@@ -102,8 +110,6 @@ def add_class_merge(sub) -> None:
 
 def class_merge(args) -> None:
     """Run `rlaif class-merge`: one answer per (student, pair), the latest; a bad row stops with its file and line."""
-    import sys
-
     from .classroom import AnswerError, merge_class_files
 
     try:
@@ -113,7 +119,6 @@ def class_merge(args) -> None:
         raise SystemExit(2) from None
     print(f"merged {counts['rows']} answers from {counts['files']} files into {args.out}: {counts['answers']} answers "
           f"({counts['duplicates']} duplicates dropped), {counts['students']} students, {counts['pairs']} pairs")
-# ----------------------------------------------------------------------------- end of class-merge
 
 
 # ----------------------------------------------------------------------------- sweep (sweep.py)
@@ -139,17 +144,9 @@ def sweep(args) -> None:
     """Run `rlaif sweep`: write <out>/sweep.json and <out>/sweep.png and print the table."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from .experiments.sweep import SweepConfig, run_sweep, sweep_table
-    from .presets import get_preset
     from .provenance import StageMismatchError
 
-    try:
-        preset = get_preset(args.preset)
-    except ValueError as e:
-        _fail(str(e))
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    preset = _preset(args.preset, args.threads)
     config = SweepConfig() if args.rl_steps is None else SweepConfig(rl_steps=args.rl_steps)
     try:
         result = run_sweep(preset, args.out, config, base=args.base, workers=args.workers)
@@ -162,7 +159,6 @@ def sweep(args) -> None:
         print(f"Saved as the committed sweep: {COMMITTED}")
     print(sweep_table(result))
     print(f"\nWrote {args.out}/sweep.json and {args.out}/sweep.png ({result['seconds']['total']:.0f} s)")
-# ----------------------------------------------------------------------------- end of sweep
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from matplotlib.figure import Figure  # not pyplot: PNGs on any backend, and a n
 
 from . import paper, readings
 from .data import CONFIDENCE_SCALE_NOTE, HIGH_CONFIDENCE_STRENGTH
-from .method.labeling.tables import markdown
+from .method.labeling.tables import markdown, markdown_table
 from .method.rewards import REWARD_FN_NAMES, REWARD_MODELS
 from .run_folder import RunFolder, write_text
 from .stats import fmt_ci, fmt_pct
@@ -64,10 +64,9 @@ def plot_curves(run, figures: Path) -> list[str]:
         made.append("rl_curves.png")
     metrics = _load(run.metrics) or {}
     if metrics.get("win_rate"):
-        names = list(metrics["win_rate"])
-        vals = [metrics["win_rate"][n]["value"] for n in names]
-        err = [[v - metrics["win_rate"][n]["ci_low"] for n, v in zip(names, vals)],
-               [metrics["win_rate"][n]["ci_high"] - v for n, v in zip(names, vals)]]
+        names, wins = list(metrics["win_rate"]), list(metrics["win_rate"].values())
+        vals = [w["value"] for w in wins]
+        err = [[w["value"] - w["ci_low"] for w in wins], [w["ci_high"] - w["value"] for w in wins]]
         fig = Figure(figsize=(1.8 + 1.6 * len(names), 3.2))
         ax = fig.subplots()
         x = range(len(names))
@@ -88,53 +87,50 @@ def write_report(run, metrics: dict) -> Path:
     by the sentences of `rlaif_lib.readings` that state its result (the talk prints the same ones)."""
     run = RunFolder(Path(run))
     figs = plot_curves(run, run.figures)
-    lines = [f"# RLAIF kit: run report ({metrics.get('preset')})", ""]
-    lines += ["## Stage timings", "", "| stage | seconds |", "| --- | --- |"]
-    lines += [f"| {k} | {v} |" for k, v in metrics.get("stages", {}).items()]
+    lines = [f"# RLAIF kit: run report ({metrics.get('preset')})", "", "## Stage timings", "",
+             markdown_table(["stage", "seconds"], metrics.get("stages", {}).items())]
     if "labeler" in metrics:
         lab = metrics["labeler"]
         lines += ["", "## AI labeler (Sec. 2.1)", "", f"Labeler: {lab['name']}.", "", "| measure | this run | paper |",
                   "| --- | --- | --- |",
-                  f"| alignment with held-out human labels | {fmt_ci(lab['alignment_ci'])} | {fmt_pct(_frac(paper.BEST_ALIGNMENT))} (PaLM 2 L) |",
+                  f"| alignment with held-out human labels | {fmt_ci(lab['alignment_ci'])} | "
+                  f"{fmt_pct(_frac(paper.BEST_ALIGNMENT))} (PaLM 2 L) |",
                   f"| alignment, high-confidence pairs (strength >= {HIGH_CONFIDENCE_STRENGTH}) | "
                   f"{fmt_ci(lab['alignment_high_confidence'])} | |",
                   f"| same position preferred after swap | {lab['same_position_pct']:.1f}% | "
-                  + ", ".join(f"{v}% ({k.replace('PaLM 2 ', '')})" for k, v in paper.SAME_POSITION.items()) + " |"]
-        lines.append(f"| position kept after the swap, when kept | {lab.get('position_direction')} | "
-                     + "; ".join(f"{k.replace('PaLM 2 ', '')}: {v}" for k, v in paper.POSITION_DIRECTION.items()) + " |")
-        for name, val in lab.get("baselines", {}).items():
-            lines.append(f"| baseline: {name} | {fmt_ci(val) if isinstance(val, dict) else fmt_pct(val)} | |")
-        lines += [""] + [f"- {r}" for r in (readings.alignment_reading(metrics), readings.position_reading(metrics),
-                                            readings.agreement_reading(metrics))]
-        lines += ["", CONFIDENCE_SCALE_NOTE]
+                  + ", ".join(f"{v}% ({k.replace('PaLM 2 ', '')})" for k, v in paper.SAME_POSITION.items()) + " |",
+                  f"| position kept after the swap, when kept | {lab.get('position_direction')} | "
+                  + "; ".join(f"{k.replace('PaLM 2 ', '')}: {v}" for k, v in paper.POSITION_DIRECTION.items()) + " |"]
+        lines += [f"| baseline: {name} | {fmt_ci(val) if isinstance(val, dict) else fmt_pct(val)} | |"
+                  for name, val in lab.get("baselines", {}).items()]
+        lines += ["", *(f"- {r}" for r in (readings.alignment_reading(metrics), readings.position_reading(metrics),
+                                           readings.agreement_reading(metrics))), "", CONFIDENCE_SCALE_NOTE]
         if lab.get("techniques"):
-            lines += ["", "### Prompt techniques (Table 2; `paper` = PaLM 2 L alignment %)", "", markdown(lab["techniques"]),
-                      "", f"- {readings.techniques_reading(lab['techniques'])}"]
+            lines += ["", "### Prompt techniques (Table 2; `paper` = PaLM 2 L alignment %)", "",
+                      markdown(lab["techniques"]), "", f"- {readings.techniques_reading(lab['techniques'])}"]
     if "reward_model" in metrics:
-        lines += ["", "## Reward models (Table 5)", "", "| reward model | accuracy on held-out human prefs | paper |",
-                  "| --- | --- | --- |"]
-        for folder, label, in_paper in (("ai", "soft AI labels (RLAIF)", paper.RM_ACCURACY["ai"]),
-                                        ("human", "human labels (RLHF)", paper.RM_ACCURACY["human"]),
-                                        ("ai_hard", "hard (argmax) AI labels", None),
-                                        ("ai_same_size", "same-size labeler's labels", None)):
-            rm = metrics.get(REWARD_MODELS[folder])
-            if rm:
-                lines.append(f"| {label} | {fmt_ci(rm, 'accuracy_human')} | {fmt_pct(_frac(in_paper)) if in_paper else ''} |")
-        lines += ["", f"- {readings.rm_reading(metrics)}"]
+        rows = [[label, fmt_ci(rm, "accuracy_human"), fmt_pct(_frac(in_paper)) if in_paper else ""]
+                for folder, label, in_paper in (("ai", "soft AI labels (RLAIF)", paper.RM_ACCURACY["ai"]),
+                                                ("human", "human labels (RLHF)", paper.RM_ACCURACY["human"]),
+                                                ("ai_hard", "hard (argmax) AI labels", None),
+                                                ("ai_same_size", "same-size labeler's labels", None))
+                if (rm := metrics.get(REWARD_MODELS[folder]))]
+        lines += ["", "## Reward models (Table 5)", "",
+                  markdown_table(["reward model", "accuracy on held-out human prefs", "paper"], rows),
+                  "", f"- {readings.rm_reading(metrics)}"]
     if metrics.get("win_rate"):
-        lines += ["", "## Win rates (Table 1)", "", "| comparison | this run | length-controlled | paper |",
-                  "| --- | --- | --- | --- |"]
-        lc = metrics.get("win_rate_length_controlled") or {}
-        for name, val in metrics["win_rate"].items():
-            paper_lc = _frac(paper.WIN_RATE_LENGTH_CONTROLLED.get(name))
-            lines.append(f"| {name.replace('_', ' ')} | {fmt_ci(val)} | {fmt_pct(lc.get(name))} | "
-                         f"{fmt_pct(_frac(paper.WIN_RATE.get(name)))}"
-                         + (f" (length-controlled {fmt_pct(paper_lc)})" if paper_lc else "") + " |")
-        lines += [""] + [f"- {readings.win_reading(metrics, name)}" for name in metrics["win_rate"]]
+        lc, paper_lc = metrics.get("win_rate_length_controlled") or {}, paper.WIN_RATE_LENGTH_CONTROLLED
+        rows = [[name.replace("_", " "), fmt_ci(val), fmt_pct(lc.get(name)), fmt_pct(_frac(paper.WIN_RATE.get(name)))
+                 + (f" (length-controlled {fmt_pct(_frac(paper_lc[name]))})" if paper_lc.get(name) else "")]
+                for name, val in metrics["win_rate"].items()]
+        lines += ["", "## Win rates (Table 1)", "",
+                  markdown_table(["comparison", "this run", "length-controlled", "paper"], rows), ""]
+        lines += [f"- {readings.win_reading(metrics, name)}" for name in metrics["win_rate"]]
     if metrics.get("gold_score"):
-        lines += ["", "## Gold rater score of held-out summaries (toy world)", "", "| policy | mean gold score [95% CI] |",
-                  "| --- | --- |"] + [f"| {k} | {v['value']:.3f} [{v['ci_low']:.3f}, {v['ci_high']:.3f}] |"
-                                     for k, v in metrics["gold_score"].items()]
+        rows = [[k, f"{v['value']:.3f} [{v['ci_low']:.3f}, {v['ci_high']:.3f}]"]
+                for k, v in metrics["gold_score"].items()]
+        lines += ["", "## Gold rater score of held-out summaries (toy world)", "",
+                  markdown_table(["policy", "mean gold score [95% CI]"], rows)]
         gold = readings.gold_reading(metrics)
         lines += ["", f"- {gold}"] if gold else []
     from .experiments.analysis import report_section
@@ -160,33 +156,31 @@ def _write_html(path: Path, markdown: str) -> None:
     write_text(path, f"<html><body style=\"font-family:sans-serif\">\n{body}</body></html>\n")
 
 
-# ----------------------------------------------------------------------------- README's generated tables
-# The README's and docs/MEASUREMENTS.md's generated blocks are printed by rlaif_lib/readme.py, which calls
-# results_table and timings_table.
+# ------------------------------------------ the generated tables of README.md and docs/MEASUREMENTS.md (readme.py)
 
 
 def results_table(metrics: dict) -> str:
     """README's results table: a run's headline numbers beside the paper's (from `rlaif_lib.paper`)."""
     lab, size, same = metrics["labeler"], paper.LABELER_SIZE, paper.SAME_POSITION
-    rm = {k: {"value": metrics[REWARD_MODELS[k]]["accuracy_human"], **metrics[REWARD_MODELS[k]]} for k in ("human", "ai")}
+    rm, win = {k: metrics[REWARD_MODELS[k]] for k in ("human", "ai")}, metrics.get("win_rate") or {}
     rows = [("AI labeler alignment with human labels", f"{fmt_ci(lab['alignment_ci'])} ({lab['name']})",
              f"{size['PaLM 2 L']}% (L), {size['PaLM 2 XS']}% (XS)"),
             ("same position preferred after the swap", f"{lab['same_position_pct']:.1f}%",
              f"{same['PaLM 2 L']}% (L), {same['PaLM 2 XS']}% (XS)"),
-            ("reward model accuracy, human labels (RLHF)", fmt_ci(rm["human"], n=False), f"{paper.RM_ACCURACY['human']}%"),
-            ("reward model accuracy, soft AI labels (RLAIF)", fmt_ci(rm["ai"], n=False), f"{paper.RM_ACCURACY['ai']}%")]
+            ("reward model accuracy, human labels (RLHF)", fmt_ci(rm["human"], "accuracy_human", n=False),
+             f"{paper.RM_ACCURACY['human']}%"),
+            ("reward model accuracy, soft AI labels (RLAIF)", fmt_ci(rm["ai"], "accuracy_human", n=False),
+             f"{paper.RM_ACCURACY['ai']}%")]
     names = {"rlhf_vs_sft": "RLHF vs SFT", "rlaif_vs_sft": "RLAIF vs SFT", "drlaif_vs_sft": "d-RLAIF vs SFT",
              "rlaif_same_size_vs_sft": "same-size RLAIF vs SFT", "rlaif_vs_rlhf": "RLAIF vs RLHF"}
-    for key, name in names.items():
-        if key in (metrics.get("win_rate") or {}):
-            rows.append((f"win rate {name}", fmt_ci(metrics["win_rate"][key]), f"{paper.WIN_RATE[key]}%"))
-    head = [f"| measure | this kit ({metrics.get('preset')}) | paper (PaLM 2) |", "| --- | --- | --- |"]
-    return "\n".join(head + [f"| {a} | {b} | {c} |" for a, b, c in rows])
+    rows += [(f"win rate {name}", fmt_ci(win[key]), f"{paper.WIN_RATE[key]}%")
+             for key, name in names.items() if key in win]
+    return markdown_table(["measure", f"this kit ({metrics.get('preset')})", "paper (PaLM 2)"], rows)
 
 
 def timings_table(metrics: dict, resources: dict | None = None) -> str:
-    """The timing table (docs/MEASUREMENTS.md): seconds per pipeline stage (metrics.json) and, from the record that
-    `benchmarks/peak_memory.py` writes around `make demo` (runs/demo/resources.json), the notebooks'
+    """The timing table (docs/MEASUREMENTS.md): seconds per pipeline stage (metrics.json) and, from the record
+    that `benchmarks/peak_memory.py` writes around `make demo` (runs/demo/resources.json), the notebooks'
     seconds, the whole command's wall time and the peak memory of its process tree."""
     phases = {p["phase"]: p for p in (resources or {}).get("phases", [])}
     rows = []
@@ -198,14 +192,14 @@ def timings_table(metrics: dict, resources: dict | None = None) -> str:
         rows.append((f"{len(notebooks)} notebooks", f"{sum(p['seconds'] for p in notebooks):.0f}",
                      f"{max(p['peak_pss_mb'] for p in notebooks) / 1024:.2f}"))
     if resources:
-        rows.append((f"**`{resources.get('name') or resources['command']}`, in all**", f"**{resources['wall_seconds']:.0f}**",
+        rows.append((f"**`{resources.get('name') or resources['command']}`, in all**",
+                     f"**{resources['wall_seconds']:.0f}**",
                      f"**{(resources.get('peak_pss_mb') or resources['peak_rss_mb']) / 1024:.2f}**"))
     machine = (resources or {}).get("machine")
     if machine:  # the speed of the machine when it ran (benchmarks/peak_memory.py --probe)
         rows.append(("machine speed at the start", f"fp32 matmul {machine['matmul_gflops']:.0f} GFLOP/s "
                      f"({machine['threads']} threads), memory copy {machine['memory_copy_gbs']:.1f} GB/s", ""))
-    head = ["| part | seconds | peak memory (GiB, PSS of the process tree) |", "| --- | --- | --- |"]
-    return "\n".join(head + [f"| {a} | {b} | {c} |" for a, b, c in rows])
+    return markdown_table(["part", "seconds", "peak memory (GiB, PSS of the process tree)"], rows)
 
 
 if __name__ == "__main__":  # python -m rlaif_lib.report RUN: write (again) a finished run folder's report

@@ -3,17 +3,15 @@
     .venv/bin/python slides/build.py                       # runs/demo if it has metrics.json, else examples/run
     .venv/bin/python slides/build.py --run runs/x --out build/x --no-pdf --live-demo skip
 
-`slides/talk.md.j2` is the talk as a Jinja2 template. This script renders it with the run's
-`metrics.json` (the kit's numbers), `rlaif_lib.paper` (the paper's) and `rlaif_lib.readings` (the
-sentences that state results, the same ones the run's report prints), writes `talk.md` into the output
-folder with the run's figures beside it, and calls Marp CLI (from `slides/node_modules`) to render the
-HTML (images embedded as data URIs, no CDN) and the PDF (speaker notes as PDF annotations), plus
-`talk.notes.txt`.
+`slides/talk.md.j2`, the talk as a Jinja2 template, is rendered with the run's `metrics.json` (the kit's
+numbers), `rlaif_lib.paper` (the paper's) and `rlaif_lib.readings` (the sentences that state results, as
+the run's report prints them) into `talk.md`, with the run's figures beside it; Marp CLI (slides/node_modules)
+makes the HTML (images as data URIs, no CDN), the PDF (speaker notes as annotations) and `talk.notes.txt`.
 
-Every kit number on a slide is a `<span class="kit" data-key=...>`, every paper number a
-`<span class="paper">` and every reading a `<span class="reading" data-claim=...>`; the numbers are also
-listed in `numbers.json`, so `tests/test_slides.py` can check the rendered page against the run. A number
-the run does not have renders as "not measured in this run".
+Every kit number on a slide is a `<span class="kit" data-key=...>`, every paper number a `<span class="paper">`
+and every reading a `<span class="reading" data-claim=...>`; `numbers.json` lists the numbers, so
+`tests/test_slides.py` can check the rendered page against the run. A number the run lacks renders as
+"not measured in this run".
 """
 from __future__ import annotations
 
@@ -38,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rlaif_lib import paper, readings  # noqa: E402
+from rlaif_lib.method.labeling.tables import markdown_table  # noqa: E402
 from rlaif_lib.readings import NOT_MEASURED, finite, lookup, policy_pair, technique_name  # noqa: E402
 from rlaif_lib.stats import fmt_ci  # noqa: E402
 
@@ -145,8 +144,8 @@ class Deck:
         value = getattr(paper, name) if key is None else getattr(paper, name)[key]
         text = (f"{value:.1f}" if unit == "%" and isinstance(value, float) else f"{value:g}") + unit
         index = repr(key) if key is not None else None
-        return self._place({"source": "paper", "name": name, "index": index, "value": value, "text": text},
-                           f'class="paper" data-name="{name}"' + (f' data-index="{html.escape(index)}"' if index else ""))
+        attrs = f'class="paper" data-name="{name}"' + (f' data-index="{html.escape(index)}"' if index else "")
+        return self._place({"source": "paper", "name": name, "index": index, "value": value, "text": text}, attrs)
 
     def reading(self, fn, *args) -> str:
         """A sentence of rlaif_lib.readings for this run, as a reading span with its claim."""
@@ -171,26 +170,27 @@ class Deck:
         """Table 2 (paper, PaLM 2 L) beside the kit's `labeler.techniques` rows, union of both."""
         rows, source, at = self.label_rows("techniques")
         kit_by_key = {(r.get("preamble"), r.get("shots"), bool(r.get("cot"))): i for i, r in enumerate(rows)}
-        out = ["| prompt | paper (PaLM 2 L) | kit alignment [95% CI] | kit same position |", "| --- | --- | --- | --- |"]
+        table = []
         for key in list(paper.TECHNIQUES) + [k for k in kit_by_key if k not in paper.TECHNIQUES]:
             i = kit_by_key.get(key)
-            label = technique_name({"preamble": key[0], "shots": key[1], "cot": key[2]})
-            p = self.paper("TECHNIQUES", key) if key in paper.TECHNIQUES else "not reported here"
-            kit = (f"{self.ci(f'{at}.{i}', 'alignment', source=source)} | "
-                   f"{self.kit(f'{at}.{i}.same_position_pct', scale=1, source=source)}" if i is not None else f"{MISSING} |")
-            out.append(f"| {label} | {p} | {kit} |")
-        return "\n".join(out) + self._precomputed_note(source)
+            table.append([technique_name(dict(zip(("preamble", "shots", "cot"), key))),
+                          self.paper("TECHNIQUES", key) if key in paper.TECHNIQUES else "not reported here",
+                          MISSING if i is None else self.ci(f"{at}.{i}", "alignment", source=source),
+                          "" if i is None else self.kit(f"{at}.{i}.same_position_pct", scale=1, source=source)])
+        return markdown_table(["prompt", "paper (PaLM 2 L)", "kit alignment [95% CI]", "kit same position"],
+                              table) + self._precomputed_note(source)
 
     def self_consistency_table(self) -> str:
         """Table 14 (paper) beside the kit's self-consistency rows when the run measured them."""
         rows, source, at = self.label_rows("self_consistency")
-        kit_by = {(r.get("samples"), float(r.get("temperature", -1))): i for i, r in enumerate(rows) if isinstance(r, dict)}
-        out = ["| rationales | temperature | paper (PaLM 2 L) | kit alignment [95% CI] |", "| --- | --- | --- | --- |"]
-        out += [f"| {k} | {t:g} | {self.paper('SELF_CONSISTENCY', (k, t))} | |" for k, t in paper.SELF_CONSISTENCY]
-        out += [f"| {k} (kit) | {t:g} | | {self.ci(f'{at}.{i}', 'alignment', source=source)} |" for (k, t), i in kit_by.items()]
-        if not kit_by:
-            out.append(f"| kit | | | {MISSING} (`rlaif run --tables` measures it) |")
-        return "\n".join(out) + self._precomputed_note(source)
+        kit_by = {(r.get("samples"), float(r.get("temperature", -1))): i for i, r in enumerate(rows)
+                  if isinstance(r, dict)}
+        table = [[k, f"{t:g}", self.paper("SELF_CONSISTENCY", (k, t)), ""] for k, t in paper.SELF_CONSISTENCY]
+        table += [[f"{k} (kit)", f"{t:g}", "", self.ci(f"{at}.{i}", "alignment", source=source)]
+                  for (k, t), i in kit_by.items()]
+        table += [] if kit_by else [["kit", "", "", f"{MISSING} (`rlaif run --tables` measures it)"]]
+        return markdown_table(["rationales", "temperature", "paper (PaLM 2 L)", "kit alignment [95% CI]"],
+                              table) + self._precomputed_note(source)
 
     def _precomputed_note(self, source: str) -> str:
         if source != "tables":
@@ -205,31 +205,29 @@ class Deck:
             return MISSING
         cols = [k for k, v in points[0].items()
                 if isinstance(v, (str, int, float)) or (isinstance(v, dict) and "value" in v)][:7]
-        out = ["| " + " | ".join(c.replace("_", " ") for c in cols) + " |", "|" + " --- |" * len(cols)]
-        for i, pt in enumerate(points):
-            cells = []
-            for c in cols:
-                v, path = pt.get(c), f"{base}{i}.{c}"
-                if isinstance(v, dict):
-                    cells.append(self.ci(path, with_n=False, source="sweep"))
-                elif finite(v):
-                    pct = 0 <= v <= 1 and re.search(r"rate|align|acc|agree", c)
-                    cells.append(self.kit(path, source="sweep") if pct else self.kit(path, 1, 3, "", source="sweep"))
-                else:
-                    cells.append(html.escape(str(v)))
-            out.append("| " + " | ".join(cells) + " |")
-        return "\n".join(out)
+
+        def cell(v, c, path):  # an interval, a fraction (a rate, alignment, accuracy), another number, or text
+            if isinstance(v, dict):
+                return self.ci(path, with_n=False, source="sweep")
+            if finite(v):
+                pct = 0 <= v <= 1 and re.search(r"rate|align|acc|agree", c)
+                return self.kit(path, source="sweep") if pct else self.kit(path, 1, 3, "", source="sweep")
+            return html.escape(str(v))
+
+        return markdown_table([c.replace("_", " ") for c in cols],
+                              [[cell(pt.get(c), c, f"{base}{i}.{c}") for c in cols] for i, pt in enumerate(points)])
 
     def figure(self, name: str, width: int = 1000) -> str:
         """A run figure (copied beside talk.md), or a note that the run has none."""
-        return f"![w:{width}](figures/{name})" if (self.run / "figures" / name).exists() else f"*Figure `{name}`: {MISSING}.*"
+        exists = (self.run / "figures" / name).exists()
+        return f"![w:{width}](figures/{name})" if exists else f"*Figure `{name}`: {MISSING}.*"
 
     def context(self) -> dict:
         """What the template sees: the run's values, the number-placing functions and the readings."""
         from rlaif_lib.method import labeling
 
-        m = self.metrics
-        judge = m.get("judge")
+        m, judge = self.metrics, self.metrics.get("judge")
+        judge = (judge.get("description") or judge.get("name") or "") if isinstance(judge, dict) else str(judge or "")
         where = ("examples/run (the committed example)" if self.run.resolve() == (ROOT / "examples" / "run").resolve()
                  else str(self.run.relative_to(ROOT)) if self.run.resolve().is_relative_to(ROOT) else str(self.run))
         rows = self.label_rows("techniques")[0]
@@ -237,7 +235,7 @@ class Deck:
                "simulated": self.simulated, "where": where, "lab": labeling,
                "preset_name": str(m.get("preset") or self.preset.get("name") or "unknown"),
                "labeler_name": str(lookup(m, "labeler.name") or "kit labeler"),
-               "judge": (judge.get("description") or judge.get("name") or "") if isinstance(judge, dict) else str(judge or ""),
+               "judge": judge,
                "win_names": list(paper.WIN_RATE) + [n for n in (m.get("win_rate") or {}) if n not in paper.WIN_RATE],
                "demo_text": self.demo_text, "demo_source": self.demo_source,
                "has_sweep": bool(sweep_points(self.sweep)[0]), "sweep_png": sweep_png(self.sweep_path),
@@ -304,10 +302,9 @@ def capture_demo(mode: str, timeout: float) -> tuple[str, str]:
 def chrome_env() -> dict:
     """Environment for Marp's browser: Debian's chromium, no sandbox when root, background networking off."""
     env = dict(os.environ)
-    if not env.get("CHROME_PATH"):
-        found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-        if found:
-            env["CHROME_PATH"] = found
+    found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if found and not env.get("CHROME_PATH"):
+        env["CHROME_PATH"] = found
     if hasattr(os, "getuid") and os.getuid() == 0:
         env.setdefault("CHROME_NO_SANDBOX", "1")
     return env
@@ -355,7 +352,8 @@ def build(run: Path, out: Path, pdf: bool = True, live_demo: str = "auto", demo_
         shutil.copy2(sweep_png(deck.sweep_path), figs / "sweep.png")
     (out / "talk.md").write_text(markdown)
     n_slides = len(split_slides(markdown)[1])
-    (out / "numbers.json").write_text(json.dumps({"run": str(run), "slides": n_slides, "numbers": deck.numbers}, indent=1))
+    numbers = {"run": str(run), "slides": n_slides, "numbers": deck.numbers}
+    (out / "numbers.json").write_text(json.dumps(numbers, indent=1))
 
     inline = out / ".talk.inline.md"
     inline.write_text(inline_images(markdown, out))
@@ -376,13 +374,15 @@ def build(run: Path, out: Path, pdf: bool = True, live_demo: str = "auto", demo_
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description="Build the RLAIF talk (HTML + PDF) from a run folder.")
-    ap.add_argument("--run", type=Path, default=None, help="run folder (default: runs/demo if finished, else examples/run)")
+    ap.add_argument("--run", type=Path, default=None,
+                    help="run folder (default: runs/demo if finished, else examples/run)")
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "slides")
     ap.add_argument("--no-pdf", action="store_true", help="HTML only (no browser needed)")
     ap.add_argument("--live-demo", choices=("auto", "skip"), default=os.environ.get("SLIDES_LIVE_DEMO", "auto"),
                     help="auto: run slides/live_demo.py now and show its output; skip: show the stored output")
     ap.add_argument("--demo-timeout", type=float, default=90)
-    ap.add_argument("--sweep", type=Path, default=None, help="sweep.json (default: <run>/sweep.json or runs/sweep/sweep.json)")
+    ap.add_argument("--sweep", type=Path, default=None,
+                    help="sweep.json (default: <run>/sweep.json or runs/sweep/sweep.json)")
     args = ap.parse_args(argv)
     run = args.run or default_run()
     print(f"Building the talk from {run} ...", flush=True)

@@ -1,52 +1,46 @@
 """The paper's central claim on a laptop: how labeler quality carries through to the policy.
 
 One SFT policy, one set of candidate pairs (a base run's data / sft / sample stages), and a ladder of
-labelers. Each labeler ("point") is a pipeline run of its own, by `pipeline.run` (what `rlaif run`
-runs): labels -> reward model (Algorithm 2) -> RL (Algorithm 3) -> win rate against SFT under the
-simulated human judge (Table 1's measure). sweep.py trains and generates nothing: it makes each
-point's preset, runs the pipeline, and reads the point's metrics and files into one row (the win rate
-against the RLHF point, which spans two runs, it judges from their summaries with the gold rater).
+labelers. Each labeler ("point") is a pipeline run of its own (`pipeline.run`, what `rlaif run` runs):
+labels -> reward model (Algorithm 2) -> RL (Algorithm 3) -> win rate against SFT under the simulated
+human judge (Table 1's measure). sweep.py trains nothing itself: it makes each point's preset, runs the
+pipeline and reads the point's files into its row of sweep.json (the win rate against the RLHF point,
+which spans two runs, it judges from their summaries with the gold rater).
 
-Points (`SweepConfig`):
-- simulated labelers (SIMULATED, a what-if: see method/labeling/simulated.py) at requested
-  alignments 50% (a coin flip: the control), 55%, PaLM 2 XS's, 70% and PaLM 2 L's (paper.py), all at
-  PaLM 2 L's same-position rate, both orders averaged; and the gold rater itself;
-- the real SmolLM2-135M labels of the base run (its `label` stage);
-- human labels (the RLHF baseline: the same pairs, labelled by the simulated human raters);
-- a position-bias panel at PaLM 2 L's alignment with PaLM 2 XS's same-position rate, with and without
-  the both-order average.
+Points (`SweepConfig`): simulated labelers (SIMULATED, a what-if: method/labeling/simulated.py) at
+requested alignments 50% (a coin flip: the control), 55%, PaLM 2 XS's, 70% and PaLM 2 L's, at PaLM 2
+L's same-position rate, both orders averaged, and the gold rater itself; the real SmolLM2-135M labels
+of the base run; human labels (RLHF: the simulated human raters' labels of the same pairs); a
+position-bias panel at PaLM 2 L's alignment with PaLM 2 XS's same-position rate, with and without the
+both-order average.
 
-A point's run (`point_preset`) is the base run's preset with the point's labeler (simulated points),
-one RL policy (RLAIF; RLHF for the human point) and the sweep's RL budget. Its folder `points/<name>/`
-is a complete run folder (preset.json, metrics.json, report.md) whose first stages are the base
-run's: `reuse_base_stages` symlinks the base's finished stage folders, in pipeline order, while the
-fingerprint recorded in a stage's done.json is the one the point's preset gives it. Simulated points
-so reuse data, sft and sample; the LLM and human points also label and reward (their labels and
-reward models are the base run's). Links rather than copies or a reuse parameter of `pipeline.run`:
-no model is duplicated per point, the pipeline stays as it is, and its own provenance check
-validates the linked stages against the point's preset like any finished stage. A linked stage is
-never rerun or cleared in the point (that would empty the base's folder through the link); links
-that no longer match are removed before the pipeline runs. A simulated point's reward stage trains
-what the pipeline's always does (reward models on its soft labels, on human labels, on hard labels).
-
-A point's own finished stages are reused when their fingerprints match its preset (a finished sweep
-reruns in seconds); a stage made with other settings (RL budget, labeler, seed, evaluation settings)
-is rerun with every stage after it, and the sweep says so, so sweep.json always holds the numbers of
-the settings asked for.
-
-`run_sweep` writes `sweep.json` (one row per point) and `sweep.png` into the sweep folder.
+A point's folder `points/<name>/` is a complete run folder whose first stages are the base run's,
+symlinked (`reuse_base_stages`) while their recorded fingerprint is the one the point's preset gives
+them: data, sft and sample for a simulated point (its reward stage trains what the pipeline's always
+does: on its soft labels, on human labels, on hard labels), also label and reward for the LLM and human
+points. Links, not copies or a reuse option of `pipeline.run`: no model is duplicated, the pipeline
+stays as it is, and its own provenance check validates the linked stages like any finished stage. A
+linked stage is never rerun or cleared in the point (that would empty the base's folder through the
+link). The point's own finished stages are reused when their fingerprints match (a finished sweep
+reruns in seconds); one made with other settings (RL budget, labeler, seed, evaluation settings) is
+rerun with every stage after it, and the sweep says so: sweep.json holds the numbers asked for.
 """
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import os
 import shutil
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from .. import paper
 from ..data import load_run_pairs
 from ..method.labeling import simulated as sim
+from ..method.labeling.tables import markdown_table
 from ..provenance import STAGES, StageMismatchError, check_stage, why_stale
 from ..run_folder import RunFolder, read_json, read_jsonl, write_json
 from ..stats import fmt_ci
@@ -71,8 +65,7 @@ class SweepConfig:
     # position panel beside the ladder's PaLM 2 L-like point: (alignment, same position, both orders averaged?)
     position_panel: tuple = ((paper.LABELER_SIZE["PaLM 2 L"] / 100, paper.SAME_POSITION["PaLM 2 XS"] / 100, True),
                              (paper.LABELER_SIZE["PaLM 2 L"] / 100, paper.SAME_POSITION["PaLM 2 XS"] / 100, False))
-    # The sweep's own RL budget per point, capped at the preset's (tiny: 30 steps, as in its own RL stage).
-    # None: the preset's budget.
+    # RL steps per point, capped at the preset's (tiny: 30, as in its own RL stage); None: the preset's budget
     rl_steps: int | None = 30
     seed: int = 0  # the simulated labelers' noise seed
 
@@ -92,19 +85,19 @@ def _pct(x: float) -> str:
 
 
 def sweep_points(config: SweepConfig, preset) -> list[Point]:
-    """The sweep's points, in the order they run."""
-    points = []
-    for a in config.alignments:
-        spec = sim.SimulatedLabeler(alignment=round(a, 4), same_position=config.same_position, seed=config.seed).spec
-        points.append(Point(f"sim-{_pct(a)}", "simulated", spec))
+    """The sweep's points, in the order of sweep.json's rows (`run_sweep` starts the simulated ones first)."""
+    def spec(**labeler):
+        return sim.SimulatedLabeler(seed=config.seed, **labeler).spec
+
+    points = [Point(f"sim-{_pct(a)}", "simulated", spec(alignment=round(a, 4), same_position=config.same_position))
+              for a in config.alignments]
     if config.gold:
-        points.append(Point("sim-gold", "simulated", sim.SimulatedLabeler(alignment=None, seed=config.seed).spec))
+        points.append(Point("sim-gold", "simulated", spec(alignment=None)))
     if config.human:
         points.append(Point("human", "human", "human labels (RLHF)"))
     for a, s, debias in config.position_panel:
-        spec = sim.SimulatedLabeler(alignment=round(a, 4), same_position=s, debias=debias, seed=config.seed).spec
-        points.append(Point(f"sim-{_pct(a)}-pos{_pct(s)}-{'debiased' if debias else 'one-order'}", "simulated", spec,
-                            panel="position"))
+        points.append(Point(f"sim-{_pct(a)}-pos{_pct(s)}-{'debiased' if debias else 'one-order'}", "simulated",
+                            spec(alignment=round(a, 4), same_position=s, debias=debias), panel="position"))
     if config.llm:  # last: its labels (the base run's label stage) are the slowest thing to make
         points.append(Point("llm", "llm", preset.labeler))
     return points
@@ -115,13 +108,9 @@ def base_preset(base: RunFolder, preset):
     made with it (e.g. a full run folder), else `preset` without Table 2's techniques (a sweep's own
     base: they cost time and no point uses them). Raises provenance.StageMismatchError when the base's
     finished stages were made with other settings (another preset or seed)."""
+    if base.done("label").exists() and not why_stale(base, "label", preset):
+        return preset
     lean = replace(preset, techniques=())
-    if base.done("label").exists():
-        try:
-            check_stage(base, "label", preset)
-            return preset
-        except StageMismatchError:
-            pass
     for stage in BASE_STAGES:
         if base.done(stage).exists():
             check_stage(base, stage, lean)
@@ -135,10 +124,9 @@ def rl_steps(config: SweepConfig, preset) -> int:
 
 # ---------------------------------------------------------------------------------------------
 def point_preset(point: Point, preset, config: SweepConfig):
-    """The preset of a point's pipeline run: the base run's `preset` with the point's labeler (a
-    simulated point; no same-size labeler beside it), its one RL policy (RLAIF, or RLHF for the human
-    point) and the sweep's RL budget. The LLM and human points keep the base's labeler, so their label
-    and reward stages are the base run's."""
+    """The preset of a point's pipeline run: the base run's `preset` with the point's labeler (a simulated
+    point; no same-size labeler beside it), its one RL policy (RLAIF, or RLHF for the human point) and the
+    sweep's RL budget. The LLM and human points keep the base's labeler (and so its label and reward stages)."""
     from ..presets import with_seed
 
     changes = {"rl_policies": (POLICY[point.kind],), "rl": replace(preset.rl, max_steps=rl_steps(config, preset))}
@@ -159,18 +147,14 @@ def _link(src: Path, dst: Path) -> None:
 
 
 def reuse_base_stages(base: RunFolder, run: RunFolder, preset, required=()) -> list[str]:
-    """Link the base run's finished stages into the point's run folder `run`, in pipeline order, while
-    each one's recorded fingerprint is the one `preset` (the point's) gives it; return the linked
-    stages. Links of later stages (left from other settings) are removed, so the pipeline runs those
-    stages in the point's own folders. Raises StageMismatchError, naming the stage, when a stage of
-    `required` is not finished in the base, or was made there with other settings."""
+    """Link the base run's finished stages into the point's run folder `run`, in pipeline order, while each
+    one's recorded fingerprint is the one `preset` (the point's) gives it; return the linked stages. Links
+    of later stages (left from other settings) are removed: the pipeline runs those in the point's own
+    folders. Raises StageMismatchError, naming the stage, when a stage of `required` is not finished in the
+    base, or was made there with other settings."""
     linked = []
     for stage in STAGES:
-        if not base.done(stage).exists():
-            break
-        try:
-            check_stage(base, stage, preset)
-        except StageMismatchError:
+        if not base.done(stage).exists() or why_stale(base, stage, preset):
             break
         _link(base.stage(stage), run.stage(stage))
         linked.append(stage)
@@ -191,8 +175,6 @@ def run_point(point: Point, base, folder, preset, config: SweepConfig = SweepCon
     base's stages (`reuse_base_stages`), rerun the point's own stages made with other settings, run
     the rest; return the point's row of sweep.json (`point_row`). `log`: a file the pipeline's own
     output goes to (None: here)."""
-    import contextlib
-
     from .. import pipeline
 
     base, run = RunFolder(base), RunFolder(folder)
@@ -216,17 +198,16 @@ def run_point(point: Point, base, folder, preset, config: SweepConfig = SweepCon
 
 
 def point_row(point: Point, run: RunFolder, preset, metrics: dict, own=STAGES) -> dict:
-    """The point's row of sweep.json, read from its finished run (metrics.json, done.json files, its
-    labels and summaries): the pipeline's numbers, plus what the pipeline does not compute (alignment
-    on all labelled pairs, what the policy writes). `own`: the stages the point ran itself (their
-    seconds are the point's)."""
+    """The point's row of sweep.json, read from its finished run: the pipeline's numbers, plus what the
+    pipeline does not compute (alignment on all labelled pairs, what the policy writes). `own`: the stages
+    the point ran itself (their seconds are the point's)."""
     from ..method.labeling import alignment
     from ..presets import toy_posts
     from .analysis import summary_profile
 
     policy = POLICY[point.kind]
     if point.kind == "human":
-        label = {"alignment_test": None, "alignment_all": None, "same_position_pct": None, "position_direction": None}
+        label = dict.fromkeys(("alignment_test", "alignment_all", "same_position_pct", "position_direction"))
         name = "human labels (simulated raters)"
     else:
         lab = metrics["labeler"]
@@ -270,13 +251,10 @@ def _run_point_in_worker(args) -> dict:
 
 def run_sweep(preset, out, config: SweepConfig = SweepConfig(), base=None, progress: bool = True,
               workers: int = 1) -> dict:
-    """The whole sweep: the base run (out/base, or an existing run folder `base`; its data, sft, sample,
-    and for the LLM and human points label and reward stages, are run here where missing), then every
-    point of `sweep_points`, each a pipeline run in
-    out/points/<name>. Writes out/sweep.json and out/sweep.png; returns the sweep.json content.
-    `workers` > 1 runs that many points at once, one process and one torch thread each (2 on a 2-core
-    laptop: the points are independent), while the main process makes the base run's LLM labels and
-    reward models, which the LLM and human points reuse."""
+    """The whole sweep: the base run's missing stages (out/base, or the run folder `base`), then every point
+    of `sweep_points` in out/points/<name>. Writes out/sweep.json and out/sweep.png; returns the former's
+    content. `workers` > 1 runs that many points at once, one process and one torch thread each (2 on a
+    2-core laptop), while the main process makes the base run's LLM labels and reward models."""
     from .. import pipeline
     from ..presets import toy_posts, with_seed
     from .analysis import summary_profile
@@ -300,30 +278,25 @@ def run_sweep(preset, out, config: SweepConfig = SweepConfig(), base=None, progr
             base_seconds += time.time() - t
 
     ensure(BASE_STAGES[:3])
-    with_base_labels = BASE_STAGES + ("reward",)
     jobs = {p.name: (p, str(base), str(out / "points" / p.name), preset, config) for p in points}
     results = {}
-    if workers > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {p.name: pool.submit(_run_point_in_worker, jobs[p.name]) for p in points if p.kind == "simulated"}
-            if any(p.kind != "simulated" for p in points):  # the LLM labels the pairs meanwhile, here
-                ensure(with_base_labels)
-                futures.update({p.name: pool.submit(_run_point_in_worker, jobs[p.name])
-                                for p in points if p.kind != "simulated"})
+    with (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) if workers > 1
+          else contextlib.nullcontext()) as pool:
+        # simulated points first: they need no LLM labels, which the main process makes meanwhile (workers > 1)
+        for p in sorted(points, key=lambda p: p.kind != "simulated"):
+            if p.kind != "simulated":
+                ensure(BASE_STAGES + ("reward",))
+            if pool:
+                results[p.name] = pool.submit(_run_point_in_worker, jobs[p.name])
+                continue
+            if progress:
+                print(f"[sweep] {points.index(p) + 1}/{len(points)} {p.name}: {p.labeler}", flush=True)
+            results[p.name] = run_point(*jobs[p.name])
+        if pool:  # the workers' rows, in sweep order, as they finish
             for i, p in enumerate(points):
-                results[p.name] = futures[p.name].result()
+                results[p.name] = results[p.name].result()
                 if progress:
                     print(f"[sweep] {i + 1}/{len(points)} {p.name} done", flush=True)
-    else:
-        for i, point in enumerate(points):
-            if progress:
-                print(f"[sweep] {i + 1}/{len(points)} {point.name}: {point.labeler}", flush=True)
-            if point.kind != "simulated":
-                ensure(with_base_labels)
-            results[point.name] = run_point(*jobs[point.name])
     rows = [results[p.name] for p in points]
     first = RunFolder(rows[0]["run"])  # every point's evaluate stage has the same SFT summaries: the first's
     sft_rows = read_jsonl(first.summaries)
@@ -354,13 +327,24 @@ def run_sweep(preset, out, config: SweepConfig = SweepConfig(), base=None, progr
     return result
 
 
+def _point(rows: list[dict], kind: str) -> dict | None:
+    """The sweep's row of the point of `kind` ("human" or "llm"), or None."""
+    return next((r for r in rows if r["kind"] == kind), None)
+
+
+def _ladder(rows: list[dict]) -> list[dict]:
+    """The ladder's simulated points (not the position panel), by measured alignment."""
+    return sorted((r for r in rows if r["kind"] == "simulated" and r["panel"] == "ladder"),
+                  key=lambda r: r["alignment_all"]["value"])
+
+
 def _versus_rlhf(rows: list[dict], posts: list) -> None:
     """Add each point's win rate against the RLHF policy (the paper's "RLAIF vs RLHF", 50% = as good),
     judged by the gold rater on both points' summaries of the same evaluation posts (`posts`, in the
     order of every point's summaries.jsonl), when the sweep has the human-label point."""
     from ..method.evaluate import gold_preferences, win_rate
 
-    human = next((r for r in rows if r["kind"] == "human"), None)
+    human = _point(rows, "human")
     if human is None:
         return
     rlhf = [x[POLICY["human"]] for x in read_jsonl(RunFolder(human["run"]).summaries)]
@@ -375,18 +359,15 @@ def reading(result: dict) -> dict:
     the ladder (debiased) whose policy cannot be told from RLHF's (win rate vs RLHF with a 95% interval
     that reaches 50%), or None; plus where the real LLM labeler sits."""
     pts = result["points"]
-    human = next((r for r in pts if r["kind"] == "human"), None)
-    ladder = sorted((r for r in pts if r["kind"] == "simulated" and r["panel"] == "ladder"),
-                    key=lambda r: r["alignment_all"]["value"])
-    reaches = next((r for r in ladder if r.get("win_rate_vs_rlhf") and r["win_rate_vs_rlhf"]["ci_high"] >= 0.5), None)
-    llm = next((r for r in pts if r["kind"] == "llm"), None)
+    reaches = (r for r in _ladder(pts) if r.get("win_rate_vs_rlhf") and r["win_rate_vs_rlhf"]["ci_high"] >= 0.5)
 
     def short(r):
         return None if r is None else {
             "name": r["name"], "alignment": r["alignment_all"]["value"] if r.get("alignment_all") else None,
-            "win_rate_vs_sft": r["win_rate_vs_sft"]["value"], "win_rate_vs_rlhf": (r.get("win_rate_vs_rlhf") or {}).get("value")}
-    return {"rlhf": short(human), "lowest_alignment_matching_rlhf": short(reaches), "llm": short(llm),
-            "paper_alignment": result["paper"]["alignment"]}
+            "win_rate_vs_sft": r["win_rate_vs_sft"]["value"],
+            "win_rate_vs_rlhf": (r.get("win_rate_vs_rlhf") or {}).get("value")}
+    return {"rlhf": short(_point(pts, "human")), "lowest_alignment_matching_rlhf": short(next(reaches, None)),
+            "llm": short(_point(pts, "llm")), "paper_alignment": result["paper"]["alignment"]}
 
 
 def reading_text(result: dict) -> str:
@@ -396,15 +377,16 @@ def reading_text(result: dict) -> str:
         out.append(f"RLHF (human labels) beats SFT {r['rlhf']['win_rate_vs_sft']:.1%} of the time.")
     m = r["lowest_alignment_matching_rlhf"]
     if m:
-        out.append(f"The least aligned simulated labeler whose RLAIF policy cannot be told from RLHF's (win rate vs RLHF "
-                   f"{m['win_rate_vs_rlhf']:.1%}, interval reaching 50%) is {m['name']}, measured at {m['alignment']:.1%} "
-                   f"alignment on this run's pairs; it beats SFT {m['win_rate_vs_sft']:.1%} of the time.")
+        out.append(f"The least aligned simulated labeler whose RLAIF policy cannot be told from RLHF's (win rate vs "
+                   f"RLHF {m['win_rate_vs_rlhf']:.1%}, interval reaching 50%) is {m['name']}, measured at "
+                   f"{m['alignment']:.1%} alignment on this run's pairs; it beats SFT {m['win_rate_vs_sft']:.1%} of "
+                   "the time.")
     elif r["rlhf"]:
         out.append("No simulated labeler of the ladder reaches RLHF here (every interval of its win rate vs RLHF "
                    "stays below 50%).")
     if r["llm"]:
-        out.append(f"The real labeler ({result['points'][[p['kind'] for p in result['points']].index('llm')]['labeler']}) "
-                   f"measures {r['llm']['alignment']:.1%} and its RLAIF policy beats SFT {r['llm']['win_rate_vs_sft']:.1%}.")
+        out.append(f"The real labeler ({_point(result['points'], 'llm')['labeler']}) measures "
+                   f"{r['llm']['alignment']:.1%} and its RLAIF policy beats SFT {r['llm']['win_rate_vs_sft']:.1%}.")
     out.append("The paper's labelers: " + ", ".join(f"{k} {v:.1f}%" for k, v in r["paper_alignment"].items()) + ".")
     return " ".join(out)
 
@@ -420,7 +402,6 @@ def load_committed() -> dict:
 def commit(result: dict, path=COMMITTED) -> dict:
     """Save a `tiny` sweep as the kit's committed one (`make sweep`), with a "measured" line saying
     when, where and how long it took. Refuses any other preset (its numbers mean nothing)."""
-    import os
     import platform
     from datetime import date
 
@@ -436,23 +417,19 @@ def commit(result: dict, path=COMMITTED) -> dict:
 # ---------------------------------------------------------------------------------------------
 def sweep_table(result: dict) -> str:
     """Markdown table of a sweep: one row per point (simulated ones say so)."""
-    def ci(d):
-        return fmt_ci(d, n=False)
-
+    ci = partial(fmt_ci, n=False)
     sec = result.get("seconds") or {}
     timing = (f" Time: base run {sec['base']:.0f} s, points {sec['points']:.0f} s wall with {result.get('workers', 1)} "
               f"worker(s), {result.get('cpu_seconds_points', 0):.0f} CPU s." if sec else "")
-    lines = [f"RL budget per point: {result['rl_steps']} steps (the preset's: {result['preset_rl_steps']}); "
-             f"judge: {result['judge']}; SFT gold score {result['sft_gold_score']['value']:.3f}.{timing}", "",
-             "| point | labeler | alignment (test) | alignment (all pairs) | same position | RM acc. (human test labels) "
-             "| win rate vs SFT | vs RLHF | gold score | words |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for r in result["points"]:
-        sp = "n/a" if r["same_position_pct"] is None else f"{r['same_position_pct']:.0f}% ({r['position_direction']})"
-        lines.append(f"| {r['name']} | {r['labeler_name']} | {ci(r['alignment_test'])} | {ci(r['alignment_all'])} | {sp} | "
-                     f"{ci(r['rm_accuracy_human'])} | {ci(r['win_rate_vs_sft'])} | {ci(r.get('win_rate_vs_rlhf'))} | "
-                     f"{r['gold_score']['value']:.3f} | "
-                     f"{r['mean_words']:.1f} |")
-    return "\n".join(lines)
+    rows = [[r["name"], r["labeler_name"], ci(r["alignment_test"]), ci(r["alignment_all"]),
+             "n/a" if r["same_position_pct"] is None else f"{r['same_position_pct']:.0f}% ({r['position_direction']})",
+             ci(r["rm_accuracy_human"]), ci(r["win_rate_vs_sft"]), ci(r.get("win_rate_vs_rlhf")),
+             f"{r['gold_score']['value']:.3f}", f"{r['mean_words']:.1f}"] for r in result["points"]]
+    head = ["point", "labeler", "alignment (test)", "alignment (all pairs)", "same position",
+            "RM acc. (human test labels)", "win rate vs SFT", "vs RLHF", "gold score", "words"]
+    return (f"RL budget per point: {result['rl_steps']} steps (the preset's: {result['preset_rl_steps']}); "
+            f"judge: {result['judge']}; SFT gold score {result['sft_gold_score']['value']:.3f}.{timing}\n\n"
+            + markdown_table(head, rows))
 
 
 def profile_table(result: dict, names=None) -> str:
@@ -463,9 +440,12 @@ def profile_table(result: dict, names=None) -> str:
     keys = [k for k in PROFILE if k not in ("unfinished", "overlap", "repetition")]
     rows = [("SFT", result["sft_profile"])] + [(r["name"], r["profile"]) for r in result["points"]
                                                if r.get("profile") and (names is None or r["name"] in names)]
-    lines = ["| policy | " + " | ".join(keys) + " |", "| --- |" + " --- |" * len(keys)]
-    lines += [f"| {name} | " + " | ".join(f"{prof[k]:.2f}" for k in keys) + " |" for name, prof in rows]
-    return "\n".join(lines)
+    return markdown_table(["policy", *keys], [[name] + [f"{prof[k]:.2f}" for k in keys] for name, prof in rows])
+
+
+def _err(intervals: list[dict]) -> list[list[float]]:
+    """Matplotlib's asymmetric error bars of {value, ci_low, ci_high} dicts: [[below, ...], [above, ...]]."""
+    return [[d["value"] - d["ci_low"] for d in intervals], [d["ci_high"] - d["value"] for d in intervals]]
 
 
 def plot_sweep(result: dict):
@@ -475,36 +455,32 @@ def plot_sweep(result: dict):
     import matplotlib.pyplot as plt
 
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [1.6, 1]})
-    pts = result["points"]
+    pts, human, ladder = result["points"], _point(result["points"], "human"), _ladder(result["points"])
 
-    def xy(r):
+    def errorbar(r, **style):  # at (alignment, win rate vs SFT), both with their 95% intervals
         a, w = r["alignment_all"], r["win_rate_vs_sft"]
-        return (a["value"], w["value"], [[a["value"] - a["ci_low"]], [a["ci_high"] - a["value"]]],
-                [[w["value"] - w["ci_low"]], [w["ci_high"] - w["value"]]])
+        ax.errorbar(a["value"], w["value"], xerr=_err([a]), yerr=_err([w]), capsize=2, **style)
 
-    human = next((r for r in pts if r["kind"] == "human"), None)
     if human:
         w = human["win_rate_vs_sft"]
         ax.axhspan(w["ci_low"], w["ci_high"], color="tab:green", alpha=0.15)
         ax.axhline(w["value"], color="tab:green", lw=1.5, label=f"RLHF (human labels): {w['value']:.1%}")
     ax.axhline(0.5, color="grey", lw=0.8, ls=":", label="SFT (50%)")
-    ladder = sorted((r for r in pts if r["kind"] == "simulated" and r["panel"] == "ladder"), key=lambda r: r["alignment_all"]["value"])
     if ladder:
-        xs = [xy(r)[0] for r in ladder]
-        ax.plot(xs, [xy(r)[1] for r in ladder], color="tab:blue", lw=1, alpha=0.6)
-        for r in ladder:
-            x, y, xe, ye = xy(r)
+        xs, ys = [r["alignment_all"]["value"] for r in ladder], [r["win_rate_vs_sft"]["value"] for r in ladder]
+        ax.plot(xs, ys, color="tab:blue", lw=1, alpha=0.6)
+        for r, x, y in zip(ladder, xs, ys):
             gold = r["requested"]["alignment"] is None
-            ax.errorbar(x, y, xerr=xe, yerr=ye, fmt="*" if gold else "o", ms=12 if gold else 6, color="tab:blue",
-                        capsize=2, label="simulated: the gold rater" if gold else None)
+            errorbar(r, fmt="*" if gold else "o", ms=12 if gold else 6, color="tab:blue",
+                     label="simulated: the gold rater" if gold else None)
             if not gold:
                 ax.annotate(f"asked {r['requested']['alignment']:.1%}", (x, y), textcoords="offset points",
                             xytext=(4, -12), fontsize=7, color="tab:blue")
         ax.plot([], [], "o", color="tab:blue", label=f"simulated labelers (what-if), "
                 f"{result['config']['same_position']:.0%} same position, debiased")
-    for r in (r for r in pts if r["kind"] == "llm"):
-        x, y, xe, ye = xy(r)
-        ax.errorbar(x, y, xerr=xe, yerr=ye, fmt="X", ms=11, color="tab:red", capsize=2, label=f"real labeler: {r['labeler']}")
+    llm = _point(pts, "llm")
+    if llm:
+        errorbar(llm, fmt="X", ms=11, color="tab:red", label=f"real labeler: {llm['labeler']}")
     for name, a in result["paper"]["alignment"].items():
         ax.axvline(a / 100, color="k", lw=0.6, ls="--", alpha=0.5)
         ax.text(a / 100, 0.01, f" {name}\n {a:.1f}%", transform=ax.get_xaxis_transform(), fontsize=7, va="bottom")
@@ -517,20 +493,18 @@ def plot_sweep(result: dict):
         abs(r["requested"]["alignment"] - p["requested"]["alignment"]) < 1e-9 for p in panel)]
     bars = ref + panel
     if bars:
-        labels = [f"{r['same_position_pct']:.0f}% same pos.\n{'both orders' if r['requested']['debias'] else 'one order'}\n"
-                  f"align. {r['alignment_all']['value']:.0%}" for r in bars]
-        vals = [r["win_rate_vs_sft"]["value"] for r in bars]
-        err = [[r["win_rate_vs_sft"]["value"] - r["win_rate_vs_sft"]["ci_low"] for r in bars],
-               [r["win_rate_vs_sft"]["ci_high"] - r["win_rate_vs_sft"]["value"] for r in bars]]
-        ax2.bar(range(len(bars)), vals, yerr=err, capsize=3,
+        wins = [r["win_rate_vs_sft"] for r in bars]
+        ax2.bar(range(len(bars)), [w["value"] for w in wins], yerr=_err(wins), capsize=3,
                 color=["tab:blue" if r["requested"]["debias"] else "tab:orange" for r in bars])
-        ax2.set_xticks(range(len(bars)), labels, fontsize=7)
+        ax2.set_xticks(range(len(bars)), [f"{r['same_position_pct']:.0f}% same pos.\n"
+                                          f"{'both orders' if r['requested']['debias'] else 'one order'}\n"
+                                          f"align. {r['alignment_all']['value']:.0%}" for r in bars], fontsize=7)
         ax2.axhline(0.5, color="grey", lw=0.8, ls=":")
         if human:
             ax2.axhline(human["win_rate_vs_sft"]["value"], color="tab:green", lw=1.5)
         ax2.set_ylabel("win rate vs SFT")
         ax2.set_title(f"Position bias at {bars[0]['requested']['alignment']:.0%} requested alignment (simulated)")
-    fig.suptitle(f"{result['preset']} preset, RL {result['rl_steps']} steps per point; SIMULATED labelers are a what-if, "
-                 "not LLMs", fontsize=9)
+    fig.suptitle(f"{result['preset']} preset, RL {result['rl_steps']} steps per point; SIMULATED labelers are a "
+                 "what-if, not LLMs", fontsize=9)
     fig.tight_layout()
     return fig

@@ -47,13 +47,12 @@ def label_pairs(pairs: list[dict], labeler="smollm2-135m-instruct", config: Labe
     keys = [pair_key(name, config, shots, p) for p in pairs]
     cache = LabelCache(cache_path) if cache_path else None
     done = dict(cache.done) if cache else {}
-    todo, seen = [], set()
+    todo = {}  # the pairs to label, once per key
     for key, pair in zip(keys, pairs):
-        if key not in done and key not in seen:
-            seen.add(key)
+        if key not in done and key not in todo:
             post, cut = truncate_post(pair["post"], tokenizer, config.max_post_tokens)
-            todo.append((key, dict(pair, post=post, _truncated=cut)))
-    todo.sort(key=lambda kp: len(kp[1]["post"]) + len(kp[1]["summary_a"]) + len(kp[1]["summary_b"]))
+            todo[key] = dict(pair, post=post, _truncated=cut)
+    todo = sorted(todo.items(), key=lambda kp: len(kp[1]["post"]) + len(kp[1]["summary_a"]) + len(kp[1]["summary_b"]))
     bar, store = None, {}
     if progress:
         from tqdm.auto import tqdm
@@ -78,9 +77,7 @@ def label_pairs(pairs: list[dict], labeler="smollm2-135m-instruct", config: Labe
     return [dict(done[k], id=p["id"]) for k, p in zip(keys, pairs)]
 
 
-# ---------------------------------------------------------------------------------------------
-# One batch of pairs, both orders in one forward pass
-# ---------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------- one batch of pairs, both orders in one forward pass
 def _label_batch(model, tokenizer, batch: list[dict], config, exemplars, ids, seed, store, engine=None) -> list[dict]:
     """Label a batch of (already truncated) pairs, both orders in one forward pass (or one vLLM
     call when `engine` is given)."""
@@ -89,7 +86,8 @@ def _label_batch(model, tokenizer, batch: list[dict], config, exemplars, ids, se
     groups = [[2 * i, 2 * i + 1] for i in range(len(batch))]  # a pair's two orders share its post
     if config.cot:
         step1 = [render_prompt(p, config, exemplars, s, None, tokenizer) for p, s in orders]
-        rationales = _rationales(model, tokenizer, step1[0][0], [full for _, full in step1], groups, config, seed, store)
+        rationales = _rationales(model, tokenizer, step1[0][0], [full for _, full in step1], groups, config,
+                                 seed, store)
     n_sc = config.self_consistency if config.cot else 1
     prefix, fulls = None, []
     for j, (p, s) in enumerate(orders):
@@ -137,9 +135,7 @@ def _vllm_engine(labeler, config: LabelConfig):
     return vllm_scoring.engine_for(str(labeler))
 
 
-# ---------------------------------------------------------------------------------------------
-# Chain of thought: decode the rationales first
-# ---------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------- chain of thought: decode the rationales first
 def _rationales(model, tokenizer, prefix: str, prompts: list[str], groups, config: LabelConfig, seed: int,
                 store: dict) -> list[list[str]]:
     """Decode `self_consistency` rationales per prompt (greedy at T = 0), cut at the ending if the
@@ -153,9 +149,9 @@ def _rationales(model, tokenizer, prefix: str, prompts: list[str], groups, confi
 
 
 def select_exemplars(pairs_with_human_choice: list[dict], k: int, seed: int = 0) -> list[dict]:
-    """k few-shot exemplars from a TRAINING split: among the most confident human choices (ties
-    broken by `seed`), distinct subreddits where possible, and the shown answer balanced between "1" and "2" (a pair is swapped
-    when needed, so the exemplars do not teach a position)."""
+    """k few-shot exemplars from a TRAINING split: among the most confident human choices (ties broken by
+    `seed`), distinct subreddits where possible, and the shown answer balanced between "1" and "2" (a pair
+    is swapped when needed, so the exemplars do not teach a position)."""
     pool = [p for p in pairs_with_human_choice if p.get("choice") in (0, 1)]
     validate_pairs(pool)
     if len(pool) < k:
@@ -170,7 +166,8 @@ def select_exemplars(pairs_with_human_choice: list[dict], k: int, seed: int = 0)
     picked: list[dict] = []
     for distinct in (True, False):  # distinct subreddits first (a range of topics), then fill up
         for p in pool:
-            taken = any(p is q for q in picked) or (distinct and p.get("subreddit") in {q.get("subreddit") for q in picked})
+            subreddits = {q.get("subreddit") for q in picked}
+            taken = any(p is q for q in picked) or (distinct and p.get("subreddit") in subreddits)
             if len(picked) < k and not taken:
                 picked.append(p)
     out = []

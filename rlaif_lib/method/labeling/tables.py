@@ -36,8 +36,8 @@ def techniques_table(pairs, exemplar_pool, labeler, techniques=ALL_TECHNIQUES, b
     choices) with exemplars drawn from `exemplar_pool` (a training split, never `pairs`).
     `cot_max_tokens`, if given, sets the rationale budget of the CoT rows only (so the other rows
     share cached labels with runs of `base`)."""
-    exemplars = select_exemplars(exemplar_pool, max(k for _, k, _ in techniques), seed=seed) if any(
-        k for _, k, _ in techniques) else []
+    most_shots = max((k for _, k, _ in techniques), default=0)
+    exemplars = select_exemplars(exemplar_pool, most_shots, seed=seed) if most_shots else []
     rows = []
     for preamble, shots, cot in techniques:
         config = replace(base, preamble=preamble, shots=shots, cot=cot)
@@ -77,18 +77,24 @@ def labeler_size_table(pairs, labelers: dict, config: LabelConfig = LabelConfig(
         print(f"Table 3: {model} left out: {why}", flush=True)
     rows = [_row(label_pairs(pairs, model, config, exemplars=exemplars, cache_path=cache_path), pairs, labeler=name)
             for name, model in labelers.items() if not isinstance(model, str) or model in fits]
-    for name, fn in (("random (baseline)", random_labeler), ("longer wins (baseline)", length_labeler),
-                     ("MiniLM similarity (baseline)", embedding_labeler)):
-        rows.append(_row(fn(pairs), pairs, labeler=name))
-    return rows
+    return rows + [_row(fn(pairs), pairs, labeler=name) for name, fn in (
+        ("random (baseline)", random_labeler), ("longer wins (baseline)", length_labeler),
+        ("MiniLM similarity (baseline)", embedding_labeler))]
+
+
+def markdown_table(header: list, rows: list) -> str:
+    """A markdown table: the `header` cells, the rule under them, then one line per row of cells."""
+    return "\n".join("| " + " | ".join(map(str, cells)) + " |" for cells in [header, ["---"] * len(header), *rows])
 
 
 def markdown(rows: list[dict]) -> str:
     """A markdown table of rows; fractions in [0, 1] named alignment/ci_* print as percents."""
+    def fmt(k, v):
+        if isinstance(v, float):
+            return fmt_pct(v, unit="") if k in ("alignment", "ci_low", "ci_high") else f"{v:.1f}"
+        return "" if v is None else str(v)
+
     if not rows:
         return ""
     cols = list(rows[0])
-    fmt = lambda k, v: (fmt_pct(v, unit="") if k in ("alignment", "ci_low", "ci_high") and isinstance(v, float)  # noqa: E731
-                        else f"{v:.1f}" if isinstance(v, float) else "" if v is None else str(v))
-    return "\n".join(["| " + " | ".join(cols) + " |", "|" + " --- |" * len(cols)] +
-                     ["| " + " | ".join(fmt(k, r[k]) for k in cols) + " |" for r in rows])
+    return markdown_table(cols, [[fmt(k, r[k]) for k in cols] for r in rows])
