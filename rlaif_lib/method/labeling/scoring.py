@@ -10,9 +10,9 @@
   an attention mask that lets each token see only its own ancestors (`tree_batch`); the LM head
   runs only at the read positions.
   The numbers are those of a plain forward pass of each prompt alone (fp32, to 1e-5). What that
-  buys over the plain loop of `soft_label` is printed by benchmarks/labeling.py; where the time goes
-  and what did not pay (int8 and bf16 flip many labels: the labeler's soft labels sit within a few
-  hundredths of 0.5) is in benchmarks/profile_labeling.py.
+  buys over the plain loop of `soft_label` is printed by benchmarks/labeling.py, and with `--precision`
+  why the engine stays in fp32 (int8 and bf16 flip many labels: the labeler's soft labels sit within a
+  few hundredths of 0.5).
 - Loading (`load_labeler`): one function turns a preset name, folder or hub id or a (model,
   tokenizer) pair into the model every labeling function uses.
 - Device: every tensor is built on the CPU and moved to `model.device`; results come back to the CPU
