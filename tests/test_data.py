@@ -206,8 +206,9 @@ def test_the_real_data_ships_with_the_kit_and_loads_by_name():
     assert not {p["post"] for p in selection} & {p["post"] for p in test} and min(len(selection), len(test)) > 450
     assert {p["policy_a"] for p in selection + test} | {p["policy_b"] for p in selection + test} == {
         "sup4_12b_t0.7", "sup4_ppo_rm4_t.7"}
+    assert len(data.load_comparisons("openai-batch13", split="train")) == len(selection)  # the pipeline's names
     with pytest.raises(ValueError, match="selection"):
-        data.load_comparisons("openai-batch13", split="train")
+        data.load_comparisons("openai-batch13", split="dev")
     posts = data.load_sft("tldr-500")
     assert len(posts) == 500 and posts[0]["prompt"].startswith("SUBREDDIT: r/") and posts[0]["completion"].startswith(" ")
     splits = {s: data.load_sft("tldr-500", split=s) for s in ("train", "validation", "test")}
