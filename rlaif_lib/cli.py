@@ -5,7 +5,7 @@
     rlaif run --preset tiny --out runs/demo --force rl # rerun RL and evaluation (e.g. after changing RL settings)
     rlaif run --preset colab --out runs/colab --device cuda       # one GPU (see docs/GPU.md)
     accelerate launch --config_file configs/accelerate/multi_gpu.yaml -m rlaif_lib.cli run --preset gpu
-    rlaif class-merge answers/*.jsonl --out runs/demo/class/answers.jsonl   # the class's labels, merged
+    rlaif class-merge answers/*.jsonl --out runs/demo/class/answers.jsonl --pairs toy   # the class's labels, merged
     rlaif sweep --preset tiny --out runs/sweep   # labeler quality -> policy quality (sweep.py; simulated labelers)
     rlaif run --preset tiny --out runs/sim78 --labeler simulated:alignment=0.78,same_position=0.18   # a what-if
     rlaif run --preset colab --sft-data tldr.jsonl --comparisons cmp.jsonl --policy my/policy --judge my/judge
@@ -143,19 +143,32 @@ def add_class_merge(sub) -> None:
     p = sub.add_parser("class-merge", help="merge students' labeling answers (JSONL) into one file")
     p.add_argument("files", nargs="+", help="answer files written by notebook 02's labeling widget")
     p.add_argument("--out", required=True, help="merged file, e.g. runs/demo/class/answers.jsonl")
+    p.add_argument("--pairs", required=True, metavar="toy|openai-batch13|PATH",
+                   help="the pairs the class labelled (classroom.class_pairs); answers on other pairs or texts "
+                   "are refused")
 
 
 def class_merge(args) -> None:
-    """Run `rlaif class-merge`: one answer per (student, pair), the latest; a bad row stops with its file and line."""
-    from .classroom import AnswerError, merge_class_files
+    """Run `rlaif class-merge`: one answer per (student, pair), the latest. A line that cannot be used (not a
+    valid answer, an unknown pair, or texts that are not the pair's) is refused, one line on stderr naming its
+    file, line and pair, and every other answer is merged: exit 0 with a summary that counts the refused.
+    Exit 2 when nothing could be merged (then nothing is written), a file is missing, or --pairs names no pairs."""
+    import datasets
 
+    from .classroom import AnswerError, class_pairs, merge_class_files
+    from .data import DataError
+
+    datasets.disable_progress_bars()  # stderr carries the refusals, one line each
     try:
-        counts = merge_class_files(args.files, args.out)
-    except AnswerError as e:
+        counts = merge_class_files(args.files, args.out, class_pairs(args.pairs))
+    except (AnswerError, DataError, FileNotFoundError) as e:
         print(f"rlaif class-merge: {e}", file=sys.stderr)
         raise SystemExit(2) from None
+    for refusal in counts["refusals"]:
+        print(f"rlaif class-merge: refused {refusal}", file=sys.stderr)
     print(f"merged {counts['rows']} answers from {counts['files']} files into {args.out}: {counts['answers']} answers "
-          f"({counts['duplicates']} duplicates dropped), {counts['students']} students, {counts['pairs']} pairs")
+          f"({counts['duplicates']} duplicates dropped), {counts['students']} students, {counts['pairs']} pairs; "
+          f"{counts['refused']} refused" + (" (listed above)" if counts["refused"] else ""))
 
 
 # ----------------------------------------------------------------------------- sweep (sweep.py)
