@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from rlaif_lib import classroom
+from rlaif_lib import classroom, data
 from rlaif_lib.classroom import (
     AnswerError,
     check_answer,
@@ -17,7 +17,6 @@ from rlaif_lib.classroom import (
     simulated_class,
     unique_answers,
 )
-from rlaif_lib import data
 from rlaif_lib.data import preference_strength
 
 PAIRS = [{"id": f"p{i}", "post": f"post {i}", "title": f"title {i}", "subreddit": "relationships",
