@@ -296,21 +296,27 @@ def word_lengths(pairs: list[dict], policy: str = RLHF_POLICY) -> dict:
 
 
 # ----------------------------------------------------------------------------- a reward model on real preferences
+_EMBEDDINGS: dict = {}  # text -> MiniLM embedding, kept for the process: a second reward model re-embeds nothing
+
+
 def embed(texts: list[str], batch_size: int = 32, max_length: int = 256) -> np.ndarray:
-    """MiniLM sentence embeddings (`models.load_encoder`, mean pooling, unit length), one row per text."""
+    """MiniLM sentence embeddings (`models.load_encoder`, mean pooling, unit length, inputs cut at 256 tokens
+    as MiniLM was trained), one row per text; texts embedded before in this process are not embedded again."""
     import torch
 
     from ..models import load_encoder
 
-    enc, tok = load_encoder()
-    out = []
-    for i in range(0, len(texts), batch_size):
-        x = tok(texts[i:i + batch_size], padding=True, truncation=True, max_length=max_length, return_tensors="pt").to(enc.device)
-        with torch.no_grad():
-            h = enc(**x).last_hidden_state.float()
-        m = x["attention_mask"][..., None].float()
-        out.append(torch.nn.functional.normalize((h * m).sum(1) / m.sum(1), dim=-1).cpu().numpy())
-    return np.concatenate(out) if out else np.zeros((0, 384))
+    todo = sorted({t for t in texts if t not in _EMBEDDINGS}, key=len)  # similar lengths share a batch
+    if todo:
+        enc, tok = load_encoder()
+        for i in range(0, len(todo), batch_size):
+            chunk = todo[i:i + batch_size]
+            x = tok(chunk, padding=True, truncation=True, max_length=max_length, return_tensors="pt").to(enc.device)
+            with torch.no_grad():
+                h = enc(**x).last_hidden_state.float()
+            m = x["attention_mask"][..., None].float()
+            _EMBEDDINGS.update(zip(chunk, torch.nn.functional.normalize((h * m).sum(1) / m.sum(1), dim=-1).cpu().numpy()))
+    return np.array([_EMBEDDINGS[t] for t in texts]).reshape(len(texts), -1)
 
 
 def pair_features(pairs: list[dict], embed_fn=embed, with_post: bool = True) -> np.ndarray:
