@@ -67,6 +67,9 @@ def test_alignment_counts_every_judgment_of_a_labelled_pair_and_the_high_confide
     table = hj.alignment_table({"x": labels}, rows)
     assert table[0]["labeler"] == "x" and table[0]["all"]["n"] == 3 and table[0]["high_confidence"]["n"] == 2
     assert len(hj.unique_pairs(rows)) == 2 and len(hj.seeded_subset(rows, 1, seed=3)) == 1
+    asset = {"labels": {"x": {"test": labels, "selection": {}}}}
+    assert hj.labeler_labels(asset, "test") == {"x": labels}
+    assert list(hj.labeler_labels(asset, "test", rows[2:])["x"]) == [rows[2]["pair_id"]]
 
 
 def test_position_bias_of_a_labeler_that_always_says_1():

@@ -12,7 +12,7 @@ Every result is {value, ci_low, ci_high, n} with a bootstrap 95% interval (`stat
 rows (human judgments); a summary pair judged by several workers counts once per judgment, and its AI label,
 keyed by `data.pair_id`, is the same for each.
 
-SmolLM2-135M's labels take about 2.4 s a pair on 2 CPU cores, so they are measured once and committed
+SmolLM2-135M's labels take about 1 s a pair on 2 CPU cores (real posts are long), so they are measured once and committed
 (`assets/real/smollm2_labels_batch13.json`, PRECOMPUTED); `compute_smollm2_labels` recomputes them:
 `python -m rlaif_lib.experiments.human_judgments --out rlaif_lib/assets/real/smollm2_labels_batch13.json`.
 """
@@ -184,9 +184,12 @@ def alignment_of(labels_by_pair: dict, pairs: list[dict], min_strength=None) -> 
 
 
 
-def labeler_labels(asset: dict, split: str = "test") -> dict:
-    """{configuration name: labels keyed by pair_id} of the committed SmolLM2 labels on `split`."""
-    return {name: halves[split] for name, halves in asset["labels"].items() if split in halves}
+def labeler_labels(asset: dict, split: str = "test", pairs: list[dict] | None = None) -> dict:
+    """{configuration name: labels keyed by pair_id} of the committed SmolLM2 labels on `split`; with
+    `pairs`, only the labels of those pairs (a slice of the half)."""
+    keep = None if pairs is None else {data.pair_id(p) for p in pairs}
+    return {name: {k: v for k, v in halves[split].items() if keep is None or k in keep}
+            for name, halves in asset["labels"].items() if split in halves}
 
 
 def baseline_labels(pairs: list[dict], seed: int = 0) -> dict:
