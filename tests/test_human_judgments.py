@@ -126,7 +126,8 @@ def test_recomputing_the_labels_with_a_tiny_labeler(tiny_lm, tmp_path):
     assert out["selection"]["chosen"] in configs and set(out["labels"]) == set(configs)
     chosen = out["labels"][out["selection"]["chosen"]]
     assert set(chosen["test"]) == {p["pair_id"] for p in test}
-    assert all(len(v["test"]) == 2 and len(v["selection"]) == 2 for k, v in out["labels"].items() if k != out["selection"]["chosen"])
+    others = [v for k, v in out["labels"].items() if k != out["selection"]["chosen"]]
+    assert all(len(v["test"]) == 2 and len(v["selection"]) == 2 for v in others)
     exemplar = out["exemplars"][0]["pair_id"]
     assert all(exemplar not in v["selection"] for v in out["labels"].values())
 

@@ -12,8 +12,8 @@ Every result is {value, ci_low, ci_high, n} with a bootstrap 95% interval (`stat
 rows (human judgments); a summary pair judged by several workers counts once per judgment, and its AI label,
 keyed by `data.pair_id`, is the same for each.
 
-SmolLM2-135M's labels take about 1 s a pair on 2 CPU cores (real posts are long), so they are measured once and committed
-(`assets/real/smollm2_labels_batch13.json`, PRECOMPUTED); `compute_smollm2_labels` recomputes them:
+SmolLM2-135M's labels take about 0.7 s a pair on 2 CPU cores (real posts are long), so they are measured once
+and committed (`assets/real/smollm2_labels_batch13.json`, PRECOMPUTED); `compute_smollm2_labels` recomputes them:
 `python -m rlaif_lib.experiments.human_judgments --out rlaif_lib/assets/real/smollm2_labels_batch13.json`.
 """
 from __future__ import annotations
@@ -113,15 +113,15 @@ def _label(pairs, name: str, exemplars, cache_path, labeler=LABELER, base=None) 
     return {data.pair_id(p): _keep(r) for p, r in zip(pairs, rows)}, seconds
 
 
-def compute_smollm2_labels(n_selection: int | None = 50, n_test_subset: int | None = 50, seed: int = 0,
+def compute_smollm2_labels(n_selection: int | None = 50, n_test_subset: int | None = None, seed: int = 0,
                            cache_path="/tmp/rlaif_human_judgments_labels.jsonl", labeler=LABELER,
                            selection=None, test=None, base=None, configs=tuple(CONFIGS)) -> dict:
     """SmolLM2-135M's labels on batch 13, in the shape of the committed asset:
-    1. every configuration named in `configs` (CONFIGS: Base / Detailed, 0 / 1-shot; the exemplar chosen from the selection
-       half by `select_exemplars`) labels a seeded subset of `n_selection` selection pairs (its exemplar's post
-       left out), and the configuration with the best alignment there is chosen (`selection.choose`);
-    2. the chosen configuration labels the whole test half; the others a seeded subset of `n_test_subset` test
-       pairs (None: all), as 2 CPU cores cannot label every configuration on every pair in the time a class has.
+    1. every configuration named in `configs` (CONFIGS: Base / Detailed, 0 / 1-shot; the exemplar chosen from the
+       selection half by `select_exemplars`) labels a seeded subset of `n_selection` selection pairs (its
+       exemplar's post left out), and the configuration with the best alignment there is chosen (`selection.choose`);
+    2. the chosen configuration labels the whole test half; the others the whole half too (`n_test_subset`
+       None, as committed: about 25 minutes in all on 2 cores) or a seeded subset of that many test pairs.
     `base`: the LabelConfig whose other fields every configuration keeps (default LabelConfig()); `selection`,
     `test`: the halves' pairs (default `load_pairs`).
     Labels go through `label_pairs`'s disk cache at `cache_path`, so an interrupted job resumes."""
@@ -255,7 +255,8 @@ def _words(text: str) -> int:
 def _policy_sides(pairs: list[dict], policy: str) -> list[tuple[dict, int]]:
     """(pair, position of `policy`'s summary: 0 = summary_a, 1 = summary_b) for the pairs where exactly
     one summary comes from `policy`."""
-    return [(p, 0 if p["policy_a"] == policy else 1) for p in pairs if (p["policy_a"] == policy) != (p["policy_b"] == policy)]
+    return [(p, 0 if p["policy_a"] == policy else 1) for p in pairs
+            if (p["policy_a"] == policy) != (p["policy_b"] == policy)]
 
 
 def policy_win_rate(pairs: list[dict], policy: str = RLHF_POLICY) -> dict:
@@ -318,7 +319,8 @@ def embed(texts: list[str], batch_size: int = 32, max_length: int = 256) -> np.n
             with torch.no_grad():
                 h = enc(**x).last_hidden_state.float()
             m = x["attention_mask"][..., None].float()
-            _EMBEDDINGS.update(zip(chunk, torch.nn.functional.normalize((h * m).sum(1) / m.sum(1), dim=-1).cpu().numpy()))
+            unit = torch.nn.functional.normalize((h * m).sum(1) / m.sum(1), dim=-1)
+            _EMBEDDINGS.update(zip(chunk, unit.cpu().numpy()))
     return np.array([_EMBEDDINGS[t] for t in texts]).reshape(len(texts), -1)
 
 
@@ -326,7 +328,8 @@ def pair_features(pairs: list[dict], embed_fn=embed, with_post: bool = True) -> 
     """One row per pair: e(summary_a) - e(summary_b), and with `with_post` also e(post) * (e(a) - e(b))
     (which summary is closer to the post, dimension by dimension). Swapping a and b negates the row, so a
     reward model on it scores r(a) - r(b) for a reward r linear in these features."""
-    texts = sorted({t for p in pairs for t in ((p["summary_a"], p["summary_b"], p["post"]) if with_post else (p["summary_a"], p["summary_b"]))})
+    fields = ("summary_a", "summary_b", "post") if with_post else ("summary_a", "summary_b")
+    texts = sorted({p[f] for p in pairs for f in fields})
     vec = dict(zip(texts, embed_fn(texts))) if texts else {}
     diff = np.array([vec[p["summary_a"]] - vec[p["summary_b"]] for p in pairs])
     return np.hstack([diff, np.array([vec[p["post"]] for p in pairs]) * diff]) if with_post else diff
@@ -381,10 +384,12 @@ def embedding_reward_model(train: list[dict], test: list[dict], embed_fn=embed, 
     margin = x_test @ w
     length_diff = np.array([_words(p["summary_a"]) - _words(p["summary_b"]) for p in test], dtype=float)
     near = np.abs(length_diff) <= tolerance
-    longer = [0.5 if x["p_a"] == 0.5 else float((x["p_a"] > 0.5) == (c == 0)) for x, c in zip(length_labeler(test), c_test)]
+    longer = [0.5 if x["p_a"] == 0.5 else float((x["p_a"] > 0.5) == (c == 0))
+              for x, c in zip(length_labeler(test), c_test)]
     return {"accuracy": rm_accuracy(w, x_test, c_test), "train_accuracy": rm_accuracy(w, x_train, c_train),
             "longer_wins": bootstrap_mean(longer), "ridge": ridge, "features": int(x_train.shape[1]),
-            "n_train": len(train), "margin_length_corr": float(np.corrcoef(margin, length_diff)[0, 1]) if len(test) > 2 else float("nan"),
+            "n_train": len(train),
+            "margin_length_corr": float(np.corrcoef(margin, length_diff)[0, 1]) if len(test) > 2 else float("nan"),
             "near_equal_length": rm_accuracy(w, x_test[near], c_test[near]), "tolerance_words": tolerance,
             "longer_wins_near_equal_length": bootstrap_mean([v for v, k in zip(longer, near) if k])}
 
@@ -417,12 +422,15 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(description="Recompute SmolLM2-135M's labels on batch 13 (the committed asset).")
     parser.add_argument("--selection-pairs", type=int, default=50, help="distinct selection pairs to choose on")
-    parser.add_argument("--test-subset", type=int, default=50, help="distinct test pairs for the configurations not chosen (0: all)")
+    parser.add_argument("--test-subset", type=int, default=0,
+                        help="distinct test pairs for the configurations not chosen (0: all)")
     parser.add_argument("--cache", default="/tmp/rlaif_human_judgments_labels.jsonl")
-    parser.add_argument("--out", default=None, help="write the JSON here (e.g. rlaif_lib/assets/real/smollm2_labels_batch13.json)")
+    parser.add_argument("--out", default=None,
+                        help="write the JSON here (e.g. rlaif_lib/assets/real/smollm2_labels_batch13.json)")
     args = parser.parse_args()
     result = compute_smollm2_labels(args.selection_pairs, args.test_subset or None, cache_path=args.cache)
     text = json.dumps(result, indent=1)
     if args.out:
         Path(args.out).write_text(text + "\n")
-    print({k: result[k] for k in ("seconds", "pairs_per_second")}, result["selection"]["rows"], result["selection"]["chosen"])
+    print({k: result[k] for k in ("seconds", "pairs_per_second")}, result["selection"]["rows"],
+          result["selection"]["chosen"])
