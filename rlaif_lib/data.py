@@ -404,7 +404,8 @@ def load_comparisons(source: str, split: str | None = None, n: int | None = None
         config = "comparisons" if source == OPENAI_COMPARISONS else None
         ds = _load(source, "comparisons", split, check_comparison_rows, config=config)
     if len(ds):
-        ds = ds.filter(lambda info: info.get("post") is not None, input_columns="info")  # Reddit posts only
+        reddit = [i for i, info in enumerate(ds["info"]) if info.get("post") is not None]  # Reddit posts only
+        ds = ds if len(reddit) == len(ds) else ds.select(reddit)
         ds = _take(ds, n, seed)
     check_comparison_rows(ds)
     return ds

@@ -11,7 +11,10 @@ def collect_metrics(preset: Preset, results: dict) -> dict:
     """metrics.json from the stages' results (their done.json contents, by stage name)."""
     m = {"preset": preset.name, "stages": {k: v.get("seconds") for k, v in results.items()}}
     if results.get("sample", {}).get("rater_agreement") is not None:
-        m["human_rater_agreement"] = results["sample"]["rater_agreement"]
+        m["human_rater_agreement"] = results["sample"]["rater_agreement"]  # two simulated raters, each training pair
+        m["human_rater_agreement_n"] = results["sample"].get("n_train_pairs")
+    if results.get("sample", {}).get("longer_wins") is not None:  # how often the human labels prefer the longer summary
+        m["human_longer_wins"] = results["sample"]["longer_wins"]
     if "label" in results:
         lab = results["label"]
         m["labeler"] = {"name": lab["labeler"], "alignment": lab["alignment"]["value"], "alignment_ci": lab["alignment"],
@@ -33,6 +36,7 @@ def collect_metrics(preset: Preset, results: dict) -> dict:
         m["win_rate_length_controlled"] = ev.get("win_rate_length_controlled")
         m["gold_score"] = ev.get("gold_score")
         m["judge"] = ev.get("judge")
+        m["mean_words"] = ev.get("mean_words")
         if "sft" in (ev.get("gold_score") or {}):
             m["sft"] = {"gold_score": ev["gold_score"]["sft"]["value"]}
             m["reference"] = {"gold_score": ev["gold_score"]["reference"]["value"]}

@@ -85,11 +85,14 @@ def stage_sample(preset: Preset, run: RunFolder) -> dict:
     """Algorithm 2, first loop: the pairs to label. In the toy world, candidate pairs from the SFT
     policy, labeled by the simulated human raters too (OpenAI's comparisons, reproduced); on real
     data, the dataset's own human comparisons."""
+    from .method.labeling.baselines import longer_wins
+
     if not is_toy(preset):
         for split, n, name in (("train", preset.n_label_posts, "train"), ("validation", preset.n_test_pairs, "test")):
             rows = data.load_comparisons(preset.comparisons, split=split, n=n, seed=preset.seed)
             write_jsonl(run.comparisons(name), rows)
-        return {"note": "real data: comparisons come from the dataset"}
+        return {"note": "real data: comparisons come from the dataset",
+                "longer_wins": longer_wins(load_run_pairs(run, "train") + load_run_pairs(run, "test"))}
     from .method.sft import sample_pairs
 
     rng = random.Random(preset.seed)
@@ -108,6 +111,7 @@ def stage_sample(preset: Preset, run: RunFolder) -> dict:
             by_id = {p.id: p for p in posts}
             counts["rater_agreement"] = toy_world.rater_agreement(
                 [(by_id[p["id"]], p["summary_a"], p["summary_b"]) for p in pairs], seed=preset.seed)
+    counts["longer_wins"] = longer_wins(load_run_pairs(run, "train") + load_run_pairs(run, "test"))  # the raters' taste
     return counts
 
 
@@ -332,7 +336,8 @@ def stage_evaluate(preset: Preset, run: RunFolder) -> dict:
     write_jsonl(run.summaries, [{"id": r["id"], "reference": r["reference"], **{k: v[i] for k, v in summaries.items()}}
                                 for i, r in enumerate(rows)])
     judge_info = judge_record(is_toy(preset), preset.judge, preset.labeler, preset.same_size_labeler)
-    metrics = {"judge": judge_info, "win_rate": {}, "win_rate_length_controlled": {}}
+    metrics = {"judge": judge_info, "win_rate": {}, "win_rate_length_controlled": {},
+               "mean_words": {name: sum(len(s.split()) for s in summ) / max(len(summ), 1) for name, summ in summaries.items()}}
     if is_toy(preset):
         posts = toy_posts(preset, "eval")
         post_list = [posts[r["id"]] for r in rows]

@@ -85,6 +85,13 @@ def headline(src: Sources) -> str:
                      readings.position_reading(m)])
 
 
+def fidelity(src: Sources) -> str:
+    """The toy world beside OpenAI's real comparisons, measure by measure (`experiments.fidelity`)."""
+    from .experiments.fidelity import fidelity_table
+
+    return fidelity_table(src.metrics)
+
+
 def timings(src: Sources) -> str:
     from .report import timings_table
 
@@ -196,7 +203,7 @@ def gpu_estimates(src: Sources) -> str:
     return markdown_table(("colab", "gpu"), ("t4", "a100", "h100")).rstrip("\n")
 
 
-BLOCKS = {"results": results, "headline": headline, "demo-time": demo_time, "timings": timings, "timings-source": timings_source,
+BLOCKS = {"results": results, "headline": headline, "fidelity": fidelity, "demo-time": demo_time, "timings": timings, "timings-source": timings_source,
           "install": install, "sweep-setup": sweep_setup, "sweep": sweep_block, "sweep-reading": sweep_reading,
           "sweep-profiles": sweep_profiles, "selection-setup": selection_setup, "selection": selection,
           "gpu-estimates": gpu_estimates}

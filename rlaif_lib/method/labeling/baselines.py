@@ -20,6 +20,16 @@ def length_labeler(pairs) -> list[dict]:
                          for p in pairs], "longer-wins")
 
 
+def longer_wins(pairs) -> dict:
+    """How often the human chose the longer summary (characters, as `length_labeler` counts them), over the
+    pairs whose summaries differ in length: {value, ci_low, ci_high, n}. Real raters prefer longer summaries;
+    the paper's length-controlled win rates (Table 8) exist because of it."""
+    from ...stats import bootstrap_mean
+
+    return bootstrap_mean([float((len(p["summary_a"].strip()) > len(p["summary_b"].strip())) == (p["choice"] == 0))
+                           for p in pairs if len(p["summary_a"].strip()) != len(p["summary_b"].strip())])
+
+
 def random_labeler(pairs, seed: int = 0) -> list[dict]:
     """A coin flip per pair (hard labels): alignment ~ 50% by construction."""
     rng = np.random.default_rng(seed)
