@@ -218,3 +218,121 @@ def agreement_reading(metrics: dict) -> Reading:
     rel = "inside" if lo <= 100 * value <= hi else "below" if 100 * value < lo else "above"
     return Reading(f"Two raters of this run agree on {fmt_pct(value)} of pairs: {rel} the {lo}-{hi}% of "
                    f"the paper's human raters.", f"agreement-{rel}")
+
+
+# ----------------------------------------------------------------------------- like for like with the paper
+LENGTH_MARGIN = 0.05  # a policy within ±5% of SFT's mean words writes "about as long" summaries
+RL_POLICIES = ("rlaif", "rlhf", "drlaif", "rlaif_same_size")
+
+
+def _names(keys, suffix: str = "") -> str:
+    """"RLAIF", "RLAIF and RLHF", "RLAIF, RLHF and d-RLAIF" (with `suffix` "s": "RLAIF's and RLHF's")."""
+    names = [POLICY_NAMES.get(k, k) + ("'" + suffix if suffix else "") for k in keys]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _steps_note(metrics: dict, preset: dict) -> Reading | None:
+    """d-RLAIF's RL steps (`drlaif_steps`) against the other policies' (`rl.max_steps`), when they differ."""
+    trained = [k for k in RL_POLICIES if isinstance(lookup(metrics, f"rl.{k}"), dict)]
+    if "drlaif" not in trained or len(trained) < 2:
+        return None
+
+    def steps_of(k):  # the preset's budget; without a preset, the last step the run recorded
+        return lookup(preset, "drlaif_steps" if k == "drlaif" else "rl.max_steps") or lookup(metrics, f"rl.{k}.step")
+
+    d, others = steps_of("drlaif"), [k for k in trained if k != "drlaif"]
+    steps = {steps_of(k) for k in others}
+    s = steps.pop() if len(steps) == 1 else None
+    if not finite(d) or not finite(s) or d == s:
+        return None
+    rel = "fewer" if d < s else "more"
+    return Reading(f"d-RLAIF trained {d:g} RL steps, {rel} than {_names(others, 's')} {s:g} (the preset's "
+                   f"`drlaif_steps` and `rl.max_steps`), so its win rate is not like for like with theirs.",
+                   f"steps:{rel}")
+
+
+def _length_note(metrics: dict) -> Reading | None:
+    """Whether the RL policies wrote longer, shorter or about as long summaries as SFT (`mean_words`), beside
+    the paper's RL policies, which wrote longer ones (why its Table 8 controls for length)."""
+    words = metrics.get("mean_words") or {}
+    sft = words.get("sft")
+    rows = {k: words[k] for k in RL_POLICIES if finite(words.get(k))}
+    if not finite(sft) or sft <= 0 or not rows:
+        return None
+    kinds = {"longer" if w > sft * (1 + LENGTH_MARGIN) else "shorter" if w < sft * (1 - LENGTH_MARGIN)
+             else "about as long" for w in rows.values()}
+    table8 = "which is why its Table 8 controls for length"
+    if kinds == {"longer"}:
+        lead = f"The RL policies wrote summaries longer than SFT's, as the paper's did ({table8})"
+    elif "longer" in kinds:
+        lead = (f"Some RL policies wrote summaries longer than SFT's and some did not; the paper's all wrote longer "
+                f"ones ({table8})")
+    else:
+        said = {"shorter": "shorter than", "about as long": "about as long as"}
+        lead = (f"The RL policies wrote summaries {' or '.join(v for k, v in said.items() if k in kinds)} SFT's, "
+                f"whereas the paper's wrote longer ones ({table8})")
+    detail = ", ".join(f"{POLICY_NAMES.get(k, k)} {w:.1f}" for k, w in {"sft": sft, **rows}.items())
+    return Reading(f"{lead}: mean words {detail} (within ±{100 * LENGTH_MARGIN:g}% of SFT's counts as about as "
+                   f"long).", "length:" + ",".join(sorted(k.replace(" ", "-") for k in kinds)))
+
+
+def _judge_note(metrics: dict, preset: dict) -> Reading | None:
+    """Who judges the kit's win rates (metrics `judge`) against the paper's human raters."""
+    judge = metrics.get("judge")
+    if not judge:
+        return None
+    if isinstance(judge, dict):
+        kind, what = judge.get("kind"), judge.get("description") or judge.get("name") or ""
+    else:  # a string in older runs
+        kind, what = ("gold" if str(judge).startswith("simulated") else "ai"), str(judge)
+    labels = (" The kit's \"human\" labels (RLHF's reward model, the labeler's alignment) are simulated too."
+              if preset.get("comparisons") == "toy" or kind == "gold" else "")
+    if kind == "gold":
+        return Reading(f"The kit's win rates are judged by the toy world's SIMULATED human rater (its gold score), "
+                       f"the paper's by people.{labels}", "judge:simulated")
+    return Reading(f"The kit's win rates are judged by an AI ({what}), the paper's by people.{labels}", "judge:ai")
+
+
+def _labeler_note(metrics: dict, preset: dict) -> Reading | None:
+    """The kit's AI labeler, with its size when its name gives one ("135m"), against the paper's PaLM 2 labelers."""
+    name = lookup(metrics, "labeler.name") or preset.get("labeler")
+    if not name:
+        return None
+    import re
+
+    size = re.search(r"(?<![\d.])(\d+(?:\.\d+)?)([mb])(?![a-z])", str(name).lower())
+    size = f", {size[1]}{size[2].upper()} parameters" if size else ""
+    return Reading(f"The AI labeler is {name}{size}; the paper's are PaLM 2 models "
+                   f"({', '.join(k.replace('PaLM 2 ', '') for k in paper.LABELER_SIZE)}), whose sizes it does not "
+                   f"state.", "labeler")
+
+
+def _n_note(metrics: dict) -> Reading | None:
+    """How many posts and pairs each kit number rests on, and the widest of their intervals."""
+    groups = {"win rates": (list((metrics.get("win_rate") or {}).values()), "held-out posts"),
+              "the labeler's alignment": ([lookup(metrics, "labeler.alignment_ci")], "test pairs"),
+              "the reward models' accuracies": ([metrics.get(k) for k in ("reward_model", "reward_model_rlhf")],
+                                                "test pairs")}
+    said, widest = {}, 0.0
+    for what, (ds, unit) in groups.items():
+        ds = [d for d in ds if isinstance(d, dict) and finite(d.get("n"))]
+        if ds:
+            said.setdefault((", ".join(str(n) for n in sorted({d["n"] for d in ds})), unit), []).append(what)
+            widest = max([widest] + [(d["ci_high"] - d["ci_low"]) / 2 for d in ds
+                                     if finite(d.get("ci_high")) and finite(d.get("ci_low"))])
+    if not said:
+        return None
+    parts = [f"{' and '.join(whats)} over n={n} {unit}" for (n, unit), whats in said.items()]
+    return Reading(f"Sample sizes: {'; '.join(parts)}; the widest of these 95% intervals reaches ±{100 * widest:.1f} "
+                   f"points from its estimate, so set a kit number beside the paper's with its interval.", "n")
+
+
+def paper_comparison_notes(metrics: dict, preset: dict | None = None) -> list[Reading]:
+    """What differs between a kit number and the paper's beside it, one sentence each, built from the run's
+    `metrics` (metrics.json) and `preset` (preset.json): d-RLAIF's RL steps against the others' (only when they
+    differ), the RL policies' summary lengths against SFT's, who judges the win rates, the labeler's size, and
+    the n behind each number. A note whose numbers the run lacks is left out."""
+    preset = preset or {}
+    notes = (_steps_note(metrics, preset), _length_note(metrics), _judge_note(metrics, preset),
+             _labeler_note(metrics, preset), _n_note(metrics))
+    return [n for n in notes if n]

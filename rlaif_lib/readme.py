@@ -7,7 +7,7 @@ kit's committed measurements, into the files' generated blocks.
     python -m rlaif_lib.readme --measure-install .venv   # record .venv's size in docs/install.json
 
 A generated block is `<!-- generated:NAME -->` ... `<!-- /generated:NAME -->`; `BLOCKS` maps each NAME to the
-function that prints it. The sources: the run folder's metrics.json and resources.json (written around
+function that prints it. The sources: the run folder's metrics.json, preset.json and resources.json (written around
 `make demo` by benchmarks/peak_memory.py), the committed labeler sweep (`sweep.load_committed`), the
 committed labeling-configuration selection (`labeling.selection.load_selection`), the GPU estimates
 (`estimate.markdown_table`) and the install record docs/install.json (`measure_install`).
@@ -30,7 +30,7 @@ BLOCK = re.compile(r"(<!-- generated:([\w-]+) -->)(.*?)(<!-- /generated:\2 -->)"
 
 @dataclass
 class Sources:
-    """Where the numbers come from: a run folder (metrics.json, resources.json when present) and the
+    """Where the numbers come from: a run folder (metrics.json; preset.json and resources.json when present) and the
     committed measurements, each read once, when a block first needs it."""
 
     run: Path = EXAMPLE_RUN
@@ -40,6 +40,11 @@ class Sources:
     @cached_property
     def metrics(self) -> dict:
         return json.loads((Path(self.run) / "metrics.json").read_text())
+
+    @cached_property
+    def preset(self) -> dict:
+        path = Path(self.run) / "preset.json"
+        return json.loads(path.read_text()) if path.exists() else {}
 
     @cached_property
     def resources(self) -> dict | None:
@@ -83,6 +88,14 @@ def headline(src: Sources) -> str:
     names = [n for n in ("rlhf_vs_sft", "rlaif_vs_sft") if n in (m.get("win_rate") or {})]
     return " ".join([*(readings.win_reading(m, n) for n in names), readings.alignment_reading(m),
                      readings.position_reading(m)])
+
+
+def comparison_notes(src: Sources) -> str:
+    """What differs between the results table's two columns (`readings.paper_comparison_notes`), from the run's
+    metrics.json and preset.json; the report and the talk print the same notes."""
+    from . import readings
+
+    return "**Like for like?** " + " ".join(readings.paper_comparison_notes(src.metrics, src.preset))
 
 
 def fidelity(src: Sources) -> str:
@@ -203,8 +216,9 @@ def gpu_estimates(src: Sources) -> str:
     return markdown_table(("colab", "gpu"), ("t4", "a100", "h100")).rstrip("\n")
 
 
-BLOCKS = {"results": results, "headline": headline, "fidelity": fidelity, "demo-time": demo_time, "timings": timings, "timings-source": timings_source,
-          "install": install, "sweep-setup": sweep_setup, "sweep": sweep_block, "sweep-reading": sweep_reading,
+BLOCKS = {"results": results, "comparison-notes": comparison_notes, "headline": headline, "fidelity": fidelity,
+          "demo-time": demo_time, "timings": timings, "timings-source": timings_source, "install": install,
+          "sweep-setup": sweep_setup, "sweep": sweep_block, "sweep-reading": sweep_reading,
           "sweep-profiles": sweep_profiles, "selection-setup": selection_setup, "selection": selection,
           "gpu-estimates": gpu_estimates}
 

@@ -150,3 +150,74 @@ def test_report_prints_the_readings_and_follows_altered_metrics(tmp_path):
     flipped["win_rate"]["rlaif_vs_sft"] = _iv(0.30, 0.35, 0.40, n=200)
     text = write_report(run, flipped).read_text()
     assert "- RLAIF loses to SFT: 35.0% [30.0, 40.0], n=200;" in text and "RLAIF beats SFT" not in text
+
+
+# ----------------------------------------------------------------------------- like for like with the paper
+def _run():
+    return json.loads((EXAMPLE / "metrics.json").read_text()), json.loads((EXAMPLE / "preset.json").read_text())
+
+
+def _note(notes, claim_prefix):
+    found = [n for n in notes if n.claim.startswith(claim_prefix)]
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
+def test_comparison_notes_state_the_example_runs_differences_from_its_numbers():
+    metrics, preset = _run()
+    notes = readings.paper_comparison_notes(metrics, preset)
+    assert [n.claim.split(":")[0] for n in notes] == ["steps", "length", "judge", "labeler", "n"]
+    steps = _note(notes, "steps")
+    assert steps.claim == "steps:fewer"
+    assert (f"d-RLAIF trained {preset['drlaif_steps']} RL steps, fewer than RLAIF's and RLHF's "
+            f"{preset['rl']['max_steps']}") in steps
+    length = _note(notes, "length")
+    assert all(f"{POLICY} {metrics['mean_words'][key]:.1f}" in length
+               for key, POLICY in (("sft", "SFT"), ("rlaif", "RLAIF"), ("rlhf", "RLHF"), ("drlaif", "d-RLAIF")))
+    assert "Table 8" in length and "SIMULATED" in _note(notes, "judge")
+    assert "135M parameters" in _note(notes, "labeler") and "PaLM 2" in _note(notes, "labeler")
+    n = _note(notes, "n")
+    assert f"n={metrics['win_rate']['rlaif_vs_sft']['n']} held-out posts" in n
+    assert f"n={metrics['labeler']['alignment_ci']['n']} test pairs" in n
+
+
+def test_comparison_notes_follow_altered_presets_and_metrics():
+    metrics, preset = _run()
+    same = copy.deepcopy(preset)
+    same["drlaif_steps"] = preset["rl"]["max_steps"]
+    assert _note(readings.paper_comparison_notes(metrics, same), "steps") is None  # equal budgets: no note
+    more = copy.deepcopy(preset)
+    more["drlaif_steps"], more["rl"]["max_steps"] = 50, 12
+    steps = _note(readings.paper_comparison_notes(metrics, more), "steps")
+    assert steps.claim == "steps:more" and "d-RLAIF trained 50 RL steps, more than RLAIF's and RLHF's 12" in steps
+    no_drlaif = copy.deepcopy(metrics)
+    del no_drlaif["rl"]["drlaif"]
+    assert _note(readings.paper_comparison_notes(no_drlaif, preset), "steps") is None
+
+    def length(words):
+        return _note(readings.paper_comparison_notes(dict(metrics, mean_words=words), preset), "length")
+
+    longer = length({"sft": 20.0, "rlaif": 26.0, "rlhf": 30.0})
+    assert longer.claim == "length:longer" and "longer than SFT's, as the paper's did" in longer
+    assert "RLAIF 26.0" in longer and "shorter" not in longer
+    shorter = length({"sft": 20.0, "rlaif": 15.0, "rlhf": 16.0})
+    assert shorter.claim == "length:shorter" and "shorter than SFT's, whereas the paper's wrote longer" in shorter
+    even = length({"sft": 20.0, "rlaif": 20.4})
+    assert even.claim == "length:about-as-long" and "about as long as SFT's" in even and "shorter" not in even
+    assert length({"sft": 20.0, "rlaif": 30.0, "rlhf": 10.0}).claim == "length:longer,shorter"
+    assert length({}) is None
+
+    ai = dict(metrics, judge={"kind": "ai", "name": "qwen-3b", "description": "AI judge qwen-3b"})
+    judge = _note(readings.paper_comparison_notes(ai, dict(preset, comparisons="openai")), "judge")
+    assert judge.claim == "judge:ai" and "AI judge qwen-3b" in judge and "SIMULATED" not in judge
+    assert _note(readings.paper_comparison_notes(dict(metrics, judge=None), preset), "judge") is None
+
+    labeler = copy.deepcopy(metrics)
+    labeler["labeler"]["name"] = "qwen2.5-1.5b-instruct"
+    assert "1.5B parameters" in _note(readings.paper_comparison_notes(labeler, preset), "labeler")
+
+    bigger = copy.deepcopy(metrics)
+    for d in bigger["win_rate"].values():
+        d["n"] = 1000
+    assert "n=1000 held-out posts" in _note(readings.paper_comparison_notes(bigger, preset), "n")
+    assert readings.paper_comparison_notes({}) == []  # a run with nothing measured: no notes, no error
