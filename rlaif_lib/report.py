@@ -84,7 +84,9 @@ def plot_curves(run, figures: Path) -> list[str]:
 
 def write_report(run, metrics: dict) -> Path:
     """Write report.md and report.html for the run folder `run` from its `metrics`. Each table is followed
-    by the sentences of `rlaif_lib.readings` that state its result (the talk prints the same ones)."""
+    by the sentences of `rlaif_lib.readings` that state its result (the talk prints the same ones); after the
+    tables set beside the paper's, the notes on what differs from the paper (from `metrics` and the run's
+    preset.json)."""
     run = RunFolder(Path(run))
     figs = plot_curves(run, run.figures)
     lines = [f"# RLAIF kit: run report ({metrics.get('preset')})", "", "## Stage timings", "",
@@ -126,6 +128,9 @@ def write_report(run, metrics: dict) -> Path:
         lines += ["", "## Win rates (Table 1)", "",
                   markdown_table(["comparison", "this run", "length-controlled", "paper"], rows), ""]
         lines += [f"- {readings.win_reading(metrics, name)}" for name in metrics["win_rate"]]
+    notes = readings.paper_comparison_notes(metrics, _load(run.preset) or {})
+    if notes:
+        lines += ["", "## Like for like? What differs from the paper", "", *(f"- {n}" for n in notes)]
     if metrics.get("gold_score"):
         rows = [[k, f"{v['value']:.3f} [{v['ci_low']:.3f}, {v['ci_high']:.3f}]"]
                 for k, v in metrics["gold_score"].items()]
