@@ -241,7 +241,9 @@ class Deck:
                "has_sweep": bool(sweep_points(self.sweep)[0]), "sweep_png": sweep_png(self.sweep_path),
                "get": partial(lookup, m), "pair": lambda name: " vs ".join(policy_pair(name)),
                "policy": lambda name: readings.POLICY_NAMES.get(name, name),
-               "techniques_reading": partial(self.reading, readings.techniques_reading, rows)}
+               "techniques_reading": partial(self.reading, readings.techniques_reading, rows),
+               "comparison_notes": [html.escape(n, quote=False)
+                                    for n in readings.paper_comparison_notes(m, self.preset)]}
         for name in ("win_verdict", "win_reading", "position_reading", "alignment_reading", "rm_reading",
                      "gold_reading", "agreement_reading"):
             ctx[name] = partial(self.reading, getattr(readings, name), m)

@@ -182,6 +182,16 @@ def test_every_reading_is_the_library_sentence_for_the_run(deck):
     assert {t for t, claim in by_text.items() if claim} <= shown, "a reading of the run is missing from the slides"
 
 
+def test_like_for_like_notes_are_in_the_table_1_slides_notes(deck):
+    """The notes on what differs from the paper, as rlaif_lib.readings prints them for the run, reach the
+    rendered deck's speaker notes (Marp's notes export), on the Table 1 slide."""
+    metrics = json.loads((EXAMPLE / "metrics.json").read_text())
+    notes = readings.paper_comparison_notes(metrics, json.loads((EXAMPLE / "preset.json").read_text()))
+    assert len(notes) >= 4
+    exported = " ".join((OUT / "talk.notes.txt").read_text().split())
+    assert all(" ".join(n.split()) in exported for n in notes), "a like-for-like note is missing from the notes"
+
+
 def _pdf_pages(pdf: bytes) -> int:
     """Page objects in a PDF, looking inside its compressed object streams too."""
     import zlib
@@ -209,6 +219,26 @@ def test_pdf_and_screenshots(deck):
 def _render(metrics: dict, preset: dict | None = None) -> tuple[str, "build.Deck"]:
     deck = build.Deck(EXAMPLE, metrics, preset or {}, demo_text="demo", demo_source="stored")
     return build.render(build.TEMPLATE.read_text(), deck), deck
+
+
+def _table_1_notes(text: str) -> str:
+    slide = next(s for s in build.split_slides(text)[1] if "# Results: win rates (Table 1)" in s)
+    return " ".join(" ".join(build.NOTES.findall(slide)).split())
+
+
+def test_like_for_like_notes_follow_the_run():
+    """The Table 1 slide's speaker notes carry the run's like-for-like notes, and change with its numbers."""
+    metrics = json.loads((EXAMPLE / "metrics.json").read_text())
+    preset = json.loads((EXAMPLE / "preset.json").read_text())
+    text, _ = _render(metrics, preset)
+    notes = _table_1_notes(text)
+    assert "Like for like?" in notes
+    assert all(" ".join(n.split()) in notes for n in readings.paper_comparison_notes(metrics, preset))
+    assert f"d-RLAIF trained {preset['drlaif_steps']} RL steps, fewer than" in notes
+    longer = dict(metrics, mean_words={"sft": 20.0, "rlaif": 30.0, "rlhf": 30.0, "drlaif": 30.0})
+    notes = _table_1_notes(_render(longer, dict(preset, drlaif_steps=preset["rl"]["max_steps"]))[0])
+    assert "longer than SFT's, as the paper's did" in notes and "d-RLAIF trained" not in notes
+    assert "Like for like?" not in _table_1_notes(_render({"preset": "micro"})[0])  # nothing measured: no notes
 
 
 def test_a_run_without_later_stages_renders_as_not_measured():
