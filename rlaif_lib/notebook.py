@@ -62,3 +62,43 @@ def ensure(preset: Preset, run: RunFolder, stages) -> dict:
     metrics = pipeline.run(preset, run, stages=[s for s in STAGES if s in stages or s in done])
     write_report(run, metrics)
     return metrics
+
+
+# ---------------------------------------------------------------------------------------------
+# Sentences a notebook prints about its own numbers: the direction of a result is read off the 95% interval,
+# never typed beside the cell (see rlaif_lib/readings.py, whose rules these follow).
+def pct(d) -> str:
+    """'63.4% [60.5%, 66.9%]' for an interval dict (value, ci_low, ci_high), 'not measured' without one."""
+    from .readings import interval
+
+    iv = interval(d)
+    return f"{iv[0]:.1%} [{iv[1]:.1%}, {iv[2]:.1%}]" if iv else "not measured"
+
+
+def side(d, ref: float = 0.5) -> str:
+    """'above', 'below' or 'contains': where d's 95% interval lies relative to `ref`; '' without an interval."""
+    from .readings import interval, side_of
+
+    iv = interval(d)
+    return side_of(iv, ref) if iv else ""
+
+
+def beats(d, a: str, b: str, ref: float = 0.5) -> str:
+    """"A beats B" when the win rate d's interval lies above `ref`, "A loses to B" below it, "A and B cannot be
+    told apart at this n" when it contains it; the interval follows in brackets."""
+    s = side(d, ref)
+    if not s:
+        return f"{a} vs {b}: not measured in this run"
+    verb = {"above": f"{a} beats {b}", "below": f"{a} loses to {b}",
+            "contains": f"{a} and {b} cannot be told apart at this n"}[s]
+    return f"{verb} (win rate {pct(d)})"
+
+
+def versus(d1, d2) -> str:
+    """'above', 'below' or 'overlap': interval d1 against interval d2 ('' when either is missing)."""
+    from .readings import interval
+
+    a, b = interval(d1), interval(d2)
+    if not (a and b):
+        return ""
+    return "above" if a[1] > b[2] else "below" if a[2] < b[1] else "overlap"
