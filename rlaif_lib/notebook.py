@@ -68,11 +68,11 @@ def ensure(preset: Preset, run: RunFolder, stages) -> dict:
 # Sentences a notebook prints about its own numbers: the direction of a result is read off the 95% interval,
 # never typed beside the cell (see rlaif_lib/readings.py, whose rules these follow).
 def pct(d) -> str:
-    """'63.4% [60.5%, 66.9%]' for an interval dict (value, ci_low, ci_high), 'not measured' without one."""
+    """'63.4% [60.5, 66.9]' for an interval dict (value, ci_low, ci_high; `stats.fmt_ci`), 'not measured' without one."""
     from .readings import interval
+    from .stats import fmt_ci
 
-    iv = interval(d)
-    return f"{iv[0]:.1%} [{iv[1]:.1%}, {iv[2]:.1%}]" if iv else "not measured"
+    return fmt_ci(d, n=False) if interval(d) else "not measured"
 
 
 def side(d, ref: float = 0.5) -> str:
