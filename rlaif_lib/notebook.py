@@ -97,8 +97,7 @@ def beats(d, a: str, b: str, ref: float = 0.5) -> str:
 def versus(d1, d2) -> str:
     """'above', 'below' or 'overlap': interval d1 against interval d2 ('' when either is missing)."""
     from .readings import interval
+    from .readings import versus as compare
 
     a, b = interval(d1), interval(d2)
-    if not (a and b):
-        return ""
-    return "above" if a[1] > b[2] else "below" if a[2] < b[1] else "overlap"
+    return compare(a, b) if a and b else ""

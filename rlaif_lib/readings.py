@@ -63,7 +63,7 @@ def side_of(iv, x: float) -> str:
     return "above" if lo > x else "below" if hi < x else "contains"
 
 
-def _versus(a, b) -> str:
+def versus(a, b) -> str:
     """'above', 'below' or 'overlap': interval a against interval b."""
     return "above" if a[1] > b[2] else "below" if a[2] < b[1] else "overlap"
 
@@ -145,7 +145,7 @@ def alignment_reading(metrics: dict) -> Reading:
     for key, label in BASELINE_NAMES.items():
         base = interval(lookup(metrics, f"labeler.baselines.{key}"))
         if base:
-            rel = _versus(iv, base)
+            rel = versus(iv, base)
             parts.append({"above": f"it beats {label}", "below": f"{label} beats it",
                           "overlap": f"it cannot be told apart from {label}"}[rel]
                          + f" ({fmt_ci(metrics['labeler']['baselines'][key], n=False)})")
@@ -167,7 +167,7 @@ def rm_reading(metrics: dict) -> Reading:
             "above": "better than chance", "below": "worse than chance", "contains": "not distinguishable from chance"}[side])
         claims.append(f"{key}-{side}")
     if len(ivs) == 2:
-        rel = _versus(ivs["reward_model"], ivs["reward_model_rlhf"])
+        rel = versus(ivs["reward_model"], ivs["reward_model_rlhf"])
         parts.append({"above": "RLAIF's is the more accurate", "below": "RLHF's is the more accurate",
                       "overlap": "the two cannot be told apart"}[rel])
         claims.append(f"rlaif_vs_rlhf:{rel}")
@@ -184,7 +184,7 @@ def gold_reading(metrics: dict) -> Reading:
     groups = {"above": [], "below": [], "overlap": []}
     for name, d in gold.items():
         if name not in ("sft", "reference"):
-            groups[_versus(interval(d), sft) if interval(d) else "overlap"].append(name)
+            groups[versus(interval(d), sft) if interval(d) else "overlap"].append(name)
     words = {"above": "clearly above SFT", "below": "clearly below SFT", "overlap": "overlapping SFT's interval"}
     parts = [", ".join(POLICY_NAMES.get(n, n) for n in names) + " " + words[k] for k, names in groups.items() if names]
     claim = ";".join(f"{k}:{','.join(v)}" for k, v in groups.items())
