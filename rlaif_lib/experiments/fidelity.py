@@ -49,8 +49,7 @@ def real_side() -> dict:
     chosen = asset["selection"]["chosen"]
     smollm2 = hj.labeler_labels(asset, "test")[chosen]
     distinct = hj.unique_pairs(test)
-    mine, other, won = hj.policy_summaries(everything)
-    words = lambda texts: sum(len(t.split()) for t in texts) / len(texts)  # noqa: E731
+    lengths = hj.word_lengths(everything)
     return {
         "human labels prefer the longer summary": longer_wins(everything),
         "two raters agree": hj.inter_annotator_agreement(everything),
@@ -58,8 +57,8 @@ def real_side() -> dict:
         "alignment: longer wins": alignment(length_labeler(test), test),
         "alignment: MiniLM similarity": hj.alignment_of(dict(zip(map(data.pair_id, distinct), embedding_labeler(distinct))), test),
         "alignment: SmolLM2-135M": hj.alignment_of(smollm2, test),
-        "human win rate, RL policy vs SFT": bootstrap_mean(won),
-        "RL policy's length / SFT's": words(mine) / words(other),
+        "human win rate, RL policy vs SFT": hj.policy_win_rate(everything),
+        "RL policy's length / SFT's": lengths["policy"]["value"] / lengths["other"]["value"],
         "_about": {"labeler": f"SmolLM2-135M-Instruct, {chosen}", "rl_policy": hj.RLHF_POLICY,
                    "sft_policy": hj.SFT_POLICY, "n_judgments": len(everything), "n_test": len(test),
                    "note": hj.SLICE_NOTE},
