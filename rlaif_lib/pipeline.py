@@ -87,12 +87,13 @@ def stage_sample(preset: Preset, run: RunFolder) -> dict:
     data, the dataset's own human comparisons."""
     from .method.labeling.baselines import longer_wins
 
+    labelled = []  # every human-labelled pair of both splits: how often the labels prefer the longer summary
     if not is_toy(preset):
         for split, n, name in (("train", preset.n_label_posts, "train"), ("validation", preset.n_test_pairs, "test")):
             rows = data.load_comparisons(preset.comparisons, split=split, n=n, seed=preset.seed)
             write_jsonl(run.comparisons(name), rows)
-        return {"note": "real data: comparisons come from the dataset",
-                "longer_wins": longer_wins(load_run_pairs(run, "train") + load_run_pairs(run, "test"))}
+            labelled += data.comparisons_to_pairs(rows)
+        return {"note": "real data: comparisons come from the dataset", "longer_wins": longer_wins(labelled)}
     from .method.sft import sample_pairs
 
     rng = random.Random(preset.seed)
@@ -106,12 +107,13 @@ def stage_sample(preset: Preset, run: RunFolder) -> dict:
         )
         rows = toy_world.rated_comparisons(posts, pairs, rng, split="train" if name == "train" else "valid1")
         write_jsonl(run.comparisons(name), rows)
+        labelled += data.comparisons_to_pairs(rows)
         counts[f"n_{name}_pairs"] = len(rows)
         if name == "train":  # how often two simulated raters agree on *these* pairs (OpenAI's: 73-77% on theirs)
             by_id = {p.id: p for p in posts}
             counts["rater_agreement"] = toy_world.rater_agreement(
                 [(by_id[p["id"]], p["summary_a"], p["summary_b"]) for p in pairs], seed=preset.seed)
-    counts["longer_wins"] = longer_wins(load_run_pairs(run, "train") + load_run_pairs(run, "test"))  # the raters' taste
+    counts["longer_wins"] = longer_wins(labelled)
     return counts
 
 
