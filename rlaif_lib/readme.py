@@ -86,7 +86,9 @@ def headline(src: Sources) -> str:
 
     m = src.metrics
     names = [n for n in ("rlhf_vs_sft", "rlaif_vs_sft") if n in (m.get("win_rate") or {})]
-    return " ".join([*(readings.win_reading(m, n) for n in names), readings.alignment_reading(m),
+    toy = (m.get("judge") or {}).get("kind") == "gold"
+    simulated = ["With the toy world's SIMULATED raters as the humans and the judge:"] if toy else []
+    return " ".join([*simulated, *(readings.win_reading(m, n) for n in names), readings.alignment_reading(m),
                      readings.position_reading(m)])
 
 

@@ -89,7 +89,11 @@ def write_report(run, metrics: dict) -> Path:
     preset.json)."""
     run = RunFolder(Path(run))
     figs = plot_curves(run, run.figures)
-    lines = [f"# RLAIF kit: run report ({metrics.get('preset')})", "", "## Stage timings", "",
+    lines = [f"# RLAIF kit: run report ({metrics.get('preset')})", ""]
+    if (metrics.get("judge") or {}).get("kind") == "gold":
+        lines += ["This run lives in the toy world: its \"human\" labels, its win-rate judge and its gold scores are "
+                  "SIMULATED raters, not people.", ""]
+    lines += ["## Stage timings", "",
              markdown_table(["stage", "seconds"], metrics.get("stages", {}).items())]
     if "labeler" in metrics:
         lab = metrics["labeler"]
@@ -180,7 +184,8 @@ def results_table(metrics: dict) -> str:
              "rlaif_same_size_vs_sft": "same-size RLAIF vs SFT", "rlaif_vs_rlhf": "RLAIF vs RLHF"}
     rows += [(f"win rate {name}", fmt_ci(win[key]), f"{paper.WIN_RATE[key]}%")
              for key, name in names.items() if key in win]
-    return markdown_table(["measure", f"this kit ({metrics.get('preset')})", "paper (PaLM 2)"], rows)
+    simulated = ", SIMULATED raters" if (metrics.get("judge") or {}).get("kind") == "gold" else ""
+    return markdown_table(["measure", f"this kit ({metrics.get('preset')}{simulated})", "paper (PaLM 2)"], rows)
 
 
 def timings_table(metrics: dict, resources: dict | None = None) -> str:

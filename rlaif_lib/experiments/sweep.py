@@ -374,7 +374,8 @@ def reading_text(result: dict) -> str:
     """`reading` in sentences, every number from the sweep (for the notebook and the report)."""
     r, out = reading(result), []
     if r["rlhf"]:
-        out.append(f"RLHF (human labels) beats SFT {r['rlhf']['win_rate_vs_sft']:.1%} of the time.")
+        out.append("RLHF (human labels: the toy world's simulated raters) beats SFT "
+                   f"{r['rlhf']['win_rate_vs_sft']:.1%} of the time.")
     m = r["lowest_alignment_matching_rlhf"]
     if m:
         out.append(f"The least aligned simulated labeler whose RLAIF policy cannot be told from RLHF's (win rate vs "
