@@ -2,13 +2,14 @@
 openai/summarize_from_feedback "comparisons" rows, so every stage runs unchanged on either."""
 from __future__ import annotations
 
-from .posts import Post, format_prompt
+from .posts import Post, author_tldr, format_prompt
 from .raters import human_preference
 
 
 def sft_rows(posts: list[Post]) -> list[dict]:
-    """trl-lib/tldr rows: {"prompt": ..., "completion": " " + reference}."""
-    return [{"prompt": format_prompt(p), "completion": " " + p.reference} for p in posts]
+    """trl-lib/tldr rows: {"prompt": ..., "completion": " " + the author's own TL;DR}: like the real
+    dataset's, of mixed quality (`posts.author_tldr`), not the ideal `post.reference`."""
+    return [{"prompt": format_prompt(p), "completion": " " + author_tldr(p)} for p in posts]
 
 
 def comparison_row(post: Post, summary_a: str, summary_b: str, choice: int, confidence: int | None,

@@ -2,18 +2,26 @@
 
     score = clip(coverage * coherence - WRONG_FACT_COST * wrong_facts - length_penalty - repetition, 0, 1)
 
-- coverage: share of the 5 key facts (relation, duration, event, complication, question) that
-  the summary mentions; a fact counts as mentioned when a keyword pattern of it matches (`Fact.keys`).
-  Ages are optional: they add no coverage, but a wrong one is a wrong fact.
+Three things a summary can get partly right, as a reader of r/relationships would judge it:
+
+- coverage (what matters): the IMPORTANCE-weighted share of the 5 key facts that the summary
+  mentions: what happened (0.30) and what is asked (0.25) matter most, then the complication (0.20),
+  who the other person is (0.15) and for how long (0.10). A fact counts as mentioned when a keyword
+  pattern of it matches (`Fact.keys`). Ages are optional: they add no coverage, but a wrong one is a
+  wrong fact. Details that are true but not key (a pet, the weather, how the author feels) add nothing.
+- faithfulness: wrong_facts, the values the summary states that are false for this post.
+- conciseness: the length penalty, which grows fast past MAX_WORDS: more facts make a summary longer
+  and better only up to that point.
 - wrong_facts: values the summary states that are false for this post and appear nowhere in it
   (another relation, duration, event, complication or question; an age/gender tag like "31M"
   that belongs to nobody in the post). Each costs WRONG_FACT_COST = 0.35.
 - coherence: min(1, known_pairs / COHERENT_SHARE), COHERENT_SHARE = 0.8, where known_pairs is the
   share of adjacent word pairs that the toy world itself can produce (learned once from
   WORLD_SAMPLE_POSTS = 1500 posts and their summaries); shuffled words and junk get little credit.
-- length_penalty: 0 for MIN_WORDS..MAX_WORDS = 8..40 words; LENGTH_PENALTY_MAX * (8 - n) / 8 below,
-  LENGTH_PENALTY_MAX * (1 - exp(-(n - 40) / LONG_DECAY_WORDS)) above (LENGTH_PENALTY_MAX = 0.6,
-  LONG_DECAY_WORDS = 30). An empty text scores 0 with the full penalty.
+- length_penalty: 0 for MIN_WORDS..MAX_WORDS = 8..32 words (every reference summary fits);
+  LENGTH_PENALTY_MAX * (8 - n) / 8 below, LENGTH_PENALTY_MAX * (1 - exp(-(n - 32) / LONG_DECAY_WORDS))
+  above (LENGTH_PENALTY_MAX = 0.6, LONG_DECAY_WORDS = 15: 40 words cost 0.25). An empty text scores 0
+  with the full penalty.
 - repetition: share of repeated word trigrams.
 - Only the first MAX_SCORED_CHARS = 20,000 characters are read: more than enough words for the
   maximal length penalty, and a bound on the time a runaway policy sample can take.
@@ -29,11 +37,13 @@ from functools import lru_cache
 from .posts import KEY_SLOTS, Post, generate_posts, key_facts, render_reference
 from .vocabulary import AGE_RE, DURATION_RE, NUMBER_WORDS, RELATIONS, SLOT_TABLES
 
-MIN_WORDS, MAX_WORDS = 8, 40  # summary lengths with no length penalty
-WRONG_FACT_COST = 0.35  # subtracted per wrong fact
+IMPORTANCE = {"event": 0.30, "question": 0.25, "complication": 0.20, "relation": 0.15, "duration": 0.10}
+MIN_WORDS, MAX_WORDS = 8, 32  # summary lengths with no length penalty
+WRONG_FACT_COST = 0.35  # subtracted per wrong key fact
+WRONG_AGE_COST = 0.10  # subtracted per invented age tag: wrong, but a detail
 COHERENT_SHARE = 0.8  # share of known adjacent word pairs that earns full coherence
 LENGTH_PENALTY_MAX = 0.6  # the length penalty of an empty text, and the limit for a very long one
-LONG_DECAY_WORDS = 30  # how fast the penalty for words beyond MAX_WORDS approaches its maximum
+LONG_DECAY_WORDS = 15  # how fast the penalty for words beyond MAX_WORDS approaches its maximum
 WORLD_SAMPLE_POSTS = 1500  # posts (with their summaries) whose word pairs count as "known"
 MAX_SCORED_CHARS = 20_000
 
@@ -116,8 +126,9 @@ def gold_breakdown(post: Post, summary: str) -> dict:
         length_penalty = LENGTH_PENALTY_MAX * (MIN_WORDS - n) / MIN_WORDS
     else:
         length_penalty = LENGTH_PENALTY_MAX * (1 - math.exp(-max(0, n - MAX_WORDS) / LONG_DECAY_WORDS))
-    coverage = len(covered) / len(KEY_SLOTS)
-    score = coverage * coherence - WRONG_FACT_COST * len(wrong) - length_penalty - repetition
+    coverage = sum(IMPORTANCE[slot] for slot in covered)
+    wrong_cost = sum(WRONG_AGE_COST if w.startswith("age:") else WRONG_FACT_COST for w in wrong)
+    score = coverage * coherence - wrong_cost - length_penalty - repetition
     return dict(score=float(min(1.0, max(0.0, score))), coverage=coverage, covered=covered, wrong_facts=wrong,
                 coherence=coherence, oov_share=sum(t not in vocab for t in toks) / n, length_words=n,
                 length_penalty=length_penalty, repetition=repetition)

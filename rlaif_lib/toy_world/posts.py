@@ -36,6 +36,7 @@ from .vocabulary import (
     SUBJECTS,
     SUBJECTS_NO_DURATION,
     SUBJECTS_NO_RELATION,
+    SUBJECTS_NO_RELATION_DURATION,
     SUBREDDITS,
     TITLES,
     VAGUE,
@@ -43,6 +44,8 @@ from .vocabulary import (
 
 SPLITS = ("sft", "label", "eval")
 KEY_SLOTS = ("relation", "duration", "event", "complication", "question")
+AUTHOR_DROPS = (0.10, 0.30, 0.35, 0.25)  # P(an author's TL;DR leaves out 0, 1, 2, 3 of the key facts)
+AUTHOR_FEELING = 0.3  # P(an author's TL;DR ends with how they feel)
 
 
 @dataclass
@@ -100,20 +103,41 @@ def _fill(template: str, w: dict, rng: random.Random) -> str:
     return template.format(**w, **extra)
 
 
-def render_reference(facts: dict, rng: random.Random, drop: str | None = None) -> str:
-    """A TL;DR that states the key facts in a random wording; `drop` (a KEY_SLOTS name) leaves one out."""
+def render_reference(facts: dict, rng: random.Random, drop=None) -> str:
+    """A TL;DR that states the key facts in a random wording; `drop` (a KEY_SLOTS name, or several)
+    leaves those facts out (a dropped event or question becomes a vague stand-in: "hurt me badly", "Thoughts?")."""
+    dropped = {drop} if isinstance(drop, str) else set(drop or ())
     w = _words(facts, rng)
-    subjects = {"relation": SUBJECTS_NO_RELATION, "duration": SUBJECTS_NO_DURATION}
-    subject = _pick(rng, subjects.get(drop) or SUBJECTS[RELATIONS[facts["other"]][0]])
+    if {"relation", "duration"} <= dropped:
+        subjects = SUBJECTS_NO_RELATION_DURATION
+    elif dropped & {"relation", "duration"}:
+        subjects = SUBJECTS_NO_RELATION if "relation" in dropped else SUBJECTS_NO_DURATION
+    else:
+        subjects = SUBJECTS[RELATIONS[facts["other"]][0]]
+    subject = _pick(rng, subjects)
     if subject.startswith("my ") and rng.random() < 0.3:
         subject = subject[3:]  # terse Reddit style: "bf of 2 years forgot my birthday..."
-    event, question = (_pick(rng, VAGUE[slot] if drop == slot else SLOT_TABLES[slot][facts[slot]].summary)
+    event, question = (_pick(rng, VAGUE[slot] if slot in dropped else SLOT_TABLES[slot][facts[slot]].summary)
                        for slot in ("event", "question"))
-    template = NO_COMPLICATION_TEMPLATE if drop == "complication" else _pick(rng, REFERENCE_TEMPLATES)
+    template = NO_COMPLICATION_TEMPLATE if "complication" in dropped else _pick(rng, REFERENCE_TEMPLATES)
     complication = _pick(rng, COMPLICATIONS[facts["complication"]].summary)
-    text = template.format(S=subject.format(**w), E=event.format(**w), C=complication.format(**w),
-                           Q=question.format(**w), na=w["na"])
+    text = " ".join(template.format(S=subject.format(**w), E=event.format(**w), C=complication.format(**w),
+                                    Q=question.format(**w), na=w["na"]).split())
     return re.sub(r"(^|[.?!] )([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)  # capitalize sentences
+
+
+def author_tldr(post: Post, rng=None) -> str:
+    """The TL;DR the post's author wrote, as real Reddit authors do: it often leaves key facts out
+    (0-3 of the 5, with probabilities AUTHOR_DROPS) and sometimes adds how the author feels (AUTHOR_FEELING),
+    words that carry no key fact. These are the SFT targets, so the SFT policy inherits their gaps and
+    RL has room to improve on it; `post.reference`, the ideal summary, states all five facts.
+    Deterministic: it depends only on the post (`rng` draws another TL;DR of the same kind)."""
+    rng = random.Random(f"author-tldr:{post.id}:{post.body}") if rng is None else _as_rng(rng)
+    n_dropped = rng.choices(range(len(AUTHOR_DROPS)), weights=AUTHOR_DROPS)[0]
+    text = render_reference(post.facts, rng, drop=rng.sample(KEY_SLOTS, n_dropped))
+    if rng.random() < AUTHOR_FEELING:
+        text += " " + _pick(rng, FEELINGS)
+    return text
 
 
 def _render_body(facts: dict, rng: random.Random) -> str:

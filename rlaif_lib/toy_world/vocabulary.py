@@ -256,8 +256,9 @@ SUBJECTS = {group: ["my {r} of {dur}", "my {r} ({oa}) of {dur}"] for group in "P
 SUBJECTS["M"] = ["my {r} ({oa}), who I've lived with for {dur},", "my {r}, living with me for {dur},"]
 SUBJECTS_NO_RELATION = ["someone I've known for {dur}", "the person I've been close to for {dur}"]
 SUBJECTS_NO_DURATION = ["my {r}", "my {r} ({oa})"]
+SUBJECTS_NO_RELATION_DURATION = ["someone close to me", "a person I know"]
 VAGUE = {"event": ["did something really hurtful", "hurt me badly"],  # stand-ins for a dropped fact
-         "question": ["What should I do?", "Thoughts?", "Advice?"]}
+         "question": ["What should I do?", "Thoughts?", "Advice?", ""]}  # "": no question at all
 NUMBER_WORDS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen".split()
 DURATION_RE = re.compile(r"\b(\d+|an?|" + "|".join(NUMBER_WORDS) + r")[\s-]+(year|yr|month|mo|week|wk)s?\b")
 AGE_RE = re.compile(r"\b(\d{1,2}) ?/? ?([mf])\b")  # "24F", "(24/f)", "24 m"
