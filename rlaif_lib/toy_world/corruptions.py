@@ -6,16 +6,21 @@ from __future__ import annotations
 import random
 
 from .gold import _post_mentions
-from .posts import KEY_SLOTS, Post, _as_rng, _fill, _pick, _sample_facts, _words, key_facts, render_reference
+from .posts import KEY_SLOTS, Post, _as_rng, author_tldr, _fill, _pick, _sample_facts, _words, key_facts, render_reference
 from .vocabulary import DISTRACTORS, DURATIONS, FEELINGS, RELATIONS, SLOT_TABLES
 
 CORRUPTIONS = ("shuffled", "truncated", "off_topic", "fact_swapped", "drop_fact", "repeated", "verbose")
-POLICY_LIKE_KINDS = ("paraphrase", "drop_fact", "verbose", "fact_swapped", "truncated")
+# what an SFT policy's samples look like: mostly TL;DRs like the ones it was trained on (an author's, with
+# facts left out), some with a wrong fact, cut short, or padded
+POLICY_LIKE_KINDS = ("author", "author", "author", "fact_swapped", "truncated", "verbose")
 
 
 def corrupt_summary(post: Post, kind: str, rng) -> str:
-    """A worse summary of `post` of a known kind (CORRUPTIONS), or "paraphrase": an equally good rewording."""
+    """A worse summary of `post` of a known kind (CORRUPTIONS), "paraphrase": an equally good rewording,
+    or "author": a TL;DR like the post's author might write (`posts.author_tldr`, facts left out)."""
     rng = _as_rng(rng)
+    if kind == "author":
+        return author_tldr(post, rng)
     words = post.reference.split()
     facts, truth = post.facts, key_facts(post)
     if kind == "paraphrase":
@@ -55,7 +60,7 @@ def corrupt_summary(post: Post, kind: str, rng) -> str:
         if slot == "relation" and RELATIONS[value][1]:
             swapped["other_gender"] = RELATIONS[value][1]
         return render_reference(swapped, rng)
-    raise ValueError(f"unknown corruption kind {kind!r}; expected one of {CORRUPTIONS + ('paraphrase',)}")
+    raise ValueError(f"unknown corruption kind {kind!r}; expected one of {CORRUPTIONS + ('paraphrase', 'author')}")
 
 
 def sample_policy_pair(post: Post, rng) -> tuple[str, str, str, str]:

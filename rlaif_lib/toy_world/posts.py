@@ -45,7 +45,9 @@ from .vocabulary import (
 SPLITS = ("sft", "label", "eval")
 KEY_SLOTS = ("relation", "duration", "event", "complication", "question")
 AUTHOR_DROPS = (0.10, 0.30, 0.35, 0.25)  # P(an author's TL;DR leaves out 0, 1, 2, 3 of the key facts)
-AUTHOR_FEELING = 0.3  # P(an author's TL;DR ends with how they feel)
+AUTHOR_FEELING = 0.2  # P(an author's TL;DR ends with how they feel)
+# how readily an author leaves each fact out: the question and the complication most, who it is about least
+AUTHOR_DROP_WEIGHTS = {"question": 0.3, "complication": 0.3, "duration": 0.2, "event": 0.1, "relation": 0.1}
 
 
 @dataclass
@@ -128,13 +130,18 @@ def render_reference(facts: dict, rng: random.Random, drop=None) -> str:
 
 def author_tldr(post: Post, rng=None) -> str:
     """The TL;DR the post's author wrote, as real Reddit authors do: it often leaves key facts out
-    (0-3 of the 5, with probabilities AUTHOR_DROPS) and sometimes adds how the author feels (AUTHOR_FEELING),
+    (0-3 of the 5, with probabilities AUTHOR_DROPS; which ones, AUTHOR_DROP_WEIGHTS) and sometimes adds how the author feels (AUTHOR_FEELING),
     words that carry no key fact. These are the SFT targets, so the SFT policy inherits their gaps and
     RL has room to improve on it; `post.reference`, the ideal summary, states all five facts.
     Deterministic: it depends only on the post (`rng` draws another TL;DR of the same kind)."""
     rng = random.Random(f"author-tldr:{post.id}:{post.body}") if rng is None else _as_rng(rng)
     n_dropped = rng.choices(range(len(AUTHOR_DROPS)), weights=AUTHOR_DROPS)[0]
-    text = render_reference(post.facts, rng, drop=rng.sample(KEY_SLOTS, n_dropped))
+    left = dict(AUTHOR_DROP_WEIGHTS)
+    dropped = []
+    for _ in range(n_dropped):  # weighted sampling without replacement
+        dropped.append(rng.choices(list(left), weights=list(left.values()))[0])
+        del left[dropped[-1]]
+    text = render_reference(post.facts, rng, drop=dropped)
     if rng.random() < AUTHOR_FEELING:
         text += " " + _pick(rng, FEELINGS)
     return text

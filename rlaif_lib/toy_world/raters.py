@@ -5,7 +5,8 @@
 and reports a confidence on OpenAI's 9-point preference scale, consistent with its choice: 1-4 when
 it prefers A (1 = definitely A), 6-9 when it prefers B (9 = definitely B), never 5; the strength of
 preference |confidence - 5| (1..4) grows with the margin it perceived. TAU was calibrated once so
-that two raters agree on 75% of policy-like pairs, as OpenAI's raters did (73-77%).
+that two raters agree on 75% of the pairs they are asked about, as OpenAI's raters did (73-77%; 72.6%
+over the 773 pairs of labels in the shipped batch 13).
 """
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ import random
 from .gold import gold_score
 from .posts import Post, _as_rng
 
-# Calibrated once: calibrate_tau(policy_like_pairs(generate_posts(3000, "label", seed=0), seed=0), target=0.75)
-# returned 0.1248: two simulated raters then agree on 75% of policy-like pairs, as OpenAI's raters did (73-77%).
-TAU = 0.125
+# Calibrated once: calibrate_tau(pairs, target=0.75) on the 300 candidate pairs of a `tiny` run (seed 0: two
+# samples of the SFT policy per post, the pairs the raters label) returned 0.147.
+TAU = 0.15
 
 
 def _strength(perceived: float, tau: float) -> int:

@@ -258,7 +258,7 @@ SUBJECTS_NO_RELATION = ["someone I've known for {dur}", "the person I've been cl
 SUBJECTS_NO_DURATION = ["my {r}", "my {r} ({oa})"]
 SUBJECTS_NO_RELATION_DURATION = ["someone close to me", "a person I know"]
 VAGUE = {"event": ["did something really hurtful", "hurt me badly"],  # stand-ins for a dropped fact
-         "question": ["What should I do?", "Thoughts?", "Advice?", ""]}  # "": no question at all
+         "question": ["Thoughts?", "Advice?", "", ""]}  # "": no question at all
 NUMBER_WORDS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen".split()
 DURATION_RE = re.compile(r"\b(\d+|an?|" + "|".join(NUMBER_WORDS) + r")[\s-]+(year|yr|month|mo|week|wk)s?\b")
 AGE_RE = re.compile(r"\b(\d{1,2}) ?/? ?([mf])\b")  # "24F", "(24/f)", "24 m"
