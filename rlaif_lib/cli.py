@@ -183,9 +183,12 @@ def add_sweep(sub) -> None:
                    "reward stages, linked into the points); default: <out>/base, made here")
     p.add_argument("--rl-steps", type=int, default=None, help="RL steps per point (default: SweepConfig's, capped at "
                    "the preset's)")
+    p.add_argument("--rl-seeds", type=int, nargs="+", default=None, help="RL seeds per point, on the same labels and "
+                   "reward models: the first in points/<name>, each further one in points/<name>@seed<s>; a point "
+                   "reports their mean and range (default: SweepConfig's)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    p.add_argument("--workers", type=int, default=2, help="points trained at once, one process and one thread "
-                   "each (default 2: a 2-core laptop)")
+    p.add_argument("--workers", type=int, default=2, help="point runs (one RL seed each) trained at once, one "
+                   "process and one thread each (default 2: a 2-core laptop)")
     p.add_argument("--commit", action="store_true", help="also save it as the kit's committed tiny sweep "
                    "(rlaif_lib/assets/sweep_tiny.json, what notebook 06 shows before a student runs one)")
 
@@ -197,7 +200,8 @@ def sweep(args) -> None:
     from .provenance import StageMismatchError
 
     preset = _preset(args.preset, args.threads)
-    config = SweepConfig() if args.rl_steps is None else SweepConfig(rl_steps=args.rl_steps)
+    given = {"rl_steps": args.rl_steps, "rl_seeds": args.rl_seeds and tuple(args.rl_seeds)}
+    config = SweepConfig(**{k: v for k, v in given.items() if v is not None})
     try:
         result = run_sweep(preset, args.out, config, base=args.base, workers=args.workers)
     except (ValueError, StageMismatchError) as e:  # e.g. a base run made with other settings

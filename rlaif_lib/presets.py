@@ -74,6 +74,7 @@ class Preset:
     reward: RewardStageConfig = field(default_factory=reward_config)
     rl: RLStageConfig = field(default_factory=RLStageConfig)
     seed: int = 0
+    rl_seed: int | None = None  # the RL stage's seed; None: the run's seed (a sweep's further RL seeds set it)
 
 
 def get_preset(name: str, **overrides) -> Preset:
@@ -138,9 +139,12 @@ def get_preset(name: str, **overrides) -> Preset:
 # ----------------------------------------------------------------------------- what a preset implies
 def with_seed(preset: Preset) -> Preset:
     """The preset with `preset.seed` in every stage config that has a seed (SFT, reward model, RL),
-    so one number fixes the whole run. `pipeline.run` applies it; the stages read only the configs."""
+    so one number fixes the whole run, except that `preset.rl_seed`, when set, is the RL stage's seed
+    (several RL runs on the same SFT policy and reward models). `pipeline.run` applies it; the stages
+    read only the configs."""
+    rl_seed = preset.seed if preset.rl_seed is None else preset.rl_seed
     return replace(preset, sft=replace(preset.sft, seed=preset.seed), reward=replace(preset.reward, seed=preset.seed),
-                   rl=replace(preset.rl, seed=preset.seed))
+                   rl=replace(preset.rl, seed=rl_seed))
 
 
 def is_toy(preset: Preset) -> bool:

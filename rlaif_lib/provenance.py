@@ -18,7 +18,7 @@ from .run_folder import RunFolder, read_json
 
 STAGES = ("data", "sft", "sample", "label", "reward", "rl", "evaluate")
 # The preset fields each stage reads (its own; what it reads through earlier stages comes in through
-# their fingerprints). The stage configs carry preset.seed (presets.with_seed).
+# their fingerprints). The stage configs carry preset.seed, the RL config preset.rl_seed when set (presets.with_seed).
 STAGE_INPUTS = {
     "data": ("sft_data", "comparisons", "n_sft", "n_rl_prompts", "n_eval_posts", "n_test_pairs", "n_label_posts",
              "seed"),
@@ -32,7 +32,9 @@ STAGE_INPUTS = {
     "evaluate": ("rl_policies", "eval_temperature", "max_new_tokens", "labeler", "label", "judge", "seed"),
 }
 # Fields no stage reads into an artefact: the preset's name, and where models run (device.py; the same numbers
-# up to floating-point noise). Every other Preset field is some stage's input (tests/test_provenance.py).
+# up to floating-point noise). `rl_seed` is read as `rl.seed` (with_seed), which the rl stage's `rl` input holds:
+# listing it would change every existing rl fingerprint and add nothing. Every other Preset field is some stage's
+# input (tests/test_provenance.py).
 KEEP_ON_FORCE = ("cache.jsonl", "judge_cache.jsonl")  # content-keyed caches: never stale, kept by --force
 
 

@@ -25,6 +25,22 @@ def test_fingerprints_cover_each_stage_and_everything_upstream():
     assert all(pipeline.provenance(seed, s)["fingerprint"] != fps[s]["fingerprint"] for s in pipeline.STAGES)
 
 
+def test_an_rl_seed_changes_the_rl_stage_only_and_keeps_old_fingerprints():
+    """`rl_seed` (a sweep's further RL seeds) reaches the RL config alone; unset, or equal to the run's seed, every
+    fingerprint is the one a run folder made before the field existed records (its preset.json has no rl_seed)."""
+    from dataclasses import asdict
+
+    micro = with_seed(get_preset("micro"))
+    fps = {s: pipeline.provenance(micro, s)["fingerprint"] for s in pipeline.STAGES}
+    old_json = {k: v for k, v in json.loads(json.dumps(asdict(micro), default=str)).items() if k != "rl_seed"}
+    assert {s: pipeline.provenance(old_json, s)["fingerprint"] for s in pipeline.STAGES} == fps
+    same = with_seed(replace(get_preset("micro"), rl_seed=micro.seed))
+    assert {s: pipeline.provenance(same, s)["fingerprint"] for s in pipeline.STAGES} == fps
+    other = with_seed(replace(get_preset("micro"), rl_seed=5))
+    assert other.rl.seed == 5 and other.sft.seed == other.reward.seed == other.seed == 0
+    assert [s for s in pipeline.STAGES if pipeline.provenance(other, s)["fingerprint"] != fps[s]] == ["rl", "evaluate"]
+
+
 def test_a_changed_preset_stops_naming_the_stage_and_fields_and_force_reruns(tmp_path):
     micro = get_preset("micro")
     pipeline.run(micro, tmp_path, stages=["data"])
@@ -116,4 +132,5 @@ def test_every_preset_field_is_a_stage_input_or_said_not_to_be():
     from rlaif_lib.provenance import STAGE_INPUTS
 
     covered = {f for inputs in STAGE_INPUTS.values() for f in inputs}
-    assert [f.name for f in fields(Preset) if f.name not in covered] == ["name", "device"]  # said so in provenance.py
+    # said so in provenance.py; rl_seed reaches the rl stage's fingerprint as its `rl` input's seed
+    assert [f.name for f in fields(Preset) if f.name not in covered] == ["name", "device", "rl_seed"]

@@ -1,5 +1,6 @@
 """The labeler sweep on the `micro` preset: every point is a pipeline run (labels -> RM -> RL ->
-evaluation) on the base run's stages, and a point made with other settings is never reused.
+evaluation) on the base run's stages, each further RL seed of a point a run on its first seed's labels
+and reward models, and a point made with other settings is never reused.
 
 The base run is $RLAIF_RUN when set (`make test`: the micro run tests/test_pipeline.py made), and the
 sweep goes to <run>/sweep, where notebook 06 finds it; else both live in a temporary folder.
@@ -65,6 +66,8 @@ def test_table_reading_and_rerun(micro_sweep):
     assert set(r["paper_alignment"]) == {"PaLM 2 L", "PaLM 2 S", "PaLM 2 XS"}
     again = sweep.run_sweep(preset, base.root / "sweep", sweep.SweepConfig(), base=base)  # every point is done: no retraining
     assert [p["seconds"] for p in again["points"]] == [p["seconds"] for p in result["points"]]
+    assert [[s["seconds"] for s in p["seeds"]] for p in again["points"]] == \
+        [[s["seconds"] for s in p["seeds"]] for p in result["points"]]  # nor any further RL seed
 
 
 def test_the_label_stage_takes_a_simulated_labeler(micro_sweep, tmp_path):
@@ -82,12 +85,13 @@ def test_the_label_stage_takes_a_simulated_labeler(micro_sweep, tmp_path):
     assert "simulated labeler" in run.report.read_text()
 
 
-ONE_POINT = sweep.SweepConfig(alignments=(0.7,), gold=False, llm=False, human=False, position_panel=())
+ONE_POINT = sweep.SweepConfig(alignments=(0.7,), gold=False, llm=False, human=False, position_panel=(), rl_seeds=(0,))
 
 
 def test_a_point_made_with_another_rl_budget_is_retrained(micro_sweep, tmp_path):
     """`--rl-steps 2` into a sweep folder whose point was trained for 1 step: the point's RL stage is
-    rerun for 2 steps, never its 1-step numbers returned as 2-step ones."""
+    rerun for 2 steps, never its 1-step numbers returned as 2-step ones (a further RL seed's run goes
+    through the same check, `_run_linked`)."""
     base, preset, _ = micro_sweep
     one = sweep.run_sweep(preset, tmp_path, replace(ONE_POINT, rl_steps=1), base=base)["points"][0]
     assert one["rl_steps"] == 1
@@ -120,3 +124,117 @@ def test_a_point_needs_the_base_stages_it_reuses(micro_sweep, tmp_path):
     llm = next(p for p in sweep.sweep_points(sweep.SweepConfig(), preset) if p.kind == "llm")
     with pytest.raises(pipeline.StageMismatchError, match="no finished 'label' stage"):
         sweep.run_point(llm, partial, tmp_path / "llm", preset)
+
+
+# ----------------------------------------------------------------------------- RL seeds
+def test_a_further_rl_seed_links_the_first_seeds_stages_and_trains_its_own_rl(micro_sweep):
+    """Seed s of a point runs in points/<name>@seed<s> on its first seed's data ... reward stages (one link
+    each, straight to the folder that holds the stage: the base's or the first seed's own) and trains RL."""
+    base, preset, result = micro_sweep
+    points, seeds = base.root / "sweep" / "points", sweep.SweepConfig().rl_seeds
+    assert len(seeds) > 1
+    for r in result["points"]:
+        first = RunFolder(points / r["name"])
+        assert [s["rl_seed"] for s in r["seeds"]] == list(seeds) and r["seeds"][0]["run"] == r["run"] == str(first)
+        for seed in r["seeds"][1:]:
+            run = RunFolder(seed["run"])
+            assert run.root == points / f"{r['name']}@seed{seed['rl_seed']}"
+            for stage in sweep.SHARED_BY_SEEDS:
+                link = run.stage(stage)
+                assert link.is_symlink() and link.resolve() == first.stage(stage).resolve()
+                assert not (link.parent / os.readlink(link)).is_symlink()  # no link to a link
+            # a simulated point's labels and reward models are its first seed's own, the others' the base run's
+            owner = first if r["kind"] == "simulated" else base
+            assert run.stage("reward").resolve() == owner.stage("reward").resolve()
+            assert not owner.stage("reward").is_symlink()
+            assert all(not run.stage(s).is_symlink() and run.done(s).exists() for s in ("rl", "evaluate"))
+            assert set(seed["seconds"]) == {"rl", "evaluate"}
+            written = read_json(run.preset)
+            assert written["rl_seed"] == written["rl"]["seed"] == seed["rl_seed"]
+            assert written["sft"]["seed"] == written["reward"]["seed"] == preset.seed
+            assert read_json(run.done("rl"))["provenance"]["inputs"]["rl"]["seed"] == seed["rl_seed"]
+        assert read_json(first.done("rl"))["provenance"]["inputs"]["rl"]["seed"] == seeds[0]
+
+
+def test_rl_seeds_train_different_policies_from_the_same_sft_policy(micro_sweep):
+    _, _, result = micro_sweep
+    for r in result["points"]:
+        runs = [RunFolder(s["run"]) for s in r["seeds"]]
+        sft = [[x["sft"] for x in read_jsonl(run.summaries)] for run in runs]
+        assert all(summaries == sft[0] for summaries in sft)
+        curves = [read_json(run.rl_curves(sweep.POLICY[r["kind"]])) for run in runs]
+        assert all(c != curves[0] for c in curves[1:]), r["name"]
+
+
+def test_seed_spread_is_the_mean_and_range_of_the_seeds(micro_sweep):
+    from rlaif_lib.method.evaluate import gold_preferences, win_rate
+    from rlaif_lib.presets import toy_posts
+
+    _, preset, result = micro_sweep
+    for r in result["points"]:
+        for key in ("win_rate_vs_sft", "gold_score", "win_rate_vs_rlhf"):
+            assert r["seeds"][0].get(key) == r.get(key)  # the row's own numbers are its first seed's, as before
+        for key in sweep.SPREAD_KEYS:
+            values = [s[key]["value"] for s in r["seeds"] if key in s]
+            if not values:
+                assert r["kind"] == "human" and key == "win_rate_vs_rlhf" and key not in r["seed_spread"]
+                continue
+            assert len(values) == len(r["seeds"])
+            assert r["seed_spread"][key] == {"mean": sum(values) / len(values), "min": min(values),
+                                             "max": max(values), "n": len(values)}
+    # each seed is judged against RLHF's policy of the same seed
+    posts = toy_posts(preset, "eval")
+    sim, human = (next(r for r in result["points"] if r["kind"] == kind) for kind in ("simulated", "human"))
+    mine, theirs = (read_jsonl(RunFolder(r["seeds"][-1]["run"]).summaries) for r in (sim, human))
+    prefs = gold_preferences([posts[x["id"]] for x in mine], [x["rlaif"] for x in mine], [x["rlhf"] for x in theirs])
+    assert sim["seeds"][-1]["win_rate_vs_rlhf"] == win_rate(prefs)
+    assert sim["win_rate_vs_rlhf_seed_mean"]["value"] == pytest.approx(sim["seed_spread"]["win_rate_vs_rlhf"]["mean"])
+    # the table, the figure, the reading and sweep.json show the seed means
+    n = len(sim["seeds"])
+    table = sweep.sweep_table(result)
+    assert f"| {sim['seed_spread']['win_rate_vs_sft']['mean']:.1%} |" in table and f"over {n} RL seeds" in table
+    assert f"mean and range over {n} RL seeds" in sweep.plot_sweep(result)._suptitle.get_text()
+    r = sweep.reading(result)
+    assert r["rl_seeds"] == n and r["rlhf"]["win_rate_vs_sft"] == human["seed_spread"]["win_rate_vs_sft"]["mean"]
+    assert f"means over {n} RL seeds" in sweep.reading_text(result)
+    rho = result["spearman_alignment_win_rate"]
+    assert rho == r["spearman_alignment_win_rate"] and (rho is None or f"is {rho:.2f}." in sweep.reading_text(result))
+
+
+def test_the_spearman_correlation_ranks_the_seed_means():
+    """On three ladder points whose first seeds rank the other way round from their seed means."""
+    def row(alignment, wins):
+        seeds = [{"rl_seed": i, "win_rate_vs_sft": {"value": w}} for i, w in enumerate(wins)]
+        return {"kind": "simulated", "panel": "ladder", "alignment_all": {"value": alignment},
+                "win_rate_vs_sft": seeds[0]["win_rate_vs_sft"], "seeds": seeds}
+
+    rows = [row(0.6, [0.9, 0.1, 0.1]), row(0.7, [0.5, 0.5, 0.5]), row(0.8, [0.1, 0.9, 0.9])]
+    assert sweep.spearman_alignment_win_rate(rows) == pytest.approx(1.0)
+    assert sweep.spearman_alignment_win_rate(rows[:2]) is None  # too few points to rank
+
+
+def test_an_old_format_sweep_reads_as_one_seed():
+    """The committed sweep (one RL seed, rows without "seeds") still tabulates, plots and reads."""
+    old = sweep.load_committed()
+    assert not any("seeds" in r for r in old["points"])
+    row = old["points"][0]
+    v = row["win_rate_vs_sft"]["value"]
+    assert sweep.seed_spread(row, "win_rate_vs_sft") == {"mean": v, "min": v, "max": v, "n": 1}
+    assert sweep.n_rl_seeds(old) == 1
+    table = sweep.sweep_table(old)
+    assert f"| {v:.1%} | {100 * v:.1f}-{v:.1%} |" in table and "one RL seed per point" in table
+    assert "one RL seed, 95% CI" in sweep.plot_sweep(old)._suptitle.get_text()
+    assert "one RL run" in sweep.reading_text(old)
+
+
+def test_the_cli_passes_the_rl_seeds(micro_sweep, monkeypatch, capsys):
+    from rlaif_lib import cli
+
+    base, _, result = micro_sweep
+    configs = []
+    monkeypatch.setattr(sweep, "run_sweep", lambda preset, out, config, **kwargs: configs.append(config) or result)
+    out = str(base.root / "sweep")
+    cli.main(["sweep", "--preset", "micro", "--out", out, "--rl-seeds", "3", "4", "--rl-steps", "1"])
+    cli.main(["sweep", "--preset", "micro", "--out", out])
+    assert configs == [replace(sweep.SweepConfig(), rl_seeds=(3, 4), rl_steps=1), sweep.SweepConfig()]
+    assert "mean and range over 3 RL seeds" in capsys.readouterr().out

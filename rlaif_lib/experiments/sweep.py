@@ -24,6 +24,16 @@ linked stage is never rerun or cleared in the point (that would empty the base's
 link). The point's own finished stages are reused when their fingerprints match (a finished sweep
 reruns in seconds); one made with other settings (RL budget, labeler, seed, evaluation settings) is
 rerun with every stage after it, and the sweep says so: sweep.json holds the numbers asked for.
+
+RL seeds (`SweepConfig.rl_seeds`): one RL run says little at these budgets, so each point is trained with
+several RL seeds on the same labels and reward models. The first seed runs in `points/<name>/` as above;
+each further seed s in `points/<name>@seed<s>/`, a run folder of its own whose preset is the point's with
+`rl_seed=s` (`presets.with_seed`: the RL stage's seed alone) and whose data ... reward stages are links to
+the first seed's finished ones (`reuse_base_stages` again, on the first seed's folder), so only RL and
+evaluation run per further seed. A point's row of sweep.json holds the first seed's numbers under the keys
+it always had, each seed's under "seeds" and their mean and range under "seed_spread"; the table, the
+figure and the reading use the seed means. A row of an older sweep.json (one RL seed, no "seeds") reads as
+one seed: mean = min = max = its value (`seed_spread`).
 """
 from __future__ import annotations
 
@@ -32,7 +42,7 @@ import multiprocessing
 import os
 import shutil
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -49,6 +59,11 @@ BASE_STAGES = ("data", "sft", "sample", "label")
 # The RL policy of each kind of point, and the base stages a point cannot run without.
 POLICY = {"simulated": "rlaif", "llm": "rlaif", "human": "rlhf"}
 REQUIRED = {"simulated": ("data", "sft", "sample"), "llm": BASE_STAGES, "human": BASE_STAGES}
+# The stages a point's RL seeds share: a further seed links its first seed's, and runs RL and evaluation itself.
+SHARED_BY_SEEDS = STAGES[:STAGES.index("rl")]
+# Each seed's numbers in a row's "seeds", and those whose mean and range "seed_spread" holds.
+SEED_KEYS = ("win_rate_vs_sft", "gold_score", "mean_words")
+SPREAD_KEYS = ("win_rate_vs_sft", "gold_score", "win_rate_vs_rlhf")
 
 
 @dataclass
@@ -68,6 +83,9 @@ class SweepConfig:
     # RL steps per point, capped at the preset's (tiny: 30, as in its own RL stage); None: the preset's budget
     rl_steps: int | None = 30
     seed: int = 0  # the simulated labelers' noise seed
+    # RL seeds per point (Preset.rl_seed), on the same labels and reward models: the first in points/<name>/,
+    # each further one in points/<name>@seed<s>/; a point reports their mean and range
+    rl_seeds: tuple = (0, 1, 2)
 
 
 @dataclass
@@ -123,21 +141,30 @@ def rl_steps(config: SweepConfig, preset) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-def point_preset(point: Point, preset, config: SweepConfig):
+def point_preset(point: Point, preset, config: SweepConfig, rl_seed: int | None = None):
     """The preset of a point's pipeline run: the base run's `preset` with the point's labeler (a simulated
-    point; no same-size labeler beside it), its one RL policy (RLAIF, or RLHF for the human point) and the
-    sweep's RL budget. The LLM and human points keep the base's labeler (and so its label and reward stages)."""
+    point; no same-size labeler beside it), its one RL policy (RLAIF, or RLHF for the human point), the
+    sweep's RL budget and the RL seed `rl_seed` (None: the sweep's first, `config.rl_seeds[0]`). The LLM and
+    human points keep the base's labeler (and so its label and reward stages)."""
     from ..presets import with_seed
 
-    changes = {"rl_policies": (POLICY[point.kind],), "rl": replace(preset.rl, max_steps=rl_steps(config, preset))}
+    changes = {"rl_policies": (POLICY[point.kind],), "rl": replace(preset.rl, max_steps=rl_steps(config, preset)),
+               "rl_seed": config.rl_seeds[0] if rl_seed is None else rl_seed}
     if point.kind == "simulated":
         changes.update(labeler=point.labeler, same_size_labeler=None)
     return with_seed(replace(preset, **changes))
 
 
+def seed_folder(points: Path, name: str, rl_seed: int, config: SweepConfig) -> Path:
+    """The run folder of a point's RL seed under the sweep's `points` folder: `<name>` for the first seed,
+    `<name>@seed<s>` for a further one."""
+    return Path(points) / (name if rl_seed == config.rl_seeds[0] else f"{name}@seed{rl_seed}")
+
+
 def _link(src: Path, dst: Path) -> None:
-    """Make `dst` a relative symlink to the folder `src`, replacing whatever `dst` was (a symlink is
-    removed, never followed)."""
+    """Make `dst` a relative symlink to the folder `src` resolved (never to a link: a point's further seed
+    links the base's folder itself where its first seed holds a link to it), replacing whatever `dst` was
+    (a symlink is removed, never followed)."""
     if dst.is_symlink():
         dst.unlink()
     elif dst.exists():  # the point's own run of a stage the base has finished with the same fingerprint
@@ -146,14 +173,15 @@ def _link(src: Path, dst: Path) -> None:
     dst.symlink_to(os.path.relpath(src.resolve(), dst.parent.resolve()), target_is_directory=True)
 
 
-def reuse_base_stages(base: RunFolder, run: RunFolder, preset, required=()) -> list[str]:
-    """Link the base run's finished stages into the point's run folder `run`, in pipeline order, while each
-    one's recorded fingerprint is the one `preset` (the point's) gives it; return the linked stages. Links
-    of later stages (left from other settings) are removed: the pipeline runs those in the point's own
-    folders. Raises StageMismatchError, naming the stage, when a stage of `required` is not finished in the
-    base, or was made there with other settings."""
+def reuse_base_stages(base: RunFolder, run: RunFolder, preset, required=(), last: str | None = None) -> list[str]:
+    """Link the finished stages of `base` (the sweep's base run, or a point's first-seed run folder) into the
+    point's run folder `run`, in pipeline order, while each one's recorded fingerprint is the one `preset`
+    (the point's) gives it, and none after the stage `last` (None: any); return the linked stages. Links of
+    later stages (left from other settings) are removed: the pipeline runs those in the point's own folders.
+    Raises StageMismatchError, naming the stage, when a stage of `required` is not finished in `base`, or
+    was made there with other settings."""
     linked = []
-    for stage in STAGES:
+    for stage in STAGES[:STAGES.index(last) + 1] if last else STAGES:
         if not base.done(stage).exists() or why_stale(base, stage, preset):
             break
         _link(base.stage(stage), run.stage(stage))
@@ -165,24 +193,41 @@ def reuse_base_stages(base: RunFolder, run: RunFolder, preset, required=()) -> l
     if missing:
         if base.done(missing).exists():
             check_stage(base, missing, preset)  # raises, naming the changed fields
-        raise StageMismatchError(f"sweep point {run}: the base run {base} has no finished '{missing}' stage made "
-                                 f"with this preset's settings; run it there first (rlaif run --stages ... {missing})")
+        raise StageMismatchError(f"sweep point {run}: the run {base} it reuses has no finished '{missing}' stage "
+                                 "made with this preset's settings; run it there first "
+                                 f"(rlaif run --stages ... {missing})")
     return linked
 
 
-def run_point(point: Point, base, folder, preset, config: SweepConfig = SweepConfig(), log=None) -> dict:
-    """One point as a pipeline run in `folder`, on the base run `base` (made with `preset`): link the
-    base's stages (`reuse_base_stages`), rerun the point's own stages made with other settings, run
-    the rest; return the point's row of sweep.json (`point_row`). `log`: a file the pipeline's own
-    output goes to (None: here)."""
-    from .. import pipeline
-
+def run_point(point: Point, base, folder, preset, config: SweepConfig = SweepConfig(), log=None,
+              rl_seed: int | None = None) -> dict:
+    """One point as a pipeline run in `folder`, on the base run `base` (made with `preset`), with the RL
+    seed `rl_seed` (None: `config.rl_seeds[0]`): link the base's stages (`reuse_base_stages`), rerun the
+    point's own stages made with other settings, run the rest; return the point's row of sweep.json for
+    this seed (`point_row`). `log`: a file the pipeline's own output goes to (None: here)."""
     base, run = RunFolder(base), RunFolder(folder)
     if (run.root / "result.json").exists() and not run.preset.exists():  # not a run folder: another layout
         print(f"[sweep] {point.name}: {run} is no pipeline run folder; making it again")
         shutil.rmtree(run.root)
-    mine = point_preset(point, preset, config)
-    linked = reuse_base_stages(base, run, mine, REQUIRED[point.kind])
+    mine = point_preset(point, preset, config, rl_seed)
+    return _run_linked(point, run, mine, reuse_base_stages(base, run, mine, REQUIRED[point.kind]), log)
+
+
+def run_seed(point: Point, first, folder, preset, config: SweepConfig, rl_seed: int, log=None) -> dict:
+    """A further RL seed of a point as a pipeline run in `folder`: the point's preset with `rl_seed`, on the
+    data ... reward stages of the point's first-seed run folder `first` (linked, finished there: the same
+    labels and reward models), its own RL and evaluation; return its row (`point_row`)."""
+    first, run = RunFolder(first), RunFolder(folder)
+    mine = point_preset(point, preset, config, rl_seed)
+    linked = reuse_base_stages(first, run, mine, SHARED_BY_SEEDS, last=SHARED_BY_SEEDS[-1])
+    return _run_linked(point, run, mine, linked, log)
+
+
+def _run_linked(point: Point, run: RunFolder, mine, linked: list[str], log=None) -> dict:
+    """The pipeline run of preset `mine` in `run`, whose `linked` stages are another folder's: its own
+    stages made with other settings are rerun (with every stage after them), the missing ones run."""
+    from .. import pipeline
+
     own = [s for s in STAGES if s not in linked]
     stale = next(((s, why) for s in own if run.done(s).exists() and (why := why_stale(run, s, mine))), None)
     if stale:
@@ -239,28 +284,62 @@ def point_row(point: Point, run: RunFolder, preset, metrics: dict, own=STAGES) -
     }
 
 
-def _run_point_in_worker(args) -> dict:
-    """`run_point` in a worker process of its own, one torch thread (what `workers` > 1 runs); the
-    pipeline's output goes to the point's pipeline.log, not between the other workers' lines."""
+def _run_job(job: tuple, log=None) -> dict:
+    """One RL seed of one point: `job` = (point, the folder whose stages it links, its folder, preset,
+    config, rl seed, further: a further seed, linking its first seed's folder?)."""
+    point, src, folder, preset, config, rl_seed, further = job
+    return (run_seed if further else run_point)(point, src, folder, preset, config, rl_seed=rl_seed, log=log)
+
+
+def _run_job_in_worker(job: tuple) -> dict:
+    """`_run_job` in a worker process of its own, one torch thread (what `workers` > 1 runs); the
+    pipeline's output goes to the seed's pipeline.log, not between the other workers' lines."""
     import torch
 
     torch.set_num_threads(1)
-    point, base, folder, preset, config = args
-    return run_point(point, base, folder, preset, config, log=Path(folder) / "pipeline.log")
+    return _run_job(job, log=Path(job[2]) / "pipeline.log")
+
+
+def seed_spread(row: dict, key: str) -> dict | None:
+    """{"mean", "min", "max", "n"} of a point's `key` (one of SPREAD_KEYS) over its RL seeds (its "seeds");
+    a row without "seeds" (a sweep.json of one RL seed, made before seeds were recorded) is one seed:
+    mean = min = max = its value. None when the point has no such number (RLHF against itself)."""
+    values = [s[key]["value"] for s in row["seeds"] if s.get(key)] if "seeds" in row else (
+        [row[key]["value"]] if row.get(key) else [])
+    if not values:
+        return None
+    return {"mean": sum(values) / len(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+def n_rl_seeds(result: dict) -> int:
+    """How many RL seeds each point of a sweep was trained with (1 for a sweep.json without "seeds")."""
+    return max((len(r.get("seeds") or [r]) for r in result["points"]), default=1)
+
+
+def _seed_row(runs: list[dict], seeds) -> dict:
+    """A point's row of sweep.json from the rows of its RL seeds' runs (`point_row`, in `seeds` order): the
+    first seed's row, plus "seeds": each seed's numbers (SEED_KEYS) and run folder."""
+    return dict(runs[0], seeds=[{"rl_seed": s, **{k: r[k] for k in SEED_KEYS}, "run": r["run"],
+                                 "seconds": r["seconds"]} for s, r in zip(seeds, runs)])
 
 
 def run_sweep(preset, out, config: SweepConfig = SweepConfig(), base=None, progress: bool = True,
               workers: int = 1) -> dict:
     """The whole sweep: the base run's missing stages (out/base, or the run folder `base`), then every point
-    of `sweep_points` in out/points/<name>. Writes out/sweep.json and out/sweep.png; returns the former's
-    content. `workers` > 1 runs that many points at once, one process and one torch thread each (2 on a
-    2-core laptop), while the main process makes the base run's LLM labels and reward models."""
+    of `sweep_points` with each RL seed of `config.rl_seeds`: the first in out/points/<name>, each further one
+    in out/points/<name>@seed<s> (`seed_folder`) on the first's labels and reward models. Writes
+    out/sweep.json and out/sweep.png; returns the former's content. `workers` > 1 runs that many seeds at
+    once, one process and one torch thread each (2 on a 2-core laptop), while the main process makes the base
+    run's LLM labels and reward models; a point's further seeds start when its first seed has finished."""
     from .. import pipeline
     from ..presets import toy_posts, with_seed
     from .analysis import summary_profile
 
     if preset.comparisons != "toy":
         raise ValueError("the sweep needs the toy world (simulated labelers and the gold judge)")
+    seeds = tuple(config.rl_seeds)
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"the sweep needs one or more distinct RL seeds (rl_seeds: {seeds})")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start, base_seconds = time.time(), 0.0
@@ -278,31 +357,51 @@ def run_sweep(preset, out, config: SweepConfig = SweepConfig(), base=None, progr
             base_seconds += time.time() - t
 
     ensure(BASE_STAGES[:3])
-    jobs = {p.name: (p, str(base), str(out / "points" / p.name), preset, config) for p in points}
-    results = {}
-    with (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) if workers > 1
-          else contextlib.nullcontext()) as pool:
-        # simulated points first: they need no LLM labels, which the main process makes meanwhile (workers > 1)
-        for p in sorted(points, key=lambda p: p.kind != "simulated"):
+
+    def job(p, s):  # the first seed links the base run's stages, a further one its first seed's folder
+        further = s != seeds[0]
+        src = seed_folder(out / "points", p.name, seeds[0], config) if further else base.root
+        return p, str(src), str(seed_folder(out / "points", p.name, s, config)), preset, config, s, further
+
+    results, total = {}, len(points) * len(seeds)  # (point name, RL seed) -> that run's row
+
+    def finished(p, s, row):
+        results[p.name, s] = row
+        if progress:
+            print(f"[sweep] {len(results)}/{total} {p.name} RL seed {s} done", flush=True)
+
+    # simulated points first: they need no LLM labels, which the main process makes meanwhile (workers > 1)
+    order = sorted(points, key=lambda p: p.kind != "simulated")
+    if workers > 1:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            running = {}
+            for p in order:
+                if p.kind != "simulated":
+                    ensure(BASE_STAGES + ("reward",))
+                running[pool.submit(_run_job_in_worker, job(p, seeds[0]))] = p, seeds[0]
+            while running:  # as seeds finish: a first seed's point has its reward models, its further seeds start
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    p, s = running.pop(future)
+                    finished(p, s, future.result())
+                    if s == seeds[0]:
+                        running.update({pool.submit(_run_job_in_worker, job(p, t)): (p, t) for t in seeds[1:]})
+    else:
+        for p in order:
             if p.kind != "simulated":
                 ensure(BASE_STAGES + ("reward",))
-            if pool:
-                results[p.name] = pool.submit(_run_point_in_worker, jobs[p.name])
-                continue
-            if progress:
-                print(f"[sweep] {points.index(p) + 1}/{len(points)} {p.name}: {p.labeler}", flush=True)
-            results[p.name] = run_point(*jobs[p.name])
-        if pool:  # the workers' rows, in sweep order, as they finish
-            for i, p in enumerate(points):
-                results[p.name] = results[p.name].result()
+            for s in seeds:
                 if progress:
-                    print(f"[sweep] {i + 1}/{len(points)} {p.name} done", flush=True)
-    rows = [results[p.name] for p in points]
+                    print(f"[sweep] {points.index(p) + 1}/{len(points)} {p.name}, RL seed {s}: {p.labeler}", flush=True)
+                finished(p, s, _run_job(job(p, s)))
+    rows = [_seed_row([results[p.name, s] for s in seeds], seeds) for p in points]
     first = RunFolder(rows[0]["run"])  # every point's evaluate stage has the same SFT summaries: the first's
     sft_rows = read_jsonl(first.summaries)
     posts = toy_posts(preset, "eval")
     post_list = [posts[r["id"]] for r in sft_rows]
     _versus_rlhf(rows, post_list)
+    for r in rows:
+        r["seed_spread"] = {k: spread for k in SPREAD_KEYS if (spread := seed_spread(r, k))}
     base_seconds = round(base_seconds, 1)
     result = {
         "what": "labeler quality -> reward model -> RL policy, one SFT policy and one set of pairs; "
@@ -312,7 +411,9 @@ def run_sweep(preset, out, config: SweepConfig = SweepConfig(), base=None, progr
         "judge": "simulated human rater (gold score)", "sft_gold_score": read_json(first.metrics)["gold_score"]["sft"],
         "sft_profile": summary_profile(post_list, [r["sft"] for r in sft_rows]),
         "n_train_pairs": len(load_run_pairs(base, "train")), "n_test_pairs": len(load_run_pairs(base, "test")),
-        "workers": workers, "cpu_seconds_points": round(sum(r.get("cpu_seconds") or 0 for r in rows), 1),
+        "workers": workers, "cpu_seconds_points": round(sum(r["cpu_seconds"] for p in points for r in
+                                                            (results[p.name, s] for s in seeds)), 1),
+        "spearman_alignment_win_rate": spearman_alignment_win_rate(rows),
         "points": rows, "seconds": {"base": base_seconds, "points": round(time.time() - start - base_seconds, 1),
                                     "total": round(time.time() - start, 1)},
         "paper": {"alignment": paper.LABELER_SIZE, "same_position": paper.SAME_POSITION,
@@ -341,53 +442,104 @@ def _ladder(rows: list[dict]) -> list[dict]:
 def _versus_rlhf(rows: list[dict], posts: list) -> None:
     """Add each point's win rate against the RLHF policy (the paper's "RLAIF vs RLHF", 50% = as good),
     judged by the gold rater on both points' summaries of the same evaluation posts (`posts`, in the
-    order of every point's summaries.jsonl), when the sweep has the human-label point."""
+    order of every point's summaries.jsonl), when the sweep has the human-label point: each RL seed of a
+    point against the RLHF policy of the same seed (the same place in "seeds"), into that seed's entry;
+    the first seed's also as the row's "win_rate_vs_rlhf", and the seed-averaged one, with a 95% interval
+    over the posts (each post's preference averaged over the seeds), as "win_rate_vs_rlhf_seed_mean"."""
     from ..method.evaluate import gold_preferences, win_rate
 
     human = _point(rows, "human")
     if human is None:
         return
-    rlhf = [x[POLICY["human"]] for x in read_jsonl(RunFolder(human["run"]).summaries)]
+
+    def summaries(seed: dict, kind: str) -> list[str]:
+        return [x[POLICY[kind]] for x in read_jsonl(RunFolder(seed["run"]).summaries)]
+
+    rlhf = [summaries(seed, "human") for seed in human["seeds"]]
     for r in rows:
         if r["kind"] != "human":
-            mine = [x[POLICY[r["kind"]]] for x in read_jsonl(RunFolder(r["run"]).summaries)]
-            r["win_rate_vs_rlhf"] = win_rate(gold_preferences(posts, mine, rlhf))
+            prefs = [gold_preferences(posts, summaries(seed, r["kind"]), theirs)
+                     for seed, theirs in zip(r["seeds"], rlhf)]
+            for seed, p in zip(r["seeds"], prefs):
+                seed["win_rate_vs_rlhf"] = win_rate(p)
+            r["win_rate_vs_rlhf"] = r["seeds"][0]["win_rate_vs_rlhf"]
+            r["win_rate_vs_rlhf_seed_mean"] = win_rate(sum(prefs) / len(prefs))  # per post, over the seeds
+
+
+def spearman_alignment_win_rate(rows: list[dict]) -> float | None:
+    """Spearman rank correlation of the ladder's simulated points' alignment (on all labelled pairs) with their
+    seed-mean win rate vs SFT; None with fewer than 3 points or when either side is constant."""
+    import math
+
+    from .analysis import spearman
+
+    ladder = _ladder(rows)
+    if len(ladder) < 3:
+        return None
+    rho = spearman([r["alignment_all"]["value"] for r in ladder], [seed_spread(r, "win_rate_vs_sft")["mean"]
+                                                                    for r in ladder])
+    return None if math.isnan(rho) else rho
+
+
+def _versus_rlhf_mean(r: dict) -> dict | None:
+    """A point's seed-averaged win rate vs RLHF with its 95% interval over posts (one seed: its own)."""
+    return r.get("win_rate_vs_rlhf_seed_mean") or r.get("win_rate_vs_rlhf")
 
 
 def reading(result: dict) -> dict:
-    """The sweep's answer in numbers: the RLHF point, and the lowest-alignment simulated labeler of
-    the ladder (debiased) whose policy cannot be told from RLHF's (win rate vs RLHF with a 95% interval
-    that reaches 50%), or None; plus where the real LLM labeler sits."""
+    """The sweep's answer in numbers, win rates as means over the RL seeds (with their range): the RLHF point,
+    and the lowest-alignment simulated labeler of the ladder (debiased) whose policy cannot be told from
+    RLHF's (seed-averaged win rate vs RLHF with a 95% interval over posts that reaches 50%), or None; where
+    the real LLM labeler sits; the Spearman rank correlation of the ladder's alignment with its seed-mean win
+    rate vs SFT (`spearman_alignment_win_rate`) and over how many points."""
     pts = result["points"]
-    reaches = (r for r in _ladder(pts) if r.get("win_rate_vs_rlhf") and r["win_rate_vs_rlhf"]["ci_high"] >= 0.5)
+    reaches = (r for r in _ladder(pts) if _versus_rlhf_mean(r) and _versus_rlhf_mean(r)["ci_high"] >= 0.5)
 
     def short(r):
-        return None if r is None else {
-            "name": r["name"], "alignment": r["alignment_all"]["value"] if r.get("alignment_all") else None,
-            "win_rate_vs_sft": r["win_rate_vs_sft"]["value"],
-            "win_rate_vs_rlhf": (r.get("win_rate_vs_rlhf") or {}).get("value")}
-    return {"rlhf": short(_point(pts, "human")), "lowest_alignment_matching_rlhf": short(next(reaches, None)),
-            "llm": short(_point(pts, "llm")), "paper_alignment": result["paper"]["alignment"]}
+        if r is None:
+            return None
+        sft, rlhf = seed_spread(r, "win_rate_vs_sft"), seed_spread(r, "win_rate_vs_rlhf")
+        return {"name": r["name"], "alignment": r["alignment_all"]["value"] if r.get("alignment_all") else None,
+                "win_rate_vs_sft": sft["mean"], "win_rate_vs_sft_range": [sft["min"], sft["max"]],
+                "win_rate_vs_rlhf": rlhf and rlhf["mean"],
+                "win_rate_vs_rlhf_range": rlhf and [rlhf["min"], rlhf["max"]]}
+    return {"rl_seeds": n_rl_seeds(result), "rlhf": short(_point(pts, "human")),
+            "lowest_alignment_matching_rlhf": short(next(reaches, None)), "llm": short(_point(pts, "llm")),
+            "spearman_alignment_win_rate": spearman_alignment_win_rate(pts), "ladder_points": len(_ladder(pts)),
+            "paper_alignment": result["paper"]["alignment"]}
+
+
+def _mean_range(point: dict, key: str) -> str:
+    """'61.2% (range 58.3-66.7%)' of a `reading` point's win rate `key` (its seed mean and range); one seed: '61.2%'."""
+    value, (low, high) = point[key], point[f"{key}_range"]
+    return f"{value:.1%}" if low == high == value else f"{value:.1%} (range {100 * low:.1f}-{high:.1%})"
 
 
 def reading_text(result: dict) -> str:
     """`reading` in sentences, every number from the sweep (for the notebook and the report)."""
     r, out = reading(result), []
+    n = r["rl_seeds"]
+    out.append(f"Win rates are means over {n} RL seeds per point." if n > 1 else "Each point is one RL run (one seed).")
     if r["rlhf"]:
         out.append("RLHF (human labels: the toy world's simulated raters) beats SFT "
-                   f"{r['rlhf']['win_rate_vs_sft']:.1%} of the time.")
+                   f"{_mean_range(r['rlhf'], 'win_rate_vs_sft')} of the time.")
     m = r["lowest_alignment_matching_rlhf"]
     if m:
         out.append(f"The least aligned simulated labeler whose RLAIF policy cannot be told from RLHF's (win rate vs "
-                   f"RLHF {m['win_rate_vs_rlhf']:.1%}, interval reaching 50%) is {m['name']}, measured at "
-                   f"{m['alignment']:.1%} alignment on this run's pairs; it beats SFT {m['win_rate_vs_sft']:.1%} of "
-                   "the time.")
+                   f"RLHF {_mean_range(m, 'win_rate_vs_rlhf')}, its 95% interval reaching 50%) is {m['name']}, "
+                   f"measured at {m['alignment']:.1%} alignment on this run's pairs; it beats SFT "
+                   f"{_mean_range(m, 'win_rate_vs_sft')} of the time.")
     elif r["rlhf"]:
-        out.append("No simulated labeler of the ladder reaches RLHF here (every interval of its win rate vs RLHF "
-                   "stays below 50%).")
+        out.append("No simulated labeler of the ladder reaches RLHF here (the 95% interval of each one's "
+                   f"{'seed-averaged ' if n > 1 else ''}win rate vs RLHF stays below 50%).")
     if r["llm"]:
         out.append(f"The real labeler ({_point(result['points'], 'llm')['labeler']}) measures "
-                   f"{r['llm']['alignment']:.1%} and its RLAIF policy beats SFT {r['llm']['win_rate_vs_sft']:.1%}.")
+                   f"{r['llm']['alignment']:.1%} and its RLAIF policy beats SFT "
+                   f"{_mean_range(r['llm'], 'win_rate_vs_sft')}.")
+    if r["spearman_alignment_win_rate"] is not None:
+        out.append(f"Over the ladder's {r['ladder_points']} simulated labelers, the Spearman rank correlation of "
+                   f"alignment with the {'seed-mean ' if n > 1 else ''}win rate vs SFT is "
+                   f"{r['spearman_alignment_win_rate']:.2f}.")
     out.append("The paper's labelers: " + ", ".join(f"{k} {v:.1f}%" for k, v in r["paper_alignment"].items()) + ".")
     return " ".join(out)
 
@@ -416,20 +568,40 @@ def commit(result: dict, path=COMMITTED) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
+def _fmt_range(spread: dict | None, pct: bool = True) -> str:
+    """A `seed_spread` as its range: "58.3-66.7%" (pct) or "0.412-0.455"; "n/a" without one."""
+    if not spread:
+        return "n/a"
+    return f"{100 * spread['min']:.1f}-{spread['max']:.1%}" if pct else f"{spread['min']:.3f}-{spread['max']:.3f}"
+
+
 def sweep_table(result: dict) -> str:
-    """Markdown table of a sweep: one row per point (simulated ones say so)."""
+    """Markdown table of a sweep: one row per point (simulated ones say so), its win rates and gold score as
+    the mean and range over its RL seeds, beside the first seed's win rate vs SFT with its 95% interval."""
     ci = partial(fmt_ci, n=False)
     sec = result.get("seconds") or {}
     timing = (f" Time: base run {sec['base']:.0f} s, points {sec['points']:.0f} s wall with {result.get('workers', 1)} "
               f"worker(s), {result.get('cpu_seconds_points', 0):.0f} CPU s." if sec else "")
+    n = n_rl_seeds(result)
+
+    def mean(r, key, fmt="{:.1%}"):
+        spread = seed_spread(r, key)
+        return fmt.format(spread["mean"]) if spread else "n/a"
+
     rows = [[r["name"], r["labeler_name"], ci(r["alignment_test"]), ci(r["alignment_all"]),
              "n/a" if r["same_position_pct"] is None else f"{r['same_position_pct']:.0f}% ({r['position_direction']})",
-             ci(r["rm_accuracy_human"]), ci(r["win_rate_vs_sft"]), ci(r.get("win_rate_vs_rlhf")),
-             f"{r['gold_score']['value']:.3f}", f"{r['mean_words']:.1f}"] for r in result["points"]]
+             ci(r["rm_accuracy_human"]), mean(r, "win_rate_vs_sft"), _fmt_range(seed_spread(r, "win_rate_vs_sft")),
+             ci(r["win_rate_vs_sft"]), mean(r, "win_rate_vs_rlhf"), _fmt_range(seed_spread(r, "win_rate_vs_rlhf")),
+             mean(r, "gold_score", "{:.3f}"), f"{r['mean_words']:.1f}"] for r in result["points"]]
+    first = (result["config"].get("rl_seeds") or [None])[0]  # a sweep.json of one seed may not record it
     head = ["point", "labeler", "alignment (test)", "alignment (all pairs)", "same position",
-            "RM acc. (human test labels)", "win rate vs SFT", "vs RLHF", "gold score", "words"]
+            "RM acc. (human test labels)", "win rate vs SFT: seed mean", "seed range",
+            "first seed (95% CI)", "vs RLHF: seed mean", "seed range", "gold score: seed mean", "words (first seed)"]
+    seeds = (f"win rates and gold scores: mean and range over {n} RL seeds per point (seeds "
+             f"{', '.join(map(str, result['config']['rl_seeds']))}; the first: {first})" if n > 1 else
+             "one RL seed per point (its mean and range are its value)")
     return (f"RL budget per point: {result['rl_steps']} steps (the preset's: {result['preset_rl_steps']}); "
-            f"judge: {result['judge']}; SFT gold score {result['sft_gold_score']['value']:.3f}.{timing}\n\n"
+            f"judge: {result['judge']}; SFT gold score {result['sft_gold_score']['value']:.3f}; {seeds}.{timing}\n\n"
             + markdown_table(head, rows))
 
 
@@ -449,26 +621,40 @@ def _err(intervals: list[dict]) -> list[list[float]]:
     return [[d["value"] - d["ci_low"] for d in intervals], [d["ci_high"] - d["value"] for d in intervals]]
 
 
+def _win(r: dict, n: int) -> dict:
+    """A point's win rate vs SFT as plotted: {value, ci_low, ci_high} = the seed mean and range (`n` > 1 RL
+    seeds), or, for a sweep of one seed, its value and 95% interval."""
+    if n == 1:
+        return r["win_rate_vs_sft"]
+    spread = seed_spread(r, "win_rate_vs_sft")
+    return {"value": spread["mean"], "ci_low": spread["min"], "ci_high": spread["max"]}
+
+
 def plot_sweep(result: dict):
     """Left: win rate vs SFT against labeler alignment (measured on all the run's human-labelled
     pairs), simulated labelers as a line, the real LLM as a marked point, RLHF as a band, the paper's
-    PaLM 2 alignments marked on the axis. Right: the position-bias panel. Returns the figure."""
+    PaLM 2 alignments marked on the axis; win rates at their mean over the RL seeds with a vertical bar
+    from the lowest to the highest seed (one seed: its 95% interval), alignments with their 95%
+    interval. Right: the position-bias panel. Returns the figure."""
     import matplotlib.pyplot as plt
 
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [1.6, 1]})
     pts, human, ladder = result["points"], _point(result["points"], "human"), _ladder(result["points"])
+    n = n_rl_seeds(result)
+    caption = f"mean and range over {n} RL seeds" if n > 1 else "one RL seed, 95% CI"
 
-    def errorbar(r, **style):  # at (alignment, win rate vs SFT), both with their 95% intervals
-        a, w = r["alignment_all"], r["win_rate_vs_sft"]
+    def errorbar(r, **style):  # at (alignment, win rate vs SFT): the alignment's 95% interval, the seeds' range
+        a, w = r["alignment_all"], _win(r, n)
         ax.errorbar(a["value"], w["value"], xerr=_err([a]), yerr=_err([w]), capsize=2, **style)
 
     if human:
-        w = human["win_rate_vs_sft"]
+        w = _win(human, n)
         ax.axhspan(w["ci_low"], w["ci_high"], color="tab:green", alpha=0.15)
-        ax.axhline(w["value"], color="tab:green", lw=1.5, label=f"RLHF (human labels): {w['value']:.1%}")
+        ax.axhline(w["value"], color="tab:green", lw=1.5, label=f"RLHF (human labels): {w['value']:.1%} (band: "
+                   f"{'range over the seeds' if n > 1 else '95% CI'})")
     ax.axhline(0.5, color="grey", lw=0.8, ls=":", label="SFT (50%)")
     if ladder:
-        xs, ys = [r["alignment_all"]["value"] for r in ladder], [r["win_rate_vs_sft"]["value"] for r in ladder]
+        xs, ys = [r["alignment_all"]["value"] for r in ladder], [_win(r, n)["value"] for r in ladder]
         ax.plot(xs, ys, color="tab:blue", lw=1, alpha=0.6)
         for r, x, y in zip(ladder, xs, ys):
             gold = r["requested"]["alignment"] is None
@@ -486,7 +672,7 @@ def plot_sweep(result: dict):
         ax.axvline(a / 100, color="k", lw=0.6, ls="--", alpha=0.5)
         ax.text(a / 100, 0.01, f" {name}\n {a:.1f}%", transform=ax.get_xaxis_transform(), fontsize=7, va="bottom")
     ax.set_xlabel("labeler alignment with human labels (all the run's labelled pairs, 95% CI)")
-    ax.set_ylabel("RL policy's win rate vs SFT (simulated human judge)")
+    ax.set_ylabel(f"RL policy's win rate vs SFT ({caption})")
     ax.set_title("Labeler quality -> policy quality (dashed: the paper's PaLM 2 labelers)")
     ax.legend(fontsize=7, loc="upper left")
     panel = [r for r in pts if r["panel"] == "position"]
@@ -494,7 +680,7 @@ def plot_sweep(result: dict):
         abs(r["requested"]["alignment"] - p["requested"]["alignment"]) < 1e-9 for p in panel)]
     bars = ref + panel
     if bars:
-        wins = [r["win_rate_vs_sft"] for r in bars]
+        wins = [_win(r, n) for r in bars]
         ax2.bar(range(len(bars)), [w["value"] for w in wins], yerr=_err(wins), capsize=3,
                 color=["tab:blue" if r["requested"]["debias"] else "tab:orange" for r in bars])
         ax2.set_xticks(range(len(bars)), [f"{r['same_position_pct']:.0f}% same pos.\n"
@@ -502,10 +688,10 @@ def plot_sweep(result: dict):
                                           f"align. {r['alignment_all']['value']:.0%}" for r in bars], fontsize=7)
         ax2.axhline(0.5, color="grey", lw=0.8, ls=":")
         if human:
-            ax2.axhline(human["win_rate_vs_sft"]["value"], color="tab:green", lw=1.5)
-        ax2.set_ylabel("win rate vs SFT")
+            ax2.axhline(_win(human, n)["value"], color="tab:green", lw=1.5)
+        ax2.set_ylabel(f"win rate vs SFT ({caption})")
         ax2.set_title(f"Position bias at {bars[0]['requested']['alignment']:.0%} requested alignment (simulated)")
-    fig.suptitle(f"{result['preset']} preset, RL {result['rl_steps']} steps per point; SIMULATED labelers are a "
-                 "what-if, not LLMs", fontsize=9)
+    fig.suptitle(f"{result['preset']} preset, RL {result['rl_steps']} steps per point; win rates vs SFT (simulated "
+                 f"human judge): {caption}; SIMULATED labelers are a what-if, not LLMs", fontsize=9)
     fig.tight_layout()
     return fig
