@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 
 def _fail(message: str) -> None:
@@ -100,11 +101,14 @@ def main(argv=None) -> None:
                        "self-consistency) in the label stage where the preset leaves them out (tiny: ~5 min more)")
     add_class_merge(sub)
     add_sweep(sub)
+    add_overopt(sub)
     args = parser.parse_args(argv)
     if args.command == "class-merge":
         return class_merge(args)
     if args.command == "sweep":
         return sweep(args)
+    if args.command == "overopt":
+        return overopt(args)
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from .presets import Preset
@@ -217,3 +221,45 @@ def sweep(args) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# ----------------------------------------------------------------------------- overopt (overoptimization.py)
+def add_overopt(sub) -> None:
+    """The `overopt` subcommand: RL for several times the usual steps, with and without the KL penalty."""
+    p = sub.add_parser("overopt", help="reward-model over-optimization: RL against a run's reward model for many "
+                       "steps at two KL coefficients, watching the gold score (toy world)")
+    p.add_argument("--preset", default="tiny", help="tiny (default) or micro (tests); the toy world only")
+    p.add_argument("--base", default="runs/demo", help="a run folder with a finished reward stage (default runs/demo)")
+    p.add_argument("--out", default=None, help="where the policies and overoptimization.json go (default <base>/overopt)")
+    p.add_argument("--steps", type=int, default=None, help="RL steps per beta (default: OveroptConfig's)")
+    p.add_argument("--betas", type=float, nargs="+", default=None, help="KL coefficients (default: OveroptConfig's)")
+    p.add_argument("--policy", choices=("rlhf", "rlaif"), default=None, help="whose reward model (default rlhf)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--commit", action="store_true", help="also save it as the kit's committed tiny result "
+                   "(rlaif_lib/assets/overoptimization_tiny.json, what notebook 04 shows)")
+
+
+def overopt(args) -> None:
+    """Run `rlaif overopt`: write <out>/overoptimization.json and .png and print what they show."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from .experiments.overoptimization import (
+        OveroptConfig,
+        commit,
+        plot_overoptimization,
+        reading_text,
+        run_overoptimization,
+    )
+
+    preset = _preset(args.preset, args.threads)
+    given = {"steps": args.steps, "betas": args.betas and tuple(args.betas), "policy": args.policy}
+    config = OveroptConfig(**{k: v for k, v in given.items() if v is not None})
+    out = Path(args.out or Path(args.base) / "overopt")
+    try:
+        result = run_overoptimization(preset, args.base, out, config)
+    except ValueError as e:
+        _fail(str(e))
+    plot_overoptimization(result).savefig(out / "overoptimization.png", dpi=110)
+    if args.commit:
+        commit(result)
+    print(reading_text(result))
+    print(f"Wrote {out}/overoptimization.json and .png ({result['seconds']:.0f} s)")

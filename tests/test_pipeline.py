@@ -101,3 +101,16 @@ def test_cli_resumes_a_finished_run(micro_run, capsys):
     out = capsys.readouterr().out
     assert "[label] done already" in out and "win_rate" in out
     assert json.loads((run / "metrics.json").read_text())["win_rate"] == m["win_rate"]
+
+
+def test_overopt_trains_one_policy_per_beta_and_logs_gold_kl_and_reward(micro_run, tmp_path, capsys):
+    from rlaif_lib.cli import main
+
+    run, _ = micro_run
+    main(["overopt", "--preset", "micro", "--base", str(run), "--out", str(tmp_path), "--steps", "3",
+          "--betas", "0.001", "0.05"])
+    result = json.loads((tmp_path / "overoptimization.json").read_text())
+    assert set(result["curves"]) == {"0.001", "0.05"} and (tmp_path / "overoptimization.png").exists()
+    for curves in result["curves"].values():
+        assert curves["step"] == [1, 2, 3] and all(len(curves[k]) == 3 for k in ("gold", "kl", "reward_model"))
+    assert "beta = 0.001" in capsys.readouterr().out

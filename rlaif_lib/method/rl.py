@@ -32,7 +32,7 @@ class RLStageConfig:
     num_generations: int = 4  # samples per prompt for the leave-one-out baseline
     batch_size: int = 32  # completions per step (= batch_size / num_generations prompts)
     learning_rate: float = 5e-5  # tiny policy: 3e-4 over-optimised within 10 steps; 5e-5 and 1e-4 both improved
-    max_completion_length: int = 40
+    max_completion_length: int = 48
     micro_batch_size: int | None = None  # completions per forward/backward pass (None = batch_size); the rest
     # of the step is gradient accumulation: same update, less GPU memory
     seed: int = 0

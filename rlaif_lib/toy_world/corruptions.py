@@ -6,7 +6,18 @@ from __future__ import annotations
 import random
 
 from .gold import _post_mentions
-from .posts import KEY_SLOTS, Post, _as_rng, author_tldr, _fill, _pick, _sample_facts, _words, key_facts, render_reference
+from .posts import (
+    KEY_SLOTS,
+    Post,
+    _as_rng,
+    _fill,
+    _pick,
+    _sample_facts,
+    _words,
+    author_tldr,
+    key_facts,
+    render_reference,
+)
 from .vocabulary import DISTRACTORS, DURATIONS, FEELINGS, RELATIONS, SLOT_TABLES
 
 CORRUPTIONS = ("shuffled", "truncated", "off_topic", "fact_swapped", "drop_fact", "repeated", "verbose")
