@@ -219,10 +219,6 @@ def sweep(args) -> None:
     print(f"\nWrote {args.out}/sweep.json and {args.out}/sweep.png ({result['seconds']['total']:.0f} s)")
 
 
-if __name__ == "__main__":
-    main()
-
-
 # ----------------------------------------------------------------------------- overopt (overoptimization.py)
 def add_overopt(sub) -> None:
     """The `overopt` subcommand: RL for several times the usual steps, with and without the KL penalty."""
@@ -263,3 +259,7 @@ def overopt(args) -> None:
         commit(result)
     print(reading_text(result))
     print(f"Wrote {out}/overoptimization.json and .png ({result['seconds']:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
