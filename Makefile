@@ -20,7 +20,7 @@ export TOKENIZERS_PARALLELISM := false
 # executed copies comes out empty (report.py draws its PNGs without pyplot, on any backend).
 unexport MPLBACKEND
 
-.PHONY: setup demo test notebooks clean benchmark sweep overopt
+.PHONY: setup demo test notebooks clean benchmark sweep overopt seeds
 
 setup: $(VENV)/.installed
 
@@ -49,6 +49,10 @@ demo: setup
 # as rlaif_lib/assets/sweep_tiny.json, the precomputed sweep notebook 06 and docs/MEASUREMENTS.md show.
 sweep: setup
 	$(PY) -m rlaif_lib.cli sweep --preset tiny --base runs/demo --out runs/demo/sweep --commit
+
+# The whole chain under 5 seeds (seed 0: the demo's run); --commit saves each headline number's spread
+seeds: setup
+	$(PY) -m rlaif_lib.cli seeds --preset tiny --n 5 --base runs/demo --out runs/seeds --workers 2 --commit
 
 # Reward-model over-optimization (notebook 04) on the demo's run; --commit saves it as the kit's asset
 overopt: setup

@@ -102,6 +102,7 @@ def main(argv=None) -> None:
     add_class_merge(sub)
     add_sweep(sub)
     add_overopt(sub)
+    add_seeds(sub)
     args = parser.parse_args(argv)
     if args.command == "class-merge":
         return class_merge(args)
@@ -109,6 +110,8 @@ def main(argv=None) -> None:
         return sweep(args)
     if args.command == "overopt":
         return overopt(args)
+    if args.command == "seeds":
+        return seeds(args)
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from .presets import Preset
@@ -259,6 +262,37 @@ def overopt(args) -> None:
         commit(result)
     print(reading_text(result))
     print(f"Wrote {out}/overoptimization.json and .png ({result['seconds']:.0f} s)")
+
+
+
+# ----------------------------------------------------------------------------- seeds (seeds.py)
+def add_seeds(sub) -> None:
+    """The `seeds` subcommand: the whole pipeline under several seeds, and each headline number's spread."""
+    p = sub.add_parser("seeds", help="the whole pipeline under N seeds: each headline number's mean and range")
+    p.add_argument("--preset", default="tiny", help="a preset name (default tiny)")
+    p.add_argument("--n", type=int, default=5, help="number of seeds: 0..N-1 (default 5)")
+    p.add_argument("--out", default="runs/seeds", help="folder: seed-<s>/ run folders and seeds.json")
+    p.add_argument("--base", default=None, help="an existing run folder of the preset to use as seed 0's (e.g. runs/demo)")
+    p.add_argument("--workers", type=int, default=1, help="seeds run at once, one process and one thread each")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--commit", action="store_true", help="also save it as the kit's committed tiny spread "
+                   "(rlaif_lib/assets/seeds_tiny.json, what README and the notebooks show)")
+
+
+def seeds(args) -> None:
+    """Run `rlaif seeds`: write <out>/seeds.json and print the spread."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from .experiments.seeds import commit, run_seeds
+
+    if args.n < 2:
+        _fail(f"--n must be at least 2 (a spread needs two seeds), got {args.n}")
+    preset = _preset(args.preset, args.threads)
+    result = run_seeds(preset, args.out, seeds=tuple(range(args.n)), base=args.base, workers=args.workers)
+    if args.commit:
+        commit(result)
+    for name, s in result["spread"].items():
+        print(f"{name:42s} mean {s['mean']:.3f}  range {s['min']:.3f} to {s['max']:.3f}  ({s['n']} seeds)")
+    print(f"Wrote {args.out}/seeds.json ({result['seconds']:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -53,8 +53,9 @@ class Preset:
     n_rl_prompts: int = 256  # RL prompts (from the SFT split)
     n_eval_posts: int = 200  # held-out posts for win rates
     n_samples: int = 4  # candidate summaries per post before picking a pair
-    # candidate summaries at 0.7: the 1M-parameter tiny policy's samples at 1.0 invent a key fact in most of them
-    sample_temperature: float = 0.7
+    # candidate summaries at 0.5: the 1M-parameter tiny policy's samples at 1.0 invent a key fact in most of them,
+    # and at 0.5 two samples still differ on 199 posts of 200
+    sample_temperature: float = 0.5
     max_new_tokens: int = 48  # room past the gold rater's 32-word limit, so that writing too much can show
     eval_temperature: float = 0.0  # 0 = greedy decoding for the win-rate comparison
     # Table 2 on a subset of the held-out pairs: (preamble, shots, chain of thought) settings

@@ -58,6 +58,12 @@ class Sources:
         return load_committed()
 
     @cached_property
+    def seeds(self) -> dict | None:
+        from .experiments.seeds import load_committed
+
+        return load_committed()
+
+    @cached_property
     def selection(self) -> dict:
         from .experiments.selection import load_selection
 
@@ -75,9 +81,11 @@ def _minutes(seconds: float) -> str:
 
 # ----------------------------------------------------------------------------- the blocks
 def results(src: Sources) -> str:
+    """The results table; for a `tiny` run with the committed seed study beside it (`experiments.seeds`)."""
     from .report import results_table
 
-    return results_table(src.metrics)
+    seeds = src.seeds if src.seeds and src.seeds["preset"] == src.metrics.get("preset") else None
+    return results_table(src.metrics, seeds)
 
 
 def headline(src: Sources) -> str:

@@ -168,24 +168,38 @@ def _write_html(path: Path, markdown: str) -> None:
 # ------------------------------------------ the generated tables of README.md and docs/MEASUREMENTS.md (readme.py)
 
 
-def results_table(metrics: dict) -> str:
-    """README's results table: a run's headline numbers beside the paper's (from `rlaif_lib.paper`)."""
+def results_table(metrics: dict, seeds: dict | None = None) -> str:
+    """README's results table: a run's headline numbers beside the paper's (from `rlaif_lib.paper`), and, given
+    a seed study of the same preset (`experiments.seeds`), each number's mean and range over its seeds."""
     lab, size, same = metrics["labeler"], paper.LABELER_SIZE, paper.SAME_POSITION
     rm, win = {k: metrics[REWARD_MODELS[k]] for k in ("human", "ai")}, metrics.get("win_rate") or {}
     rows = [("AI labeler alignment with human labels", f"{fmt_ci(lab['alignment_ci'])} ({lab['name']})",
-             f"{size['PaLM 2 L']}% (L), {size['PaLM 2 XS']}% (XS)"),
+             f"{size['PaLM 2 L']}% (L), {size['PaLM 2 XS']}% (XS)", "labeler alignment"),
             ("same position preferred after the swap", f"{lab['same_position_pct']:.1f}%",
-             f"{same['PaLM 2 L']}% (L), {same['PaLM 2 XS']}% (XS)"),
+             f"{same['PaLM 2 L']}% (L), {same['PaLM 2 XS']}% (XS)", "same position after the swap (%)"),
             ("reward model accuracy, human labels (RLHF)", fmt_ci(rm["human"], "accuracy_human", n=False),
-             f"{paper.RM_ACCURACY['human']}%"),
+             f"{paper.RM_ACCURACY['human']}%", "reward model accuracy, human labels"),
             ("reward model accuracy, soft AI labels (RLAIF)", fmt_ci(rm["ai"], "accuracy_human", n=False),
-             f"{paper.RM_ACCURACY['ai']}%")]
+             f"{paper.RM_ACCURACY['ai']}%", "reward model accuracy, AI labels")]
     names = {"rlhf_vs_sft": "RLHF vs SFT", "rlaif_vs_sft": "RLAIF vs SFT", "drlaif_vs_sft": "d-RLAIF vs SFT",
              "rlaif_same_size_vs_sft": "same-size RLAIF vs SFT", "rlaif_vs_rlhf": "RLAIF vs RLHF"}
-    rows += [(f"win rate {name}", fmt_ci(win[key]), f"{paper.WIN_RATE[key]}%")
+    rows += [(f"win rate {name}", fmt_ci(win[key]), f"{paper.WIN_RATE[key]}%", name)
              for key, name in names.items() if key in win]
     simulated = ", SIMULATED raters" if (metrics.get("judge") or {}).get("kind") == "gold" else ""
-    return markdown_table(["measure", f"this kit ({metrics.get('preset')}{simulated})", "paper (PaLM 2)"], rows)
+    header = ["measure", f"this kit ({metrics.get('preset')}{simulated})"]
+    if seeds is None:
+        return markdown_table([*header, "paper (PaLM 2)"], [r[:3] for r in rows])
+
+    def mean_range(key):
+        s = seeds["spread"].get(key)
+        if s is None:
+            return ""
+        f = (lambda x: f"{x:.1f}%") if key.endswith("(%)") else (lambda x: f"{100 * x:.1f}%")
+        return f"{f(s['mean'])} ({f(s['min'])} to {f(s['max'])})"
+
+    n = len(seeds["seeds"])
+    return markdown_table([*header, f"mean (range) of {n} seeds, PRECOMPUTED", "paper (PaLM 2)"],
+                          [(r[0], r[1], mean_range(r[3]), r[2]) for r in rows])
 
 
 def timings_table(metrics: dict, resources: dict | None = None) -> str:
