@@ -238,3 +238,20 @@ def test_the_cli_passes_the_rl_seeds(micro_sweep, monkeypatch, capsys):
     cli.main(["sweep", "--preset", "micro", "--out", out])
     assert configs == [replace(sweep.SweepConfig(), rl_seeds=(3, 4), rl_steps=1), sweep.SweepConfig()]
     assert "mean and range over 3 RL seeds" in capsys.readouterr().out
+
+
+def test_rlhf_sits_on_the_ladder_at_its_labels_alignment():
+    """RLHF's point is read against the simulated ladder interpolated at the alignment of its own labels."""
+    def row(name, kind, alignment, win):
+        return {"name": name, "kind": kind, "panel": "ladder", "requested": {"alignment": alignment},
+                "alignment_all": {"value": alignment, "ci_low": alignment, "ci_high": alignment, "n": 300},
+                "win_rate_vs_sft": {"value": win, "ci_low": win - 0.03, "ci_high": win + 0.03, "n": 200}}
+    points = [row("sim-50", "simulated", 0.5, 0.5), row("sim-70", "simulated", 0.7, 0.6),
+              row("sim-80", "simulated", 0.8, 0.7), row("human", "human", 0.75, 0.66)]
+    result = {"points": points, "paper": {"alignment": {"PaLM 2 L": 78.0}}, "config": {"rl_seeds": [0]}}
+    on = sweep.rlhf_on_curve(result)
+    assert on["curve"] == pytest.approx(0.65) and on["neighbours"] == ["sim-70", "sim-80"]
+    assert on["neighbours_range"] == [0.6, 0.7] and on["rlhf"] == 0.66
+    assert "lies inside that span" in sweep.reading_text(result)
+    points[-1]["win_rate_vs_sft"]["value"] = 0.9
+    assert "lies above that span" in sweep.reading_text(result)

@@ -242,6 +242,23 @@ def _run_linked(point: Point, run: RunFolder, mine, linked: list[str], log=None)
     return point_row(point, run, mine, metrics, own)
 
 
+def human_label_alignment(run: RunFolder, preset) -> dict:
+    """The alignment of RLHF's own labels, by the labelers' definition: how often the human label of each of the
+    run's pairs agrees with a second, independent simulated rater's choice ({value, ci_low, ci_high, n}). It is
+    where the human-label point sits on the alignment axis: the agreement between two raters."""
+    import random
+
+    from ..presets import toy_posts
+    from ..stats import bootstrap_mean
+    from ..toy_world import human_preference
+
+    posts = {**toy_posts(preset, "label"), **toy_posts(preset, "eval")}
+    rng = random.Random(f"second-rater:{preset.seed}")
+    pairs = load_run_pairs(run, "train") + load_run_pairs(run, "test")
+    return bootstrap_mean([human_preference(posts[p["id"]], p["summary_a"], p["summary_b"], rng)[0] == p["choice"]
+                           for p in pairs])
+
+
 def point_row(point: Point, run: RunFolder, preset, metrics: dict, own=STAGES) -> dict:
     """The point's row of sweep.json, read from its finished run: the pipeline's numbers, plus what the
     pipeline does not compute (alignment on all labelled pairs, what the policy writes). `own`: the stages
@@ -252,7 +269,8 @@ def point_row(point: Point, run: RunFolder, preset, metrics: dict, own=STAGES) -
 
     policy = POLICY[point.kind]
     if point.kind == "human":
-        label = dict.fromkeys(("alignment_test", "alignment_all", "same_position_pct", "position_direction"))
+        label = dict.fromkeys(("alignment_test", "same_position_pct", "position_direction"))
+        label["alignment_all"] = human_label_alignment(run, preset)
         name = "human labels (simulated raters)"
     else:
         lab = metrics["labeler"]
@@ -481,6 +499,27 @@ def spearman_alignment_win_rate(rows: list[dict]) -> float | None:
     return None if math.isnan(rho) else rho
 
 
+def rlhf_on_curve(result: dict) -> dict | None:
+    """Where RLHF sits against the simulated ladder: the ladder's seed-mean win rate vs SFT, linearly interpolated
+    at the alignment of RLHF's own labels (`human_label_alignment`), the seed range spanned by the two ladder
+    points around it, and RLHF's own seed mean. None without a human point with an alignment, or when it lies
+    outside the ladder's alignments."""
+    human, ladder = _point(result["points"], "human"), _ladder(result["points"])
+    if not human or not human.get("alignment_all") or len(ladder) < 2:
+        return None
+    a = human["alignment_all"]["value"]
+    for lo, hi in zip(ladder, ladder[1:]):
+        a_lo, a_hi = lo["alignment_all"]["value"], hi["alignment_all"]["value"]
+        if a_lo <= a <= a_hi:
+            s_lo, s_hi = seed_spread(lo, "win_rate_vs_sft"), seed_spread(hi, "win_rate_vs_sft")
+            t = 0.0 if a_hi == a_lo else (a - a_lo) / (a_hi - a_lo)
+            return {"alignment": a, "curve": s_lo["mean"] + t * (s_hi["mean"] - s_lo["mean"]),
+                    "neighbours": [lo["name"], hi["name"]],
+                    "neighbours_range": [min(s_lo["min"], s_hi["min"]), max(s_lo["max"], s_hi["max"])],
+                    "rlhf": seed_spread(human, "win_rate_vs_sft")["mean"]}
+    return None
+
+
 def _versus_rlhf_mean(r: dict) -> dict | None:
     """A point's seed-averaged win rate vs RLHF with its 95% interval over posts (one seed: its own)."""
     return r.get("win_rate_vs_rlhf_seed_mean") or r.get("win_rate_vs_rlhf")
@@ -523,6 +562,14 @@ def reading_text(result: dict) -> str:
     if r["rlhf"]:
         out.append("RLHF (human labels: the toy world's simulated raters) beats SFT "
                    f"{_mean_range(r['rlhf'], 'win_rate_vs_sft')} of the time.")
+    on = rlhf_on_curve(result)
+    if on:
+        low, high = on["neighbours_range"]
+        where = ("inside" if low <= on["rlhf"] <= high else "above" if on["rlhf"] > high else "below")
+        out.append(f"Its labels agree with a second simulated rater on {on['alignment']:.1%} of the pairs; at that "
+                   f"alignment the simulated ladder gives {on['curve']:.1%} (between {on['neighbours'][0]} and "
+                   f"{on['neighbours'][1]}, whose seeds span {100 * low:.1f}-{high:.1%}), and RLHF's "
+                   f"{on['rlhf']:.1%} lies {where} that span.")
     m = r["lowest_alignment_matching_rlhf"]
     if m:
         out.append(f"The least aligned simulated labeler whose RLAIF policy cannot be told from RLHF's (win rate vs "
@@ -652,6 +699,9 @@ def plot_sweep(result: dict):
         ax.axhspan(w["ci_low"], w["ci_high"], color="tab:green", alpha=0.15)
         ax.axhline(w["value"], color="tab:green", lw=1.5, label=f"RLHF (human labels): {w['value']:.1%} (band: "
                    f"{'range over the seeds' if n > 1 else '95% CI'})")
+        if human.get("alignment_all"):  # at the alignment of its own labels: their agreement with a second rater
+            errorbar(human, fmt="s", ms=9, color="tab:green",
+                     label="RLHF at its labels' alignment (agreement with a second simulated rater)")
     ax.axhline(0.5, color="grey", lw=0.8, ls=":", label="SFT (50%)")
     if ladder:
         xs, ys = [r["alignment_all"]["value"] for r in ladder], [_win(r, n)["value"] for r in ladder]
