@@ -188,7 +188,7 @@ def add_sweep(sub) -> None:
                    "finished with the same settings is reused, one made with others is rerun)")
     p.add_argument("--base", default=None, help="an existing run folder to reuse (its data, sft, sample, label and "
                    "reward stages, linked into the points); default: <out>/base, made here")
-    p.add_argument("--rl-steps", type=int, default=None, help="RL steps per point (default: SweepConfig's, capped at "
+    p.add_argument("--rl-steps", type=int, default=None, help="RL steps per point (default: SweepConfig's, capped at 3x "
                    "the preset's)")
     p.add_argument("--rl-seeds", type=int, nargs="+", default=None, help="RL seeds per point, on the same labels and "
                    "reward models: the first in points/<name>, each further one in points/<name>@seed<s>; a point "

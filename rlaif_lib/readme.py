@@ -220,6 +220,23 @@ def selection(src: Sources) -> str:
     return selection_table(src.selection)
 
 
+def overopt_reading(src: Sources) -> str:
+    """What the committed over-optimization curves show (`experiments.overoptimization`), and where they come from."""
+    from .experiments.overoptimization import load_committed, reading_text
+
+    result = load_committed()
+    return f"{reading_text(result)} (The committed record: {result['measured']}.)"
+
+
+def seeds_block(src: Sources) -> str:
+    """The example run's headline numbers beside the committed seed study's mean and range (`experiments.seeds`)."""
+    from .experiments.seeds import spread_table
+
+    if not src.seeds:
+        return "No seed study is committed yet: `make seeds` measures one."
+    return f"{spread_table(src.metrics, src.seeds)}\n\nThe committed record: {src.seeds['measured']}."
+
+
 def gpu_estimates(src: Sources) -> str:
     from .estimate import markdown_table
 
@@ -230,7 +247,7 @@ BLOCKS = {"results": results, "comparison-notes": comparison_notes, "headline": 
           "demo-time": demo_time, "timings": timings, "timings-source": timings_source, "install": install,
           "sweep-setup": sweep_setup, "sweep": sweep_block, "sweep-reading": sweep_reading,
           "sweep-profiles": sweep_profiles, "selection-setup": selection_setup, "selection": selection,
-          "gpu-estimates": gpu_estimates}
+          "gpu-estimates": gpu_estimates, "overopt-reading": overopt_reading, "seeds": seeds_block}
 
 
 # ----------------------------------------------------------------------------- files

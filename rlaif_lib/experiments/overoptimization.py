@@ -100,15 +100,17 @@ def reading_text(result: dict) -> str:
     fell = a["gold_end"] < a["gold_peak"] - 0.02
     out.append(f"With beta = {low} the reward model's score rises from {a['rm_start']:.2f} to {a['rm_end']:.2f} "
                f"over {result['config']['steps']} steps, while the gold score goes from {a['gold_start']:.2f} to a "
-               f"peak of {a['gold_peak']:.2f} (step {a['peak_step']}, KL {a['peak_kl']:.1f}) and "
-               + (f"falls back to {a['gold_end']:.2f} at KL {a['kl_end']:.1f}: over-optimization."
+               f"peak of {a['gold_peak']:.2f} (step {a['peak_step']}, KL {a['peak_kl']:.2f}) and "
+               + (f"falls back to {a['gold_end']:.2f} at KL {a['kl_end']:.2f}: over-optimization."
                   if fell else f"ends at {a['gold_end']:.2f}: no fall beyond the noise here."))
     held = b["gold_end"] >= b["gold_peak"] - 0.02
-    out.append(f"With the paper's beta = {paper} the KL stays at {b['kl_end']:.1f} and the gold score "
+    out.append(f"With the paper's beta = {paper} the KL ends at {b['kl_end']:.2f} and the gold score "
                + (f"holds ({b['gold_end']:.2f} at the end, peak {b['gold_peak']:.2f})."
                   if held else f"also falls, from {b['gold_peak']:.2f} to {b['gold_end']:.2f}."))
-    out.append(f"Summaries grow from {a['length_start']:.0f} to {a['length_end']:.0f} tokens without the penalty "
-               f"and to {b['length_end']:.0f} with it (the gold rater docks summaries past 32 words).")
+    grew = a["length_end"] > 1.1 * a["length_start"]
+    out.append(f"Rollouts average {a['length_start']:.0f} tokens at the first step, {a['length_end']:.0f} at the end "
+               f"without the penalty and {b['length_end']:.0f} with it"
+               + ("; past 32 words the gold rater docks every extra word." if grew else "."))
     return " ".join(out)
 
 

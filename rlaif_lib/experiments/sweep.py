@@ -80,8 +80,10 @@ class SweepConfig:
     # position panel beside the ladder's PaLM 2 L-like point: (alignment, same position, both orders averaged?)
     position_panel: tuple = ((paper.LABELER_SIZE["PaLM 2 L"] / 100, paper.SAME_POSITION["PaLM 2 XS"] / 100, True),
                              (paper.LABELER_SIZE["PaLM 2 L"] / 100, paper.SAME_POSITION["PaLM 2 XS"] / 100, False))
-    # RL steps per point, capped at the preset's (tiny: 30, as in its own RL stage); None: the preset's budget
-    rl_steps: int | None = 30
+    # RL steps per point, capped at RL_STEPS_CAP times the preset's own (tiny: 90, three times its RL stage's 30;
+    # at 30 every labeler from 55% alignment up is still in the first, common climb, and the curve is a step);
+    # None: the preset's budget
+    rl_steps: int | None = 90
     seed: int = 0  # the simulated labelers' noise seed
     # RL seeds per point (Preset.rl_seed), on the same labels and reward models: the first in points/<name>/,
     # each further one in points/<name>@seed<s>/; a point reports their mean and range
@@ -135,9 +137,12 @@ def base_preset(base: RunFolder, preset):
     return lean
 
 
+RL_STEPS_CAP = 3  # a sweep point trains at most this many times the preset's RL steps (micro: 6)
+
+
 def rl_steps(config: SweepConfig, preset) -> int:
-    """RL steps per point: the sweep's budget, capped at the preset's."""
-    return min(config.rl_steps, preset.rl.max_steps) if config.rl_steps else preset.rl.max_steps
+    """RL steps per point: the sweep's budget, capped at RL_STEPS_CAP times the preset's."""
+    return min(config.rl_steps, RL_STEPS_CAP * preset.rl.max_steps) if config.rl_steps else preset.rl.max_steps
 
 
 # ---------------------------------------------------------------------------------------------
