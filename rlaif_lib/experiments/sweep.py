@@ -80,10 +80,10 @@ class SweepConfig:
     # position panel beside the ladder's PaLM 2 L-like point: (alignment, same position, both orders averaged?)
     position_panel: tuple = ((paper.LABELER_SIZE["PaLM 2 L"] / 100, paper.SAME_POSITION["PaLM 2 XS"] / 100, True),
                              (paper.LABELER_SIZE["PaLM 2 L"] / 100, paper.SAME_POSITION["PaLM 2 XS"] / 100, False))
-    # RL steps per point, capped at RL_STEPS_CAP times the preset's own (tiny: 90, three times its RL stage's 30;
-    # at 30 every labeler from 55% alignment up is still in the first, common climb, and the curve is a step);
+    # RL steps per point, capped at RL_STEPS_CAP times the preset's own (tiny: 30, as its RL stage; at 90 every
+    # point over-optimises its reward model, the coin flip's policy falls below SFT and the ladder loses its order);
     # None: the preset's budget
-    rl_steps: int | None = 90
+    rl_steps: int | None = 30
     seed: int = 0  # the simulated labelers' noise seed
     # RL seeds per point (Preset.rl_seed), on the same labels and reward models: the first in points/<name>/,
     # each further one in points/<name>@seed<s>/; a point reports their mean and range
