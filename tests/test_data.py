@@ -75,7 +75,9 @@ def test_load_sft_toy():
     train = data.load_sft("toy", "train", n=20)
     assert train.column_names == ["prompt", "completion"] and len(train) == 20
     posts = tw.generate_posts(20, "sft")
-    assert train[0] == {"prompt": tw.format_prompt(posts[0]), "completion": " " + posts[0].reference}
+    # the completions are the authors' own TL;DRs (of mixed quality), as in the real dataset
+    assert train[0] == {"prompt": tw.format_prompt(posts[0]), "completion": " " + tw.author_tldr(posts[0])}
+    assert sum(row["completion"] != " " + p.reference for row, p in zip(train, posts)) >= 10
     validation = data.load_sft("toy", "validation", n=20)
     assert validation[0]["prompt"] == tw.format_prompt(tw.generate_posts(1, "eval")[0])
     assert not set(train["prompt"]) & set(validation["prompt"])

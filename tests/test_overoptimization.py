@@ -33,3 +33,10 @@ def test_a_gold_curve_that_keeps_rising_does_not():
     rising = [0.3 + 0.01 * i for i in range(40)]
     text = oo.reading_text(_result(rising, rising))
     assert "over-optimization" not in text and "no fall" in text
+
+
+def test_a_run_shorter_than_the_window_reads_from_its_last_step():
+    r = _result([0.3, 0.4, 0.5], [0.3, 0.3, 0.3], steps=3)
+    s = r["summary"]["0.001"]
+    assert s["gold_start"] == pytest.approx(0.4) and s["gold_end"] == pytest.approx(0.4)
+    assert s["rm_start"] == s["rm_end"] and "beta = 0.001" in oo.reading_text(r)

@@ -43,9 +43,9 @@ def test_committed_file_is_what_the_code_prints(path, sources, tmp_path):
 def test_every_block_is_printed_by_a_function_and_each_file_has_its_blocks():
     names = {path.name: readme.block_names(path.read_text()) for path in FILES}
     assert set(names["README.md"]) == {"demo-time", "results", "comparison-notes", "headline", "fidelity",
-                                      "sweep-reading"}
+                                      "sweep-reading", "overopt-reading"}
     assert {"timings", "timings-source", "install", "sweep-setup", "sweep", "sweep-reading", "sweep-profiles",
-            "selection-setup", "selection", "gpu-estimates"} <= set(names["MEASUREMENTS.md"])
+            "overopt-reading", "seeds", "selection-setup", "selection", "gpu-estimates"} <= set(names["MEASUREMENTS.md"])
     assert set(names["README.md"]) | set(names["MEASUREMENTS.md"]) <= set(readme.BLOCKS)
     with pytest.raises(KeyError, match="no-such-block"):
         readme.render("<!-- generated:no-such-block -->\n<!-- /generated:no-such-block -->", readme.Sources())

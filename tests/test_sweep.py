@@ -35,7 +35,7 @@ def test_every_point_reports_its_numbers(micro_sweep):
     for r in result["points"]:
         for key in ("rm_accuracy_human", "win_rate_vs_sft", "gold_score"):
             assert r[key]["ci_low"] <= r[key]["value"] <= r[key]["ci_high"], (r["name"], key)
-        assert r["win_rate_vs_sft"]["n"] == preset.n_eval_posts and r["rl_steps"] == preset.rl.max_steps
+        assert r["win_rate_vs_sft"]["n"] == preset.n_eval_posts and r["rl_steps"] == sweep.rl_steps(sweep.SweepConfig(), preset)
         if r["kind"] == "simulated":
             assert "simulated labeler" in r["labeler_name"] and 0 <= r["same_position_pct"] <= 100
         if r["kind"] != "human":

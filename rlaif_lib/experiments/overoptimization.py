@@ -85,9 +85,10 @@ def summary(result: dict) -> dict:
     out = {}
     for beta, c in result["curves"].items():
         gold, rm, kl = (moving_average(c[k], w) for k in ("gold", "reward_model", "kl"))
+        first = min(w, len(gold)) - 1  # the first full window (a run shorter than one window: its last step)
         peak = max(range(len(gold)), key=gold.__getitem__)
-        out[beta] = {"gold_start": gold[w - 1], "gold_peak": gold[peak], "peak_step": c["step"][peak],
-                     "peak_kl": kl[peak], "gold_end": gold[-1], "rm_start": rm[w - 1], "rm_end": rm[-1],
+        out[beta] = {"gold_start": gold[first], "gold_peak": gold[peak], "peak_step": c["step"][peak],
+                     "peak_kl": kl[peak], "gold_end": gold[-1], "rm_start": rm[first], "rm_end": rm[-1],
                      "kl_end": kl[-1], "length_start": c["length"][0], "length_end": moving_average(c["length"], w)[-1]}
     return out
 
