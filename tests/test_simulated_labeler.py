@@ -19,6 +19,8 @@ def toy_pairs():
     "simulated:alignment=0.627,same_position=0.56,direction=second",
     "simulated:alignment=0.7,same_position=0.3",
     "simulated:alignment=0.78,same_position=0.18",
+    "simulated:alignment=0.55,same_position=0.18,length_bias=1",
+    "simulated:alignment=0.7,same_position=0.18,length_bias=1",
 ])
 def test_measured_quality_within_two_points_of_requested(spec):
     # 4000 calibration pairs: the measured rates' standard errors are < 0.8 points, so 2 points is meaningful;
@@ -42,6 +44,35 @@ def test_direction_and_debias_switch():
         assert r["p_a"] == r["probs_ab"][0]  # one order only
     # without the average, position bias flips labels: measured alignment falls below the requested one
     assert sim.measure_on_calibration_set("simulated:alignment=0.78,same_position=0.56,debias=off")["alignment"] < 0.74
+
+
+def _longer_share_of_errors(spec):
+    """Of the calibration pairs where the labeler's choice goes against the gold margin (lengths differing),
+    the share where it chose the longer summary."""
+    labeler = sim.parse(spec)
+    params, chose_longer = sim.parameters(labeler), []
+    for i, ((_, a, b), m) in enumerate(zip(sim.calibration_pairs(), sim.calibration_margins())):
+        p_a = sim.label_row(labeler, f"cal-{i}", float(m), a, b, params)["p_a"]
+        if len(a.split()) != len(b.split()) and m != 0 and (p_a > 0.5) != (m > 0):
+            chose_longer.append((p_a > 0.5) == (len(a.split()) > len(b.split())))
+    return sum(chose_longer) / len(chose_longer)
+
+
+def test_a_length_bias_makes_the_errors_systematic():
+    # without a lean, a labeler's mistakes pick the longer summary about as often as the pairs' own mix does;
+    # with one, most of its mistakes are the longer summary (what an RM trained on its labels will learn)
+    plain, leaning = (_longer_share_of_errors(f"simulated:alignment=0.627,same_position=0.18{extra}")
+                      for extra in ("", ",length_bias=1"))
+    assert leaning > plain + 0.15 and leaning > 0.65, (plain, leaning)
+    spec = "simulated:alignment=0.7,same_position=0.18,length_bias=1"
+    assert sim.parse(spec).spec == spec and "longer summary" in sim.parse(spec).name
+
+
+def test_alignments_a_lean_cannot_reach_are_refused():
+    with pytest.raises(ValueError, match="below what its length lean alone"):
+        sim.parameters(sim.parse("simulated:alignment=0.5,same_position=0.18,length_bias=1"))
+    with pytest.raises(ValueError, match="gold rater has no length bias"):
+        sim.parse("simulated:gold,length_bias=1")
 
 
 def test_gold_rater_gives_the_humans_probability(toy_pairs):

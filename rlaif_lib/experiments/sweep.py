@@ -9,7 +9,8 @@ which spans two runs, it judges from their summaries with the gold rater).
 
 Points (`SweepConfig`): simulated labelers (SIMULATED, a what-if: method/labeling/simulated.py) at
 requested alignments 50% (a coin flip: the control), 55%, PaLM 2 XS's, 70% and PaLM 2 L's, at PaLM 2
-L's same-position rate, both orders averaged, and the gold rater itself; the real SmolLM2-135M labels
+L's same-position rate, both orders averaged, leaning towards the longer summary where unsure (their
+errors systematic, as an LLM judge's, not coin flips that 300 pairs average away), and the gold rater itself; the real SmolLM2-135M labels
 of the base run; human labels (RLHF: the simulated human raters' labels of the same pairs); a
 position-bias panel at PaLM 2 L's alignment with PaLM 2 XS's same-position rate, with and without the
 both-order average.
@@ -74,6 +75,9 @@ class SweepConfig:
     # model that knows nothing": what any RL run gains here without information from the labels
     alignments: tuple = (0.5, 0.55, paper.LABELER_SIZE["PaLM 2 XS"] / 100, 0.70, paper.LABELER_SIZE["PaLM 2 L"] / 100)
     same_position: float = paper.SAME_POSITION["PaLM 2 L"] / 100  # of the ladder's simulated labelers
+    # how far the simulated labelers' doubt leans towards the longer summary (method/labeling/simulated.py):
+    # their errors are systematic, as an LLM judge's are, not coin flips that average out; the coin flip has none
+    length_bias: float = 1.0
     gold: bool = True  # the gold rater itself as a labeler
     llm: bool = True  # the base run's real LLM labels (SmolLM2-135M on `tiny`)
     human: bool = True  # RLHF: the human labels of the same pairs
@@ -109,15 +113,19 @@ def sweep_points(config: SweepConfig, preset) -> list[Point]:
     def spec(**labeler):
         return sim.SimulatedLabeler(seed=config.seed, **labeler).spec
 
-    points = [Point(f"sim-{_pct(a)}", "simulated", spec(alignment=round(a, 4), same_position=config.same_position))
-              for a in config.alignments]
+    def lean(alignment):
+        return 0.0 if alignment <= 0.5 else config.length_bias
+
+    points = [Point(f"sim-{_pct(a)}", "simulated", spec(alignment=round(a, 4), same_position=config.same_position,
+                                                       length_bias=lean(a))) for a in config.alignments]
     if config.gold:
         points.append(Point("sim-gold", "simulated", spec(alignment=None)))
     if config.human:
         points.append(Point("human", "human", "human labels (RLHF)"))
     for a, s, debias in config.position_panel:
         points.append(Point(f"sim-{_pct(a)}-pos{_pct(s)}-{'debiased' if debias else 'one-order'}", "simulated",
-                            spec(alignment=round(a, 4), same_position=s, debias=debias), panel="position"))
+                            spec(alignment=round(a, 4), same_position=s, debias=debias, length_bias=lean(a)),
+                            panel="position"))
     if config.llm:  # last: its labels (the base run's label stage) are the slowest thing to make
         points.append(Point("llm", "llm", preset.labeler))
     return points

@@ -3,12 +3,14 @@
 No offline LLM larger than 135M runs on a laptop CPU, and SmolLM2-135M is at chance on the toy
 pairs. To see how labeler quality carries through to the reward model and the policy, this module
 makes labelers whose quality is set by hand: their soft label comes from the gold rater through a
-controllable amount of noise and a controllable position bias. Everything downstream (reward
+controllable amount of noise, a controllable lean towards the longer summary, and a controllable
+position bias. Everything downstream (reward
 model, RL, evaluation) is the kit's real code, fed with these labels instead of an LLM's.
 
 The model of one labeler. For a pair with gold margin m = q_A - q_B (toy_world.gold_score):
 
-    d     = m + sigma * eps                     perceived margin, eps ~ logistic (one draw per pair)
+    d     = m + sigma * (eps + k * L)           perceived margin, eps ~ logistic (one draw per pair),
+                                                L = tanh((words_A - words_B) / LENGTH_SCALE_WORDS)
     z_AB  = +d / t + b                          logit of "1" with A shown first
     z_BA  = -d / t + b                          logit of "1" with B shown first
     probs_ab = [sigmoid(z_AB), 1 - sigmoid(z_AB)],  probs_ba likewise
@@ -17,7 +19,14 @@ The model of one labeler. For a pair with gold margin m = q_A - q_B (toy_world.g
 
 - sigma (noise) sets the alignment: with the both-order average the labeler picks A exactly when
   d > 0, so its expected alignment with the simulated humans (who pick A with probability
-  sigmoid(m / TAU)) is mean_i [F(m_i/sigma) h_i + (1 - F(m_i/sigma)) (1 - h_i)], F the logistic CDF.
+  sigmoid(m / TAU)) is mean_i [F(m_i/sigma + k L_i) h_i + (1 - F(...)) (1 - h_i)], F the logistic CDF.
+- k (length_bias) makes the errors systematic: where the labeler is unsure it leans towards the
+  longer summary, as LLM judges do (their "verbosity bias": Saito et al. 2023; Singhal et al. 2023,
+  "A Long Way to Go: Investigating Length Correlations in RLHF"). Errors that are independent coin
+  flips average out over a few hundred pairs, so a reward model learns the gold direction from any
+  labeler above chance; a lean does not average out: the weaker the labeler (the larger sigma), the
+  more of what its reward model learns is length, and RL then buys length instead of quality. k = 0
+  is the independent-noise labeler; the coin flip (alignment 0.5) needs k = 0.
 - b (position bias, sign = direction: > 0 keeps the first position) sets the same-position rate:
   the preferred position is the same after the swap exactly when |d| < |b| t.
 - t = TAU + sigma: the labeler is as sure as its noise allows (a noisy labeler gives softer labels);
@@ -33,6 +42,7 @@ A labeler is named by a string, usable as a preset's `labeler`:
 
     "simulated:alignment=0.78,same_position=0.18"                  (direction=first, debias=on, seed=0)
     "simulated:alignment=0.627,same_position=0.56,direction=second,debias=off"
+    "simulated:alignment=0.7,same_position=0.18,length_bias=1"      leans towards the longer summary
     "simulated:gold"                                               the gold rater itself
 
 Every label row carries "labeler": "simulated labeler (...)", so no output can pass it off as an LLM's.
@@ -55,6 +65,7 @@ from ...toy_world.raters import TAU, _rate
 PREFIX = "simulated:"
 CALIBRATION_SEED = "simulated-labeler-calibration"  # a string seed: no preset's integer seed can collide
 N_CALIBRATION = 4000
+LENGTH_SCALE_WORDS = 8  # a length difference of this many words is most of the lean (tanh(1) = 0.76)
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,7 @@ class SimulatedLabeler:
     same_position: float = 0.0
     direction: str = "first"  # which position it keeps when it keeps one: "first" | "second"
     debias: bool = True  # average both orders (the paper); False = one order only
+    length_bias: float = 0.0  # k: how far its doubt leans towards the longer summary (0: independent noise)
     seed: int = 0
 
     def __post_init__(self):
@@ -77,6 +89,10 @@ class SimulatedLabeler:
             raise ValueError(f"simulated labeler: direction must be 'first' or 'second', got {self.direction!r}")
         if self.alignment is None and self.same_position:
             raise ValueError("simulated labeler: the gold rater has no position bias (use alignment=... instead)")
+        if not 0 <= self.length_bias <= 10:
+            raise ValueError(f"simulated labeler: length_bias must be in [0, 10], got {self.length_bias}")
+        if self.alignment is None and self.length_bias:
+            raise ValueError("simulated labeler: the gold rater has no length bias (use alignment=... instead)")
 
     @property
     def spec(self) -> str:
@@ -86,6 +102,7 @@ class SimulatedLabeler:
         s = f"{PREFIX}alignment={self.alignment:g},same_position={self.same_position:g}"
         s += "" if self.direction == "first" else ",direction=second"
         s += "" if self.debias else ",debias=off"
+        s += f",length_bias={self.length_bias:g}" if self.length_bias else ""
         return s + ("" if self.seed == 0 else f",seed={self.seed}")
 
     @property
@@ -95,6 +112,7 @@ class SimulatedLabeler:
             core = "gold rater"
         else:
             core = f"alignment {self.alignment:.1%}, same position {self.same_position:.0%} ({self.direction})"
+            core += f", leans to the longer summary (k={self.length_bias:g})" if self.length_bias else ""
         return f"simulated labeler ({core}, {'both orders averaged' if self.debias else 'one order, no debiasing'})"
 
 
@@ -109,7 +127,8 @@ def _on_off(value: str) -> bool:
     return value == "on"
 
 
-FIELD_TYPES = {"alignment": float, "same_position": float, "direction": str, "debias": _on_off, "seed": int}
+FIELD_TYPES = {"alignment": float, "same_position": float, "direction": str, "debias": _on_off,
+               "length_bias": float, "seed": int}
 
 
 def parse(spec: str) -> SimulatedLabeler:
@@ -126,7 +145,7 @@ def parse(spec: str) -> SimulatedLabeler:
             raise ValueError(f"simulated labeler spec {spec!r}: {part!r} is not key=value")
         if key not in FIELD_TYPES:
             raise ValueError(f"simulated labeler spec {spec!r}: unknown field {key!r} (alignment, same_position, "
-                             "direction, debias, seed)")
+                             "direction, debias, length_bias, seed)")
         try:
             fields[key] = FIELD_TYPES[key](value)
         except ValueError:
@@ -143,28 +162,29 @@ def _logistic_cdf(x):
     return 0.5 * (1 + np.tanh(np.asarray(x, dtype=float) / 2))
 
 
-def _chose_a(margins, sigma):
-    """P(d > 0) per pair (ties: 1/2)."""
+def _chose_a(margins, sigma, leans=0.0):
+    """P(d > 0) per pair (ties: 1/2), d = m + sigma * (eps + lean)."""
     if sigma <= 0:
         return np.where(margins > 0, 1.0, np.where(margins < 0, 0.0, 0.5))
-    return _logistic_cdf(margins / sigma)
+    return _logistic_cdf(margins / sigma + leans)
 
 
-def expected_alignment(margins, sigma: float) -> float:
-    """Expected alignment (both orders averaged) of the labeler with noise `sigma` against the
-    simulated humans, over pairs with gold margins `margins`."""
+def expected_alignment(margins, sigma: float, leans=0.0) -> float:
+    """Expected alignment (both orders averaged) of the labeler with noise `sigma` and per-pair length
+    leans `leans` (k * L) against the simulated humans, over pairs with gold margins `margins`."""
     m = np.asarray(margins, dtype=float)
     human_a = 1 / (1 + np.exp(-m / TAU))
-    pa = _chose_a(m, sigma)
+    pa = _chose_a(m, sigma, np.asarray(leans, dtype=float))
     return float(np.mean(pa * human_a + (1 - pa) * (1 - human_a)))
 
 
-def expected_same_position(margins, sigma: float, c: float) -> float:
+def expected_same_position(margins, sigma: float, c: float, leans=0.0) -> float:
     """Expected share of pairs with |d| < c (same position preferred after the swap)."""
     m = np.asarray(margins, dtype=float)
     if sigma <= 0:
         return float(np.mean(np.abs(m) < c))
-    return float(np.mean(_logistic_cdf((c - m) / sigma) - _logistic_cdf((-c - m) / sigma)))
+    mu = m + sigma * np.asarray(leans, dtype=float)
+    return float(np.mean(_logistic_cdf((c - mu) / sigma) - _logistic_cdf((-c - mu) / sigma)))
 
 
 def _bisect(f, lo, hi, target, increasing, iters=80):
@@ -177,23 +197,27 @@ def _bisect(f, lo, hi, target, increasing, iters=80):
     return math.sqrt(lo * hi)
 
 
-def calibrate(alignment: float | None, same_position: float, margins) -> dict:
+def calibrate(alignment: float | None, same_position: float, margins, leans=0.0) -> dict:
     """{sigma, c, expected_alignment, expected_same_position} so that a labeler of this module's
-    model hits `alignment` and `same_position` in expectation over pairs with gold `margins`."""
-    m = np.asarray(margins, dtype=float)
+    model hits `alignment` and `same_position` in expectation over pairs with gold `margins` (and
+    length leans `leans` = k * L per pair)."""
+    m, leans = np.asarray(margins, dtype=float), np.broadcast_to(np.asarray(leans, dtype=float), np.shape(margins))
     if alignment is None:
         sigma = 0.0
     else:
-        ceiling = expected_alignment(m, 0.0)
+        ceiling, floor = expected_alignment(m, 0.0), expected_alignment(m, 1e6, leans)
         if alignment > ceiling - 1e-6:
             raise ValueError(f"simulated labeler: alignment {alignment:.3f} is above what the gold rater itself "
                              f"reaches on these pairs ({ceiling:.3f}); ask for less, or 'gold'")
-        sigma = _bisect(lambda s: expected_alignment(m, s), 1e-6, 1e3, alignment, increasing=False)
+        if alignment < floor + 1e-6:
+            raise ValueError(f"simulated labeler: alignment {alignment:.3f} is below what its length lean alone "
+                             f"reaches on these pairs ({floor:.3f}); ask for more, or a smaller length_bias")
+        sigma = _bisect(lambda s: expected_alignment(m, s, leans), 1e-6, 1e3, alignment, increasing=False)
     c = 0.0
     if same_position > 0:
-        c = _bisect(lambda x: expected_same_position(m, sigma, x), 1e-9, 1e3, same_position, increasing=True)
-    return {"sigma": sigma, "c": c, "expected_alignment": expected_alignment(m, sigma),
-            "expected_same_position": expected_same_position(m, sigma, c) if sigma > 0 or c > 0 else None}
+        c = _bisect(lambda x: expected_same_position(m, sigma, x, leans), 1e-9, 1e3, same_position, increasing=True)
+    return {"sigma": sigma, "c": c, "expected_alignment": expected_alignment(m, sigma, leans),
+            "expected_same_position": expected_same_position(m, sigma, c, leans) if sigma > 0 or c > 0 else None}
 
 
 @functools.lru_cache(maxsize=1)
@@ -209,10 +233,22 @@ def calibration_margins(n: int = N_CALIBRATION) -> np.ndarray:
     return np.array([gold_score(p, a) - gold_score(p, b) for p, a, b in calibration_pairs(n)])
 
 
+def length_lean(a: str, b: str) -> float:
+    """L = tanh((words_A - words_B) / LENGTH_SCALE_WORDS): in (-1, 1), > 0 when A is longer."""
+    return math.tanh((len(a.split()) - len(b.split())) / LENGTH_SCALE_WORDS)
+
+
+@functools.lru_cache(maxsize=1)
+def calibration_leans(n: int = N_CALIBRATION) -> np.ndarray:
+    """`length_lean` of each of `calibration_pairs(n)`."""
+    return np.array([length_lean(a, b) for _, a, b in calibration_pairs(n)])
+
+
 @functools.lru_cache(maxsize=64)
 def parameters(labeler: SimulatedLabeler, n: int = N_CALIBRATION) -> dict:
     """The calibrated {sigma, c, t, b, ...} of `labeler` on the calibration set."""
-    cal = calibrate(labeler.alignment, labeler.same_position, calibration_margins(n))
+    leans = labeler.length_bias * calibration_leans(n) if labeler.length_bias else 0.0
+    cal = calibrate(labeler.alignment, labeler.same_position, calibration_margins(n), leans)
     t = TAU + cal["sigma"]
     b = cal["c"] / t * (1 if labeler.direction == "first" else -1)
     return {**cal, "t": t, "b": b, "n_calibration": n}
@@ -235,7 +271,8 @@ def _eps(seed: int, pair_id, a: str, b: str) -> float:
 def label_row(labeler: SimulatedLabeler, pair_id, margin: float, a: str = "", b: str = "", params=None) -> dict:
     """One label row (the shape `labeling.label_pairs` returns) for a pair with gold margin q_A - q_B."""
     p = params or parameters(labeler)
-    d = margin + p["sigma"] * _eps(labeler.seed, pair_id, a, b) if p["sigma"] > 0 else margin
+    lean = labeler.length_bias * length_lean(a, b)
+    d = margin + p["sigma"] * (_eps(labeler.seed, pair_id, a, b) + lean) if p["sigma"] > 0 else margin
     z_ab, z_ba = d / p["t"] + p["b"], -d / p["t"] + p["b"]
     ab, ba = _sigmoid(z_ab), _sigmoid(z_ba)
     first_ab, first_ba = ab >= 0.5, ba >= 0.5
