@@ -92,6 +92,7 @@ class Deck:
     demo_source: str = ""
     numbers: list = field(default_factory=list)
     tables: dict | None = None  # Tables 2 and 14 committed for the run's preset, when its label stage left them out
+    overopt: dict | None = None  # the over-optimization curves committed for the run's preset (`make overopt`)
 
     @property
     def simulated(self) -> bool:
@@ -217,6 +218,15 @@ class Deck:
         return markdown_table([c.replace("_", " ") for c in cols],
                               [[cell(pt.get(c), c, f"{base}{i}.{c}") for c in cols] for i, pt in enumerate(points)])
 
+    def overopt_text(self) -> dict | None:
+        """{reading, measured} of the committed over-optimization curves (PRECOMPUTED), or None without them."""
+        if not self.overopt:
+            return None
+        from rlaif_lib.experiments import overoptimization
+
+        return {"reading": html.escape(overoptimization.reading_text(self.overopt), quote=False),
+                "measured": html.escape(str(self.overopt.get("measured", "")), quote=False)}
+
     def figure(self, name: str, width: int = 1000) -> str:
         """A run figure (copied beside talk.md), or a note that the run has none."""
         exists = (self.run / "figures" / name).exists()
@@ -239,6 +249,7 @@ class Deck:
                "win_names": list(paper.WIN_RATE) + [n for n in (m.get("win_rate") or {}) if n not in paper.WIN_RATE],
                "demo_text": self.demo_text, "demo_source": self.demo_source,
                "has_sweep": bool(sweep_points(self.sweep)[0]), "sweep_png": sweep_png(self.sweep_path),
+               "overopt": self.overopt_text(),
                "get": partial(lookup, m), "pair": lambda name: " vs ".join(policy_pair(name)),
                "policy": lambda name: readings.POLICY_NAMES.get(name, name),
                "techniques_reading": partial(self.reading, readings.techniques_reading, rows),
@@ -338,10 +349,14 @@ def build(run: Path, out: Path, pdf: bool = True, live_demo: str = "auto", demo_
     if sweep is None:
         sweep = next((p for p in (run / "sweep.json", ROOT / "runs" / "sweep" / "sweep.json") if p.exists()), None)
     demo_text, demo_source = capture_demo(live_demo, demo_timeout)
+    from rlaif_lib.experiments import overoptimization
     from rlaif_lib.experiments.precomputed import committed_tables  # Tables 2 and 14 when the run left them out
 
+    overopt = overoptimization.load_committed()
+    overopt = overopt if overopt.get("preset") == (metrics.get("preset") or preset.get("name")) else None
     deck = Deck(run, metrics, preset, json.loads(Path(sweep).read_text()) if sweep else None,
-                Path(sweep) if sweep else None, demo_text, demo_source, tables=committed_tables(preset))
+                Path(sweep) if sweep else None, demo_text, demo_source, tables=committed_tables(preset),
+                overopt=overopt)
     markdown = render(TEMPLATE.read_text(), deck)
     out.mkdir(parents=True, exist_ok=True)
     figs = out / "figures"
@@ -352,6 +367,12 @@ def build(run: Path, out: Path, pdf: bool = True, live_demo: str = "auto", demo_
             shutil.copy2(run / "figures" / name, figs / name)
     if sweep_png(deck.sweep_path):
         shutil.copy2(sweep_png(deck.sweep_path), figs / "sweep.png")
+    if deck.overopt:
+        import matplotlib.pyplot as plt
+
+        fig = overoptimization.plot_overoptimization(deck.overopt)
+        fig.savefig(figs / "overoptimization.png", dpi=100)
+        plt.close(fig)
     (out / "talk.md").write_text(markdown)
     n_slides = len(split_slides(markdown)[1])
     numbers = {"run": str(run), "slides": n_slides, "numbers": deck.numbers}

@@ -114,3 +114,29 @@ def test_overopt_trains_one_policy_per_beta_and_logs_gold_kl_and_reward(micro_ru
     for curves in result["curves"].values():
         assert curves["step"] == [1, 2, 3] and all(len(curves[k]) == 3 for k in ("gold", "kl", "reward_model"))
     assert "beta = 0.001" in capsys.readouterr().out
+
+
+def test_a_perturbation_like_another_machines_rounding_moves_the_numbers_and_the_spread_reports_it(micro_run, tmp_path):
+    """Another CPU rounds floats differently, and training amplifies the difference. Stand-in: the same run's
+    RL stage again with another RL seed (another order of sampled rollouts), on the same data, SFT policy,
+    labels and reward models (linked, not recomputed). The policies' numbers move, what comes before RL does
+    not, and the seed-spread machinery reports the move as a range."""
+    from dataclasses import replace
+
+    from rlaif_lib.experiments import seeds, sweep
+
+    run, metrics = micro_run
+    preset = replace(get_preset("micro"), rl_seed=1)
+    other = RunFolder(tmp_path / "perturbed")
+    before_rl = ("data", "sft", "sample", "label", "reward")
+    assert sweep.reuse_base_stages(RunFolder(run), other, preset, required=before_rl, last="reward") == list(before_rl)
+    perturbed = pipeline.run(preset, other.root)
+    a, b = seeds.headline_numbers(metrics), seeds.headline_numbers(perturbed)
+    assert a["labeler alignment"] == b["labeler alignment"] and a["gold score, SFT"] == b["gold score, SFT"]
+    moved = [n for n in ("RLHF vs SFT", "RLAIF vs SFT", "RLAIF vs RLHF", "gold score, RLHF") if a[n] != b[n]]
+    assert moved, "another RL seed left every policy's number unchanged"
+    result = {"seeds": [0, 1], "spread": {n: seeds.spread([a[n], b[n]]) for n in a if n in b}}
+    table = seeds.spread_table(metrics, result)
+    for name in moved:
+        s = result["spread"][name]
+        assert s["max"] > s["min"] and f"| {name} |" in table and " to " in table.split(f"| {name} |")[1].split("\n")[0]

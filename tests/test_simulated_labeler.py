@@ -71,6 +71,7 @@ def test_a_length_bias_makes_the_errors_systematic():
 def test_alignments_a_lean_cannot_reach_are_refused():
     with pytest.raises(ValueError, match="below what its length lean alone"):
         sim.parameters(sim.parse("simulated:alignment=0.5,same_position=0.18,length_bias=1"))
+    assert sim.parameters(sim.parse("simulated:alignment=0.5,same_position=0.18"))["sigma"] > 100  # the coin flip
     with pytest.raises(ValueError, match="gold rater has no length bias"):
         sim.parse("simulated:gold,length_bias=1")
 

@@ -302,6 +302,21 @@ def test_optional_sweep_slide_appears_only_with_a_sweep():
     assert "simulated 78%" in with_sweep and 'data-key="points.0.win_rate_vs_sft.value"' in with_sweep
 
 
+def test_overoptimization_slide_shows_the_committed_curves_reading_marked_precomputed():
+    from rlaif_lib.experiments import overoptimization
+
+    metrics = json.loads((EXAMPLE / "metrics.json").read_text())
+    without, _ = _render(metrics)
+    committed = overoptimization.load_committed()
+    deck = build.Deck(EXAMPLE, metrics, {}, demo_text="demo", demo_source="stored", overopt=committed)
+    text = build.render(build.TEMPLATE.read_text(), deck)
+    assert len(build.split_slides(text)[1]) == len(build.split_slides(without)[1]) + 1
+    slide = next(s for s in build.split_slides(text)[1] if "over-optimization" in s.lower())
+    reading = overoptimization.reading_text(committed)
+    assert reading in slide
+    assert "PRECOMPUTED" in slide and "figures/overoptimization.png" in slide
+
+
 def test_unknown_placeholder_and_slide_without_notes_fail_loudly(tmp_path):
     deck = build.Deck(EXAMPLE, {}, {})
     front = "---\nmarp: true\n---\n"

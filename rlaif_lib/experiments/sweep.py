@@ -9,8 +9,8 @@ which spans two runs, it judges from their summaries with the gold rater).
 
 Points (`SweepConfig`): simulated labelers (SIMULATED, a what-if: method/labeling/simulated.py) at
 requested alignments 50% (a coin flip: the control), 55%, PaLM 2 XS's, 70% and PaLM 2 L's, at PaLM 2
-L's same-position rate, both orders averaged, leaning towards the longer summary where unsure (their
-errors systematic, as an LLM judge's, not coin flips that 300 pairs average away), and the gold rater itself; the real SmolLM2-135M labels
+L's same-position rate, both orders averaged (`length_bias` > 0 makes their errors lean towards the longer
+summary, as an LLM judge's do), and the gold rater itself; the real SmolLM2-135M labels
 of the base run; human labels (RLHF: the simulated human raters' labels of the same pairs); a
 position-bias panel at PaLM 2 L's alignment with PaLM 2 XS's same-position rate, with and without the
 both-order average.
@@ -75,9 +75,9 @@ class SweepConfig:
     # model that knows nothing": what any RL run gains here without information from the labels
     alignments: tuple = (0.5, 0.55, paper.LABELER_SIZE["PaLM 2 XS"] / 100, 0.70, paper.LABELER_SIZE["PaLM 2 L"] / 100)
     same_position: float = paper.SAME_POSITION["PaLM 2 L"] / 100  # of the ladder's simulated labelers
-    # how far the simulated labelers' doubt leans towards the longer summary (method/labeling/simulated.py):
-    # their errors are systematic, as an LLM judge's are, not coin flips that average out; the coin flip has none
-    length_bias: float = 1.0
+    # how far the simulated labelers' doubt leans towards the longer summary (method/labeling/simulated.py);
+    # 0: independent errors. The coin flip never leans.
+    length_bias: float = 0.0
     gold: bool = True  # the gold rater itself as a labeler
     llm: bool = True  # the base run's real LLM labels (SmolLM2-135M on `tiny`)
     human: bool = True  # RLHF: the human labels of the same pairs

@@ -209,7 +209,7 @@ def calibrate(alignment: float | None, same_position: float, margins, leans=0.0)
         if alignment > ceiling - 1e-6:
             raise ValueError(f"simulated labeler: alignment {alignment:.3f} is above what the gold rater itself "
                              f"reaches on these pairs ({ceiling:.3f}); ask for less, or 'gold'")
-        if alignment < floor + 1e-6:
+        if leans.any() and alignment < floor + 1e-6:
             raise ValueError(f"simulated labeler: alignment {alignment:.3f} is below what its length lean alone "
                              f"reaches on these pairs ({floor:.3f}); ask for more, or a smaller length_bias")
         sigma = _bisect(lambda s: expected_alignment(m, s, leans), 1e-6, 1e3, alignment, increasing=False)
