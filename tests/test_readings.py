@@ -151,7 +151,7 @@ def test_report_prints_the_readings_and_follows_altered_metrics(tmp_path):
     flipped = copy.deepcopy(metrics)
     flipped["win_rate"]["rlaif_vs_sft"] = _iv(0.30, 0.35, 0.40, n=200)
     text = write_report(run, flipped).read_text()
-    assert "- RLAIF loses to SFT: 35.0% [30.0, 40.0], n=200;" in text and "RLAIF beats SFT" not in text
+    assert "- RLAIF loses to SFT: 35.0% [30.0, 40.0], n=200;" in text and "- RLAIF beats SFT" not in text
     flipped["mean_words"] = dict(metrics["mean_words"], rlaif=40.0, rlhf=40.0, drlaif=40.0)
     text = write_report(run, flipped).read_text()
     assert "longer than SFT's, as the paper's did" in text and "RLAIF 40.0" in text
