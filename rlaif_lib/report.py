@@ -132,6 +132,14 @@ def write_report(run, metrics: dict) -> Path:
         lines += ["", "## Win rates (Table 1)", "",
                   markdown_table(["comparison", "this run", "length-controlled", "paper"], rows), ""]
         lines += [f"- {readings.win_reading(metrics, name)}" for name in metrics["win_rate"]]
+    from .experiments import seeds
+
+    spread = seeds.load_committed()
+    if spread and spread.get("preset") == metrics.get("preset"):
+        lines += ["", "## How far these numbers move with the seed (PRECOMPUTED)", "",
+                  (f"This run beside the committed seed study of the same preset ({spread.get('measured', '')}): "
+                   "a run on another machine should land inside each range."), "",
+                  seeds.spread_table(metrics, spread)]
     notes = readings.paper_comparison_notes(metrics, _load(run.preset) or {})
     if notes:
         lines += ["", "## Like for like? What differs from the paper", "", *(f"- {n}" for n in notes)]

@@ -93,6 +93,7 @@ class Deck:
     numbers: list = field(default_factory=list)
     tables: dict | None = None  # Tables 2 and 14 committed for the run's preset, when its label stage left them out
     overopt: dict | None = None  # the over-optimization curves committed for the run's preset (`make overopt`)
+    seeds: dict | None = None  # the seed study committed for the run's preset (`make seeds`)
 
     @property
     def simulated(self) -> bool:
@@ -227,6 +228,18 @@ class Deck:
         return {"reading": html.escape(overoptimization.reading_text(self.overopt), quote=False),
                 "measured": html.escape(str(self.overopt.get("measured", "")), quote=False)}
 
+    def seed_table(self) -> dict | None:
+        """{table, measured, n}: the run's win rates and reward-model accuracies beside the committed seed study's
+        mean and range (PRECOMPUTED), or None without one."""
+        if not self.seeds:
+            return None
+        from rlaif_lib.experiments import seeds
+
+        shown = {k: v for k, v in self.seeds["spread"].items() if " vs " in k or k.startswith("reward model")}
+        return {"table": seeds.spread_table(self.metrics, dict(self.seeds, spread=shown)),
+                "measured": html.escape(str(self.seeds.get("measured", "")), quote=False),
+                "n": len(self.seeds["seeds"])}
+
     def figure(self, name: str, width: int = 1000) -> str:
         """A run figure (copied beside talk.md), or a note that the run has none."""
         exists = (self.run / "figures" / name).exists()
@@ -249,7 +262,7 @@ class Deck:
                "win_names": list(paper.WIN_RATE) + [n for n in (m.get("win_rate") or {}) if n not in paper.WIN_RATE],
                "demo_text": self.demo_text, "demo_source": self.demo_source,
                "has_sweep": bool(sweep_points(self.sweep)[0]), "sweep_png": sweep_png(self.sweep_path),
-               "overopt": self.overopt_text(),
+               "overopt": self.overopt_text(), "seed_table": self.seed_table(),
                "get": partial(lookup, m), "pair": lambda name: " vs ".join(policy_pair(name)),
                "policy": lambda name: readings.POLICY_NAMES.get(name, name),
                "techniques_reading": partial(self.reading, readings.techniques_reading, rows),
@@ -332,6 +345,11 @@ def marp(args: list[str], env: dict) -> None:
         raise RuntimeError(f"marp {' '.join(args)} failed:\n{res.stdout}\n{res.stderr}")
 
 
+def _same_preset(committed: dict | None, metrics: dict, preset: dict) -> dict | None:
+    """A committed study (over-optimization, seeds) when it was measured on the run's preset, else None."""
+    return committed if committed and committed.get("preset") == (metrics.get("preset") or preset.get("name")) else None
+
+
 def build(run: Path, out: Path, pdf: bool = True, live_demo: str = "auto", demo_timeout: float = 90,
           sweep: Path | None = None) -> dict:
     """Build the deck from `run` into `out`; return a summary (paths, sizes, seconds, slide count)."""
@@ -349,14 +367,13 @@ def build(run: Path, out: Path, pdf: bool = True, live_demo: str = "auto", demo_
     if sweep is None:
         sweep = next((p for p in (run / "sweep.json", ROOT / "runs" / "sweep" / "sweep.json") if p.exists()), None)
     demo_text, demo_source = capture_demo(live_demo, demo_timeout)
-    from rlaif_lib.experiments import overoptimization
+    from rlaif_lib.experiments import overoptimization, seeds
     from rlaif_lib.experiments.precomputed import committed_tables  # Tables 2 and 14 when the run left them out
 
-    overopt = overoptimization.load_committed()
-    overopt = overopt if overopt.get("preset") == (metrics.get("preset") or preset.get("name")) else None
+    overopt = _same_preset(overoptimization.load_committed(), metrics, preset)
     deck = Deck(run, metrics, preset, json.loads(Path(sweep).read_text()) if sweep else None,
                 Path(sweep) if sweep else None, demo_text, demo_source, tables=committed_tables(preset),
-                overopt=overopt)
+                overopt=overopt, seeds=_same_preset(seeds.load_committed(), metrics, preset))
     markdown = render(TEMPLATE.read_text(), deck)
     out.mkdir(parents=True, exist_ok=True)
     figs = out / "figures"

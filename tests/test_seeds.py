@@ -34,3 +34,23 @@ def test_the_cli_refuses_a_single_seed(capsys):
     with pytest.raises(SystemExit):
         main(["seeds", "--preset", "micro", "--n", "1"])
     assert "at least 2" in capsys.readouterr().err
+
+
+def test_the_report_shows_the_committed_spread_of_its_own_preset_only(tmp_path, monkeypatch):
+    import json
+    import shutil
+    from pathlib import Path
+
+    from rlaif_lib.report import write_report
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "run"
+    run = tmp_path / "run"
+    shutil.copytree(example, run)
+    metrics = json.loads((run / "metrics.json").read_text())
+    study = {"preset": metrics["preset"], "seeds": [0, 1], "measured": "a test study",
+             "spread": {"RLHF vs SFT": seeds.spread([0.61, 0.69])}}
+    monkeypatch.setattr(seeds, "load_committed", lambda: study)
+    text = write_report(run, metrics).read_text()
+    assert "How far these numbers move with the seed (PRECOMPUTED)" in text and "| 61.0% to 69.0% |" in text
+    monkeypatch.setattr(seeds, "load_committed", lambda: dict(study, preset="colab"))
+    assert "move with the seed" not in write_report(run, metrics).read_text()

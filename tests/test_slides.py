@@ -341,3 +341,18 @@ def test_example_run_is_small_and_names_its_preset(tmp_path):
         refresh.refresh(tmp_path / "nothing", tmp_path / "copy2")
     with pytest.raises(ValueError, match="KB"):
         refresh.refresh(EXAMPLE, tmp_path / "copy3", max_kb=1)
+
+
+def test_seed_slide_shows_the_run_beside_the_committed_spread():
+    from rlaif_lib.experiments import seeds
+
+    metrics = json.loads((EXAMPLE / "metrics.json").read_text())
+    without, _ = _render(metrics)
+    study = {"preset": metrics["preset"], "seeds": [0, 1, 2], "measured": "a test study",
+             "spread": {"RLHF vs SFT": seeds.spread([0.6, 0.7, 0.65]), "labeler alignment": seeds.spread([0.5, 0.6])}}
+    deck = build.Deck(EXAMPLE, metrics, {}, demo_text="demo", demo_source="stored", seeds=study)
+    text = build.render(build.TEMPLATE.read_text(), deck)
+    assert len(build.split_slides(text)[1]) == len(build.split_slides(without)[1]) + 1
+    slide = next(s for s in build.split_slides(text)[1] if "move with the seed" in s)
+    assert "| RLHF vs SFT |" in slide and "60.0% to 70.0%" in slide and "labeler alignment" not in slide
+    assert "PRECOMPUTED" in slide and "3 seeds" in slide
