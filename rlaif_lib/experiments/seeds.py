@@ -120,8 +120,10 @@ def spread_table(metrics: dict, result: dict) -> str:
 
     mine = headline_numbers(metrics)
 
-    def fmt(name, x):
-        return f"{x:.1f}" if "words" in name or "%" in name else f"{100 * x:.1f}%"
+    def fmt(name, x):  # rates as percentages; words and percentages as they are; gold scores on their 0-1 scale
+        if "words" in name or "%" in name:
+            return f"{x:.1f}"
+        return f"{x:.3f}" if name.startswith("gold score") else f"{100 * x:.1f}%"
 
     rows = [(name, fmt(name, mine[name]) if name in mine else "", fmt(name, s["mean"]),
              f"{fmt(name, s['min'])} to {fmt(name, s['max'])}") for name, s in result["spread"].items()]
