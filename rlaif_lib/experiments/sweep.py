@@ -573,8 +573,8 @@ def reading_text(result: dict) -> str:
     n = r["rl_seeds"]
     out.append(f"Win rates are means over {n} RL seeds per point." if n > 1 else "Each point is one RL run (one seed).")
     if r["rlhf"]:
-        out.append("RLHF (human labels: the toy world's simulated raters) beats SFT "
-                   f"{_mean_range(r['rlhf'], 'win_rate_vs_sft')} of the time.")
+        out.append("The simulated judge prefers the RLHF policy (human labels: the toy world's simulated raters) to "
+                   f"SFT's {_mean_range(r['rlhf'], 'win_rate_vs_sft')} of the time.")
     on = rlhf_on_curve(result)
     if on:
         low, high = on["neighbours_range"]
@@ -587,15 +587,15 @@ def reading_text(result: dict) -> str:
     if m:
         out.append(f"The least aligned simulated labeler whose RLAIF policy cannot be told from RLHF's (win rate vs "
                    f"RLHF {_mean_range(m, 'win_rate_vs_rlhf')}, its 95% interval reaching 50%) is {m['name']}, "
-                   f"measured at {m['alignment']:.1%} alignment on this run's pairs; it beats SFT "
-                   f"{_mean_range(m, 'win_rate_vs_sft')} of the time.")
+                   f"measured at {m['alignment']:.1%} alignment on this run's pairs; its policy is preferred to "
+                   f"SFT's {_mean_range(m, 'win_rate_vs_sft')} of the time.")
     elif r["rlhf"]:
         out.append("No simulated labeler of the ladder reaches RLHF here (the 95% interval of each one's "
                    f"{'seed-averaged ' if n > 1 else ''}win rate vs RLHF stays below 50%).")
     if r["llm"]:
         out.append(f"The real labeler ({_point(result['points'], 'llm')['labeler']}) measures "
-                   f"{r['llm']['alignment']:.1%} and its RLAIF policy beats SFT "
-                   f"{_mean_range(r['llm'], 'win_rate_vs_sft')}.")
+                   f"{r['llm']['alignment']:.1%} and its RLAIF policy is preferred to SFT's "
+                   f"{_mean_range(r['llm'], 'win_rate_vs_sft')} of the time.")
     if r["spearman_alignment_win_rate"] is not None:
         out.append(f"Over the ladder's {r['ladder_points']} simulated labelers, the Spearman rank correlation of "
                    f"alignment with the {'seed-mean ' if n > 1 else ''}win rate vs SFT is "
