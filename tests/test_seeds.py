@@ -54,3 +54,15 @@ def test_the_report_shows_the_committed_spread_of_its_own_preset_only(tmp_path, 
     assert "How far these numbers move with the seed (PRECOMPUTED)" in text and "| 61.0% to 69.0% |" in text
     monkeypatch.setattr(seeds, "load_committed", lambda: dict(study, preset="colab"))
     assert "move with the seed" not in write_report(run, metrics).read_text()
+
+
+def test_a_committed_study_is_tiny_and_says_when_and_how_long(tmp_path):
+    from rlaif_lib.experiments.precomputed import commit_tiny
+    from rlaif_lib.run_folder import read_json
+
+    with pytest.raises(ValueError, match="only a study of the tiny preset"):
+        commit_tiny({"preset": "micro", "seconds": 3.0}, tmp_path / "x.json", "rlaif seeds")
+    saved = commit_tiny({"preset": "tiny", "seconds": {"total": 1571.1}, "workers": 2}, tmp_path / "x.json",
+                        "rlaif sweep --preset tiny")
+    assert saved["measured"].startswith("rlaif sweep --preset tiny, ") and "1571 s wall" in saved["measured"]
+    assert saved["measured"].endswith("2 workers") and read_json(tmp_path / "x.json") == saved

@@ -143,12 +143,6 @@ def load_committed() -> dict:
 
 def commit(result: dict, path=COMMITTED) -> dict:
     """Save a `tiny` result as the kit's committed one, with a line saying when and how long it took."""
-    import platform
-    from datetime import date
+    from .precomputed import commit_tiny
 
-    if result["preset"] != "tiny":
-        raise ValueError(f"only a tiny result is committed, not {result['preset']!r}")
-    result = dict(result, measured=f"rlaif overopt --preset tiny, {date.today()}, {result['seconds']:.0f} s wall "
-                                   f"on {platform.machine()}")
-    write_json(path, result)
-    return result
+    return commit_tiny(result, path, "rlaif overopt --preset tiny")

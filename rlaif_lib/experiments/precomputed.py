@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..presets import with_seed
 from ..provenance import provenance
-from ..run_folder import read_json
+from ..run_folder import read_json, write_json
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
@@ -39,3 +39,23 @@ def committed_tables(preset) -> dict | None:
     tables = read_json(path)
     recorded = tables.get("label_inputs") or {}
     return tables if tables.get("sample_fingerprint") == fingerprint and recorded == inputs else None
+
+
+def commit_tiny(result: dict, path, command: str) -> dict:
+    """Save a study measured on `tiny` (the sweep, the seeds, the over-optimization curves) as the kit's committed
+    asset at `path`, with a "measured" line: `command`, the date, the wall time (`result["seconds"]`, or its
+    "total"), the cores, the machine and the workers. Refuses any other preset: a committed study is shown beside
+    tiny runs only."""
+    import os
+    import platform
+    from datetime import date
+
+    if result["preset"] != "tiny":
+        raise ValueError(f"only a study of the tiny preset is committed, not one of {result['preset']!r}")
+    seconds = result["seconds"]["total"] if isinstance(result["seconds"], dict) else result["seconds"]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    workers = f", {result['workers']} workers" if result.get("workers") else ""
+    saved = dict(result, measured=f"{command}, {date.today()}, {seconds:.0f} s wall on {cores} CPU cores "
+                                  f"({platform.machine()}){workers}")
+    write_json(path, saved)
+    return saved

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
@@ -137,13 +136,7 @@ def load_committed() -> dict | None:
 
 
 def commit(result: dict, path=COMMITTED) -> dict:
-    """Save a `tiny` result as the kit's committed one, with a line saying when and how long it took."""
-    import platform
-    from datetime import date
+    """Save a `tiny` seed study as the kit's committed one, with a line saying when and how long it took."""
+    from .precomputed import commit_tiny
 
-    if result["preset"] != "tiny":
-        raise ValueError(f"only a tiny result is committed, not {result['preset']!r}")
-    result = dict(result, measured=f"rlaif seeds --preset tiny --n {len(result['seeds'])}, {date.today()}, "
-                                   f"{result['seconds']:.0f} s wall on {os.cpu_count()} CPU cores ({platform.machine()})")
-    write_json(path, result)
-    return result
+    return commit_tiny(result, path, f"rlaif seeds --preset tiny --n {len(result['seeds'])}")

@@ -615,16 +615,9 @@ def load_committed() -> dict:
 def commit(result: dict, path=COMMITTED) -> dict:
     """Save a `tiny` sweep as the kit's committed one (`make sweep`), with a "measured" line saying
     when, where and how long it took. Refuses any other preset (its numbers mean nothing)."""
-    import platform
-    from datetime import date
+    from .precomputed import commit_tiny
 
-    if result["preset"] != "tiny":
-        raise ValueError(f"only a sweep of the tiny preset is committed (this one: {result['preset']})")
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    saved = dict(result, measured=f"rlaif sweep --preset tiny, {date.today()}, {result['seconds']['total']:.0f} s "
-                                  f"wall on {cores} CPU cores ({platform.machine()}), {result['workers']} workers")
-    write_json(path, saved)
-    return saved
+    return commit_tiny(result, path, "rlaif sweep --preset tiny")
 
 
 # ---------------------------------------------------------------------------------------------
