@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import importlib.util
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -246,6 +247,23 @@ def load_causal_lm(name: str, dtype=None, device: str | None = None, quantize: s
     return model.eval(), tokenizer
 
 
+SCORE_HEAD_KEYS = {"score.weight", "score.bias", "classifier.weight", "classifier.bias"}
+
+
+class _NewScoreHead(logging.Filter):
+    """Drops transformers' load report when all it reports is a missing score head. Algorithm 2 starts the reward
+    model from the SFT policy (a causal LM, which has no such head) with a new head that the reward stage trains,
+    so "score.weight | MISSING" is by design, not a fault. A report that names any other weight still shows."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "LOAD REPORT" not in text:
+            return True
+        rows = [line.split("|") for line in text.splitlines()
+                if line.count("|") >= 2 and not line.lstrip().startswith(("Key", "-"))]
+        return not rows or not all(r[0].strip() in SCORE_HEAD_KEYS and "MISSING" in r[1] for r in rows)
+
+
 def load_sequence_classifier(name: str, num_labels: int = 1, train: bool = False, device: str | None = None):
     """(model, tokenizer) of a sequence-classification model (a reward model) through the device policy.
     train=True: fp32 master weights left where they are (the trainer places them); else eval mode, on
@@ -259,7 +277,12 @@ def load_sequence_classifier(name: str, num_labels: int = 1, train: bool = False
     if tokenizer.eos_token is None:  # encoders (BERT-like) have no EOS; their [SEP] ends the text instead
         tokenizer.eos_token = tokenizer.sep_token
     placement = {"dtype": policy.train_dtype} if train else _placement(policy, policy.dtype, None)
-    model = AutoModelForSequenceClassification.from_pretrained(resolve(name), num_labels=num_labels, **placement)
+    report, head = logging.getLogger("transformers.modeling_utils"), _NewScoreHead()
+    report.addFilter(head)
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(resolve(name), num_labels=num_labels, **placement)
+    finally:
+        report.removeFilter(head)
     if not train:
         model.eval()
     model.config.pad_token_id = tokenizer.pad_token_id

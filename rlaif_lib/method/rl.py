@@ -14,10 +14,15 @@ reward over-optimisation shows in the curves when it happens.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..run_folder import write_json
+
+# TRL reads `model.is_gradient_checkpointing` (renamed in transformers 5) whenever it unwraps the policy to
+# generate rollouts; the old name still works, so the deprecation notice is nothing a reader of the kit can act on.
+warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
 
 
 @dataclass
@@ -87,6 +92,7 @@ def rl_trainer(policy, reward_fn, prompts, out_dir, config: RLStageConfig = RLSt
 
         model, tokenizer = load_causal_lm(str(policy), dtype=torch.float32, device=config.device, quantize=None)
         model.config._name_or_path = str(reference)  # TRL creates the reference model from this name
+        args.model_init_kwargs = None  # the policy comes loaded; TRL builds the reference in its dtype (fp32)
         return RLOOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=prompts,
                            processing_class=tokenizer)
     return RLOOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=prompts)
