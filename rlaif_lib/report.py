@@ -134,8 +134,8 @@ def write_report(run, metrics: dict) -> Path:
         lines += [f"- {readings.win_reading(metrics, name)}" for name in metrics["win_rate"]]
     from .experiments import seeds
 
-    spread = seeds.load_committed()
-    if spread and spread.get("preset") == metrics.get("preset"):
+    spread = seeds.load_committed(metrics.get("preset"))
+    if spread:
         lines += ["", "## How far these numbers move with the seed (PRECOMPUTED)", "",
                   (f"This run beside the committed seed study of the same preset ({spread.get('measured', '')}): "
                    "a run on another machine should land inside each range."), "",

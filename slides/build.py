@@ -345,11 +345,6 @@ def marp(args: list[str], env: dict) -> None:
         raise RuntimeError(f"marp {' '.join(args)} failed:\n{res.stdout}\n{res.stderr}")
 
 
-def _same_preset(committed: dict | None, metrics: dict, preset: dict) -> dict | None:
-    """A committed study (over-optimization, seeds) when it was measured on the run's preset, else None."""
-    return committed if committed and committed.get("preset") == (metrics.get("preset") or preset.get("name")) else None
-
-
 def build(run: Path, out: Path, pdf: bool = True, live_demo: str = "auto", demo_timeout: float = 90,
           sweep: Path | None = None) -> dict:
     """Build the deck from `run` into `out`; return a summary (paths, sizes, seconds, slide count)."""
@@ -370,10 +365,10 @@ def build(run: Path, out: Path, pdf: bool = True, live_demo: str = "auto", demo_
     from rlaif_lib.experiments import overoptimization, seeds
     from rlaif_lib.experiments.precomputed import committed_tables  # Tables 2 and 14 when the run left them out
 
-    overopt = _same_preset(overoptimization.load_committed(), metrics, preset)
+    name = metrics.get("preset") or preset.get("name")  # committed studies are shown beside runs of their preset
     deck = Deck(run, metrics, preset, json.loads(Path(sweep).read_text()) if sweep else None,
                 Path(sweep) if sweep else None, demo_text, demo_source, tables=committed_tables(preset),
-                overopt=overopt, seeds=_same_preset(seeds.load_committed(), metrics, preset))
+                overopt=overoptimization.load_committed(name), seeds=seeds.load_committed(name))
     markdown = render(TEMPLATE.read_text(), deck)
     out.mkdir(parents=True, exist_ok=True)
     figs = out / "figures"

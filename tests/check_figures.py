@@ -46,10 +46,10 @@ def main(folder) -> int:
     bad, noisy = {}, {}
     for path in sorted(Path(folder).glob("*.ipynb")):
         notebook = json.loads(path.read_text())
-        if missing_figures(notebook):
-            bad[path.name] = missing_figures(notebook)
-        if noisy_outputs(notebook):
-            noisy[path.name] = noisy_outputs(notebook)
+        if cells := missing_figures(notebook):
+            bad[path.name] = cells
+        if found := noisy_outputs(notebook):
+            noisy[path.name] = found
     for name, cells in bad.items():
         print(f"{name}: cells {cells} call plt.show() but hold no image (is MPLBACKEND=Agg set for the kernel?)")
     for name, found in noisy.items():

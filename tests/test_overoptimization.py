@@ -40,3 +40,8 @@ def test_a_run_shorter_than_the_window_reads_from_its_last_step():
     s = r["summary"]["0.001"]
     assert s["gold_start"] == pytest.approx(0.4) and s["gold_end"] == pytest.approx(0.4)
     assert s["rm_start"] == s["rm_end"] and "beta = 0.001" in oo.reading_text(r)
+
+
+def test_the_committed_curves_are_tiny_and_returned_only_for_tiny():
+    assert oo.load_committed()["preset"] == "tiny" and oo.load_committed("tiny") is not None
+    assert oo.load_committed("colab") is None

@@ -49,10 +49,11 @@ def test_the_report_shows_the_committed_spread_of_its_own_preset_only(tmp_path, 
     metrics = json.loads((run / "metrics.json").read_text())
     study = {"preset": metrics["preset"], "seeds": [0, 1], "measured": "a test study",
              "spread": {"RLHF vs SFT": seeds.spread([0.61, 0.69])}}
-    monkeypatch.setattr(seeds, "load_committed", lambda: study)
+    monkeypatch.setattr(seeds, "COMMITTED", tmp_path / "seeds.json")
+    (tmp_path / "seeds.json").write_text(json.dumps(study))
     text = write_report(run, metrics).read_text()
     assert "How far these numbers move with the seed (PRECOMPUTED)" in text and "| 61.0% to 69.0% |" in text
-    monkeypatch.setattr(seeds, "load_committed", lambda: dict(study, preset="colab"))
+    (tmp_path / "seeds.json").write_text(json.dumps(dict(study, preset="colab")))
     assert "move with the seed" not in write_report(run, metrics).read_text()
 
 

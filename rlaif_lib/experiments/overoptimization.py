@@ -136,9 +136,11 @@ def plot_overoptimization(result: dict):
     return fig
 
 
-def load_committed() -> dict:
-    """The over-optimization curves measured on `tiny` and committed with the kit (`make overopt`)."""
-    return read_json(COMMITTED)
+def load_committed(preset: str | None = None) -> dict | None:
+    """The over-optimization curves measured on `tiny` and committed with the kit (`make overopt`); with `preset`
+    (a name), None unless they were measured on that preset."""
+    result = read_json(COMMITTED)
+    return result if preset in (None, result["preset"]) else None
 
 
 def commit(result: dict, path=COMMITTED) -> dict:

@@ -130,9 +130,11 @@ def spread_table(metrics: dict, result: dict) -> str:
     return markdown_table(["measure", "this run", f"mean of {n} seeds", f"range of {n} seeds"], rows)
 
 
-def load_committed() -> dict | None:
-    """The seed spread measured on `tiny` and committed with the kit (`make seeds`), or None before there is one."""
-    return read_json(COMMITTED) if COMMITTED.exists() else None
+def load_committed(preset: str | None = None) -> dict | None:
+    """The seed spread measured on `tiny` and committed with the kit (`make seeds`), or None before there is one;
+    with `preset` (a name), None unless it was measured on that preset."""
+    study = read_json(COMMITTED) if COMMITTED.exists() else None
+    return study if study and preset in (None, study["preset"]) else None
 
 
 def commit(result: dict, path=COMMITTED) -> dict:
