@@ -137,8 +137,9 @@ def write_report(run, metrics: dict) -> Path:
     spread = seeds.load_committed(metrics.get("preset"))
     if spread:
         lines += ["", "## How far these numbers move with the seed (PRECOMPUTED)", "",
-                  (f"This run beside the committed seed study of the same preset ({spread.get('measured', '')}): "
-                   "a run on another machine should land inside each range."), "",
+                  (f"This run beside the committed seed study of the same preset ({spread.get('measured', '')}"
+                   f"{'; SIMULATED raters and judge' if spread.get('simulated') else ''}): a run on another machine "
+                   "should land inside each range."), "",
                   seeds.spread_table(metrics, spread)]
     notes = readings.paper_comparison_notes(metrics, _load(run.preset) or {})
     if notes:

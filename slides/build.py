@@ -238,7 +238,7 @@ class Deck:
         shown = {k: v for k, v in self.seeds["spread"].items() if " vs " in k or k.startswith("reward model")}
         return {"table": seeds.spread_table(self.metrics, dict(self.seeds, spread=shown)),
                 "measured": html.escape(str(self.seeds.get("measured", "")), quote=False),
-                "n": len(self.seeds["seeds"])}
+                "n": len(self.seeds["seeds"]), "simulated": bool(self.seeds.get("simulated"))}
 
     def figure(self, name: str, width: int = 1000) -> str:
         """A run figure (copied beside talk.md), or a note that the run has none."""

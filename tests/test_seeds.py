@@ -47,12 +47,13 @@ def test_the_report_shows_the_committed_spread_of_its_own_preset_only(tmp_path, 
     run = tmp_path / "run"
     shutil.copytree(example, run)
     metrics = json.loads((run / "metrics.json").read_text())
-    study = {"preset": metrics["preset"], "seeds": [0, 1], "measured": "a test study",
+    study = {"preset": metrics["preset"], "seeds": [0, 1], "measured": "a test study", "simulated": True,
              "spread": {"RLHF vs SFT": seeds.spread([0.61, 0.69])}}
     monkeypatch.setattr(seeds, "COMMITTED", tmp_path / "seeds.json")
     (tmp_path / "seeds.json").write_text(json.dumps(study))
     text = write_report(run, metrics).read_text()
     assert "How far these numbers move with the seed (PRECOMPUTED)" in text and "| 61.0% to 69.0% |" in text
+    assert "SIMULATED raters and judge" in text
     (tmp_path / "seeds.json").write_text(json.dumps(dict(study, preset="colab")))
     assert "move with the seed" not in write_report(run, metrics).read_text()
 

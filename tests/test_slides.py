@@ -356,3 +356,7 @@ def test_seed_slide_shows_the_run_beside_the_committed_spread():
     slide = next(s for s in build.split_slides(text)[1] if "move with the seed" in s)
     assert "| RLHF vs SFT |" in slide and "60.0% to 70.0%" in slide and "labeler alignment" not in slide
     assert "PRECOMPUTED" in slide and "3 seeds" in slide
+    deck = build.Deck(EXAMPLE, metrics, {}, demo_text="demo", demo_source="stored", seeds=dict(study, simulated=True))
+    simulated = next(s for s in build.split_slides(build.render(build.TEMPLATE.read_text(), deck))[1]
+                     if "move with the seed" in s)
+    assert "SIMULATED raters and judge" in simulated
