@@ -20,7 +20,7 @@ export TOKENIZERS_PARALLELISM := false
 # executed copies comes out empty (report.py draws its PNGs without pyplot, on any backend).
 unexport MPLBACKEND
 
-.PHONY: setup demo test notebooks clean benchmark sweep overopt seeds
+.PHONY: setup demo test notebooks clean benchmark sweep overopt seeds student handout
 
 setup: $(VENV)/.installed
 
@@ -57,6 +57,13 @@ seeds: setup
 # Reward-model over-optimization (notebook 04) on the demo's run; --commit saves it as the kit's asset
 overopt: setup
 	$(PY) -m rlaif_lib.cli overopt --preset tiny --base runs/demo --out runs/demo/overopt --commit
+
+# For the class: the notebooks without their solution cells (cells tagged "solution": exercise solutions and the
+# answers for the instructor) in student/, and a one-page printable handout (the pipeline and notebook 00's glossary).
+student: setup
+	$(PY) -m rlaif_lib.handouts student --out student
+handout: setup
+	MPLBACKEND=Agg $(PY) -m rlaif_lib.handouts handout --out handout.html
 
 # Executed copies of the notebooks (the committed ones carry no outputs); then check every plot shows up.
 RUN ?= $(CURDIR)/runs/demo
