@@ -114,7 +114,7 @@ def test_check_sample_size(capsys):
 
 
 def test_check_loss_gradient(capsys):
-    sigmoid = lambda d: 1 / (1 + np.exp(-d))  # noqa: E731
+    sigmoid = lambda d: 1 / (1 + np.exp(-d))
     assert ex.check_loss_gradient(lambda d, p: sigmoid(d) - p) is True
     assert ex.check_loss_gradient(lambda d, p: p - sigmoid(d)) is False
     assert "sign is flipped" in said(capsys)
@@ -162,7 +162,7 @@ def notebooks():
 @pytest.mark.parametrize("path", notebooks(), ids=lambda p: p.stem)
 def test_every_notebook_has_tiered_stub_exercises_with_checks(path):
     cells = json.loads(path.read_text())["cells"]
-    text = lambda c: "".join(c["source"])  # noqa: E731
+    text = lambda c: "".join(c["source"])
     stubs = [c for c in cells if c["cell_type"] == "code" and not handouts.is_solution(c)
              and "check_" in text(c) and "= ..." in text(c)]
     assert stubs, f"{path.name}: no exercise cell with `...` to fill in and a check_...() call"
