@@ -43,6 +43,12 @@ def refresh(src: Path, dest: Path = DEST, max_kb: int = MAX_KB) -> list[Path]:
         target = dest / p.relative_to(src)
         shutil.copy2(p, target)
         written.append(target)
+    if (src / "notebooks").is_dir():  # the executed copies of `make demo`: how long each exercise took
+        from rlaif_lib.handouts import exercise_timings
+
+        target = dest / "exercise_timings.json"
+        target.write_text(json.dumps(exercise_timings(src / "notebooks"), indent=1) + "\n")
+        written.append(target)
     preset = metrics.get("preset", "unknown")
     judge = metrics.get("judge") or ""  # a dict {"kind": "gold" | "ai", ...}; a string in older runs
     simulated = judge.get("kind") == "gold" if isinstance(judge, dict) else judge.startswith("simulated")
@@ -61,6 +67,7 @@ def refresh(src: Path, dest: Path = DEST, max_kb: int = MAX_KB) -> list[Path]:
         "`make example-run` copies that run here.\n\n"
         "Files: `metrics.json` (every number), `preset.json` (the settings), `report.md` (tables), "
         "`resources.json` (time, memory and machine speed of `make demo`, when the run has it), "
+        "`exercise_timings.json` (seconds per exercise in the executed notebooks), "
         "`figures/` (training curves and win rates). README.md and docs/MEASUREMENTS.md quote this run.\n"
         + (f"\nThis example comes from the small `{preset}` preset, not the `tiny` demo: its samples are tiny "
            "and its intervals wide. Refresh it from a `make demo` run for the numbers the README quotes.\n"

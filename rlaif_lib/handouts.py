@@ -2,6 +2,8 @@
 
 - `student_copy(notebook)`: the notebook without the cells tagged "solution" (the exercises' solutions and the
   answers for the instructor) and without outputs. `make student` writes one per notebook into student/.
+- `exercises(notebook)` and `exercise_timings(executed_dir)`: each exercise's number, title and tier, and the seconds
+  its cells took in executed copies (nbclient's timing metadata), for the instructor's plan.
 - `handout_html(notebooks_dir)`: one printable page: the pipeline diagram (`diagrams.pipeline_diagram`) and the
   glossary, read from notebook 00's "## Glossary" cell, so the page says what the notebooks say.
 
@@ -47,6 +49,48 @@ def write_student_copies(out_dir, notebooks_dir=NOTEBOOKS) -> list[Path]:
         target.write_text(json.dumps(student_copy(json.loads(path.read_text())), indent=1, ensure_ascii=False) + "\n")
         written.append(target)
     return written
+
+
+EXERCISE_HEADING = re.compile(r"^\*\*(\d+)\. (.+?) \((warm-up|core|stretch)\b[^)]*\)\.?\*\*", flags=re.MULTILINE)
+
+
+def exercises(notebook: dict) -> list[dict]:
+    """The exercises of a notebook (nbformat JSON): {number, title, tier, cells}, `cells` the indices of the code
+    cells from its heading to the next heading (its stub, its solution and any cell between)."""
+    found = []
+    for i, cell in enumerate(notebook["cells"]):
+        text = "".join(cell["source"])
+        m = EXERCISE_HEADING.search(text) if cell["cell_type"] == "markdown" else None
+        if m:
+            found.append({"number": int(m[1]), "title": m[2].rstrip("?.").strip(), "tier": m[3], "cells": []})
+        elif cell["cell_type"] == "markdown" and text.startswith("## ") and found:
+            found[-1]["closed"] = True
+        elif cell["cell_type"] == "code" and found and not found[-1].get("closed"):
+            found[-1]["cells"].append(i)
+    return [{k: v for k, v in e.items() if k != "closed"} for e in found]
+
+
+def _cell_seconds(cell: dict) -> float:
+    from datetime import datetime
+
+    t = cell.get("metadata", {}).get("execution", {})
+    start, end = t.get("iopub.execute_input"), t.get("shell.execute_reply")
+    if not (start and end):
+        return 0.0
+    parse = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))  # noqa: E731
+    return (parse(end) - parse(start)).total_seconds()
+
+
+def exercise_timings(executed_dir) -> list[dict]:
+    """{notebook, number, title, tier, seconds} of every exercise in the executed notebooks of `executed_dir`
+    (e.g. runs/demo/notebooks after `make demo`), seconds = its cells' execution time, solution included."""
+    rows = []
+    for path in sorted(Path(executed_dir).glob("*.ipynb")):
+        nb = json.loads(path.read_text())
+        for e in exercises(nb):
+            rows.append({"notebook": path.stem, "number": e["number"], "title": e["title"], "tier": e["tier"],
+                         "seconds": round(sum(_cell_seconds(nb["cells"][i]) for i in e["cells"]), 1)})
+    return rows
 
 
 def glossary(notebooks_dir=NOTEBOOKS) -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+INSTRUCTOR = ROOT / "notebooks" / "INSTRUCTOR.md"
 MEASUREMENTS = ROOT / "docs" / "MEASUREMENTS.md"
 EXAMPLE_RUN = ROOT / "examples" / "run"
 INSTALL_RECORD = ROOT / "docs" / "install.json"
@@ -237,6 +238,40 @@ def seeds_block(src: Sources) -> str:
     return f"{spread_table(src.metrics, src.seeds)}\n\nThe committed record: {src.seeds['measured']}."
 
 
+def notebook_timings(src: Sources) -> str:
+    """INSTRUCTOR.md's table of each notebook's seconds and peak memory inside the example run's `make demo` (every
+    stage already done, the classroom situation), from its resources.json."""
+    from .report import markdown_table
+
+    phases = [p for p in (src.resources or {}).get("phases", []) if p["phase"].endswith(".ipynb")]
+    if not phases:
+        return "No resources.json in the example run: run `make demo`, then `make example-run`."
+    machine = (src.resources or {}).get("machine") or {}
+    rows = [(Path(p["phase"]).stem, f"{p['seconds']:.0f}", f"{p['peak_pss_mb'] / 1024:.2f}") for p in phases]
+    note = (f"Preset `{src.metrics.get('preset')}`, executed top to bottom with the solutions by `make demo`"
+            + (f" on a machine probed at {machine['matmul_gflops']:.0f} GFLOP/s ({machine['threads']} threads)"
+               if machine else "") + ".")
+    return note + "\n\n" + markdown_table(["notebook", "seconds", "peak memory (GiB, PSS)"], rows)
+
+
+def exercises_block(src: Sources) -> str:
+    """INSTRUCTOR.md's table of exercises: every notebook's exercises (from the notebooks themselves) with their tier
+    and the seconds their cells took in the run's executed notebooks (examples/run/exercise_timings.json)."""
+    from .handouts import NOTEBOOKS, exercises
+    from .report import markdown_table
+
+    path = Path(src.run) / "exercise_timings.json"
+    measured = {(r["notebook"], r["number"]): r["seconds"] for r in json.loads(path.read_text())} if path.exists() else {}
+    rows = []
+    for nb_path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        for e in exercises(json.loads(nb_path.read_text())):
+            s = measured.get((nb_path.stem, e["number"]))
+            rows.append((nb_path.stem, f"{e['number']}. {e['title']}", e["tier"], "" if s is None else f"{s:.0f}"))
+    where = (f"seconds: its cells (stub and solution) in the executed notebooks of the example run (preset "
+             f"`{src.metrics.get('preset')}`)") if measured else "seconds: not measured (no exercise_timings.json)"
+    return markdown_table(["notebook", "exercise", "tier", where], rows)
+
+
 def gpu_estimates(src: Sources) -> str:
     from .estimate import markdown_table
 
@@ -247,7 +282,7 @@ BLOCKS = {"results": results, "comparison-notes": comparison_notes, "headline": 
           "demo-time": demo_time, "timings": timings, "timings-source": timings_source, "install": install,
           "sweep-setup": sweep_setup, "sweep": sweep_block, "sweep-reading": sweep_reading,
           "sweep-profiles": sweep_profiles, "selection-setup": selection_setup, "selection": selection,
-          "gpu-estimates": gpu_estimates, "overopt-reading": overopt_reading, "seeds": seeds_block}
+          "gpu-estimates": gpu_estimates, "exercises": exercises_block, "notebook-timings": notebook_timings, "overopt-reading": overopt_reading, "seeds": seeds_block}
 
 
 # ----------------------------------------------------------------------------- files
@@ -263,7 +298,7 @@ def render(text: str, src: Sources) -> str:
     return BLOCK.sub(lambda m: f"{m.group(1)}\n{BLOCKS[m.group(2)](src)}\n{m.group(4)}", text)
 
 
-def update_docs(src: Sources | None = None, files=(README, MEASUREMENTS), check: bool = False) -> list[Path]:
+def update_docs(src: Sources | None = None, files=(README, MEASUREMENTS, INSTRUCTOR), check: bool = False) -> list[Path]:
     """Rewrite the generated blocks of `files` from `src`; return the files that changed (with `check`,
     the files that would change, none written)."""
     from .run_folder import write_text
@@ -307,18 +342,20 @@ def measure_install(venv, out=INSTALL_RECORD) -> dict:
 def main(argv=None) -> int:
     import argparse
 
-    ap = argparse.ArgumentParser(description="Rewrite the generated blocks of README.md and docs/MEASUREMENTS.md.")
+    ap = argparse.ArgumentParser(description="Rewrite the generated blocks of README.md, docs/MEASUREMENTS.md and "
+                                             "notebooks/INSTRUCTOR.md.")
     ap.add_argument("--run", type=Path, default=EXAMPLE_RUN, help="run folder (default: the committed examples/run)")
     ap.add_argument("--resources", type=Path, help="the demo's resources.json (default: RUN/resources.json)")
     ap.add_argument("--readme", type=Path, default=README)
     ap.add_argument("--measurements", type=Path, default=MEASUREMENTS)
+    ap.add_argument("--instructor", type=Path, default=INSTRUCTOR)
     ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file's blocks differ")
     ap.add_argument("--measure-install", metavar="VENV", help="first record VENV's size in docs/install.json")
     args = ap.parse_args(argv)
     if args.measure_install:
         print(measure_install(args.measure_install))
     src = Sources(run=args.run, resources_path=args.resources)
-    changed = update_docs(src, (args.readme, args.measurements), check=args.check)
+    changed = update_docs(src, (args.readme, args.measurements, args.instructor), check=args.check)
     print(("differ: " if args.check else "rewrote: ") + (", ".join(map(str, changed)) or "nothing"))
     return 1 if args.check and changed else 0
 

@@ -226,3 +226,33 @@ def test_a_missing_glossary_is_a_clear_error(tmp_path):
 
 def test_random_is_unused_here():
     assert random.Random(0).random() < 1  # keeps the import honest for the fixtures' random text
+
+
+def test_exercise_timings_read_the_executed_cells(tmp_path):
+    def cell(kind, text, start=None, end=None):
+        c = {"cell_type": kind, "metadata": {}, "source": [text]}
+        if kind == "code":
+            c["outputs"], c["execution_count"] = [], None
+            if start:
+                c["metadata"]["execution"] = {"iopub.execute_input": start, "shell.execute_reply": end}
+        return c
+
+    nb = {"cells": [cell("markdown", "## Exercises\n\n**1. First (warm-up, 2 minutes).** Do it."),
+                    cell("code", "x = ...", "2026-12-07T10:00:00.000Z", "2026-12-07T10:00:01.500Z"),
+                    cell("code", "x = 1", "2026-12-07T10:00:02.000Z", "2026-12-07T10:00:04.000Z"),
+                    cell("markdown", "**2. Second (stretch).** More."),
+                    cell("code", "y = ...", "2026-12-07T10:00:05.000Z", "2026-12-07T10:00:05.250Z"),
+                    cell("markdown", "## Discussion"), cell("code", "z = 2", "2026-12-07T10:00:06Z", "2026-12-07T10:01:06Z")],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    assert [(e["number"], e["title"], e["tier"], e["cells"]) for e in handouts.exercises(nb)] == [
+        (1, "First", "warm-up", [1, 2]), (2, "Second", "stretch", [4])]
+    (tmp_path / "x.ipynb").write_text(json.dumps(nb))
+    assert [(r["notebook"], r["number"], r["seconds"]) for r in handouts.exercise_timings(tmp_path)] == [
+        ("x", 1, 3.5), ("x", 2, 0.2)]
+
+
+def test_every_committed_exercise_is_found_with_its_cells():
+    for path in notebooks():
+        found = handouts.exercises(json.loads(path.read_text()))
+        assert found and [e["number"] for e in found] == list(range(1, len(found) + 1)), path.name
+        assert all(e["cells"] for e in found), f"{path.name}: an exercise without a code cell"
