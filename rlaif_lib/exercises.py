@@ -186,13 +186,16 @@ def check_self_consistency(p_a, sample_probs_ab, sample_probs_ba) -> bool | None
 
 def check_interval_reading(can_tell_apart, a: dict, b: dict) -> bool | None:
     """`can_tell_apart`: whether two measured rates ({value, ci_low, ci_high}) differ beyond their 95% intervals
-    (the kit's rule: the intervals do not overlap)."""
+    (the kit's rule, `readings.versus`: the intervals do not overlap)."""
+    from .readings import interval, versus
+    from .stats import fmt_ci
+
     if _unfilled("can_tell_apart", can_tell_apart):
         return None
-    apart = a["ci_low"] > b["ci_high"] or b["ci_low"] > a["ci_high"]
-    span = lambda d: f"{d['value']:.1%} [{d['ci_low']:.1%}, {d['ci_high']:.1%}]"
-    return _verdict("can_tell_apart", bool(can_tell_apart) == apart, f"{span(a)} vs {span(b)}",
-                    f"{span(a)} vs {span(b)}: the intervals {'do not overlap' if apart else 'overlap'}; "
+    apart = versus(interval(a), interval(b)) != "overlap"
+    both = f"{fmt_ci(a, n=False)} vs {fmt_ci(b, n=False)}"
+    return _verdict("can_tell_apart", bool(can_tell_apart) == apart, both,
+                    f"{both}: the intervals {'do not overlap' if apart else 'overlap'}; "
                     "compare intervals, not point estimates")
 
 
@@ -205,7 +208,7 @@ def check_sample_size(n, p: float, half_width: float) -> bool | None:
     if _unfilled("n", n):
         return None
     expected = math.ceil((1.96 / half_width) ** 2 * p * (1 - p))
-    if _close(n, math.ceil((1.96 / half_width) ** 2 * p * (1 - p)) ** 0.5, 1):
+    if _close(n, expected ** 0.5, 1):
         return _verdict("n", False, "", "that is sqrt(n): the half-width shrinks as 1/sqrt(n), so n grows as its square")
     return _verdict("n", abs(n - expected) <= 0.02 * expected + 1, f"n >= {expected}",
                     f"you have {n}, expected about {expected} = ceil((1.96 / {half_width:g})^2 p (1 - p)), p = {p:.3f}")

@@ -18,6 +18,7 @@ import html
 import io
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 
 SOLUTION_TAG = "solution"
@@ -71,8 +72,6 @@ def exercises(notebook: dict) -> list[dict]:
 
 
 def _cell_seconds(cell: dict) -> float:
-    from datetime import datetime
-
     t = cell.get("metadata", {}).get("execution", {})
     start, end = t.get("iopub.execute_input"), t.get("shell.execute_reply")
     if not (start and end):

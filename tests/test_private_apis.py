@@ -76,3 +76,16 @@ def test_require_fails_clearly_when_an_api_moves(monkeypatch):
     monkeypatch.delattr(rt, "DataCollatorForPreference")
     with pytest.raises(pytest.fail.Exception, match=r"private API trl.trainer.reward_trainer:DataCollatorForPreference moved"):
         test_trl_preference_collator_is_importable_from_its_private_module()
+
+
+def test_trl_rloo_internals_the_one_step_recorder_listens_to():
+    from trl import RLOOTrainer
+
+    for name in ("_generate_and_score_completions", "_calculate_rewards"):
+        require(f"trl:RLOOTrainer.{name}", "rlaif_lib/method/rl.py (one_trl_step, rollouts_of_one_prompt)")
+    assert "inputs" in inspect.signature(RLOOTrainer._generate_and_score_completions).parameters
+
+
+def test_trl_disable_dropout_is_importable_from_its_module():
+    fn = require("trl.trainer.utils:disable_dropout_in_model", "rlaif_lib/method/reward_loop.py")
+    assert list(inspect.signature(fn).parameters) == ["model"]

@@ -1,9 +1,8 @@
 """The from-scratch REINFORCE step (rlaif_lib.method.reinforce) is one optimizer step of TRL's RLOOTrainer:
 same advantages, same gradient, same parameters after the step, on the batch TRL itself generated.
 
-TRL's side is its own training loop (`trainer.train()` for one step): we only listen in, recording the batch
-`_generate_and_score_completions` returns, the rewards `_calculate_rewards` computes and the gradient the
-optimizer steps with. The policy is a tiny random Llama (the kit's tiny-policy family) taught for a few steps
+TRL's side is its own training loop (`trainer.train()` for one step): `rl.one_trl_step` only listens in,
+recording the batch TRL generated, the rewards it computed and the gradient the optimizer stepped with. The policy is a tiny random Llama (the kit's tiny-policy family) taught for a few steps
 to end its summaries, so that completion lengths differ (token aggregation matters) and it differs from its
 reference (the KL term matters)."""
 import random
@@ -55,36 +54,11 @@ def policies(tmp_path_factory):
     return str(policy), str(reference)
 
 
-def trl_one_step(trainer):
-    """Run TRL's own training loop for one step (trainer.args.max_steps == 1). Returns the batch it generated,
-    the rewards r(x, y) it computed (weighted sum over reward functions), its gradient as the optimizer saw it
-    (after clipping), the logged pre-clipping gradient norm, and its optimizer."""
-    from torch.optim.optimizer import register_optimizer_step_pre_hook
-
-    seen = {}
-    generate, score = trainer._generate_and_score_completions, trainer._calculate_rewards
-    trainer._generate_and_score_completions = lambda inputs: seen.setdefault("batch", generate(inputs))
-    trainer._calculate_rewards = lambda *a: seen.setdefault("rewards", score(*a))
-
-    def before_step(optimizer, args, kwargs):
-        seen["optimizer"] = optimizer
-        seen["grads"] = {name: p.grad.clone() for name, p in trainer.model.named_parameters()}
-
-    hook = register_optimizer_step_pre_hook(before_step)
-    try:
-        trainer.train()
-    finally:
-        hook.remove()
-    rewards = (seen.pop("rewards") * trainer.reward_weights).nansum(dim=1)
-    grad_norm = next(h["grad_norm"] for h in trainer.state.log_history if "grad_norm" in h)
-    return dict(seen, rewards=rewards, grad_norm=grad_norm)
-
-
 @pytest.fixture(scope="module")
 def trl(policies, tmp_path_factory):
     from datasets import Dataset
 
-    from rlaif_lib.method.rl import RLStageConfig, rl_trainer
+    from rlaif_lib.method.rl import RLStageConfig, one_trl_step, rl_trainer
 
     policy, reference = policies
     rng = random.Random(1)
@@ -93,7 +67,7 @@ def trl(policies, tmp_path_factory):
                            learning_rate=LR, seed=0)
     trainer = rl_trainer(policy, reward, Dataset.from_list(prompts), tmp_path_factory.mktemp("rl"), config,
                          progress=False, reference=reference)
-    step = trl_one_step(trainer)
+    step = one_trl_step(trainer)
     step["params"] = {name: p.detach().clone() for name, p in trainer.model.named_parameters()}
     step["temperature"] = trainer.args.temperature
     return step

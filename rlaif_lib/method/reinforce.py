@@ -16,6 +16,8 @@ KL_i is the single-sample estimate of KL(π_θ || π_ref) on the rollout: it can
 """
 from __future__ import annotations
 
+import math
+
 import torch
 
 
@@ -68,11 +70,8 @@ def reinforce_step(policy, reference, optimizer, batch, rewards, beta, temperatu
     optimizer.zero_grad()
     loss, stats = reinforce_loss(policy, reference, batch, rewards, beta, temperature, k)
     loss.backward()
-    if max_grad_norm is None:
-        grad_norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in policy.parameters()
-                                                          if p.grad is not None]))
-    else:
-        grad_norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), max_grad_norm)
+    # the global norm before clipping (with max_grad_norm None: measured, nothing clipped)
+    grad_norm = torch.nn.utils.clip_grad_norm_(policy.parameters(), math.inf if max_grad_norm is None else max_grad_norm)
     optimizer.step()
     return {"loss": loss.item(), "grad_norm": grad_norm.item(), **{key: v.detach() for key, v in stats.items()}}
 

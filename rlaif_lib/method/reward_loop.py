@@ -33,6 +33,7 @@ import math
 import torch
 import torch.nn.functional as F
 from transformers import get_cosine_schedule_with_warmup
+from trl.trainer.utils import disable_dropout_in_model
 
 from .reward import RewardStageConfig, reward_rows, reward_text
 
@@ -60,9 +61,7 @@ def train_reward_model_by_hand(init_model: str, pairs: list[dict], p_a: list[flo
     model, tokenizer = load_sequence_classifier(config.backbone or str(init_model), num_labels=1, train=True,
                                                 device=config.device)
     model.to(device).train()
-    for module in model.modules():  # RewardConfig(disable_dropout=True)
-        if isinstance(module, torch.nn.Dropout):
-            module.p = 0.0
+    disable_dropout_in_model(model)  # RewardConfig(disable_dropout=True): what RewardTrainer calls
 
     # 2. The data: (text A, text B, p). "hard": A is the preferred summary and p = 1 (ties are left out).
     data = [(reward_text(row["prompt"], row["chosen"], tokenizer), reward_text(row["prompt"], row["rejected"], tokenizer),

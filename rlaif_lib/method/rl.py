@@ -167,6 +167,35 @@ def rollouts_of_one_prompt(trainer, row: dict) -> dict:
     return result
 
 
+def one_trl_step(trainer) -> dict:
+    """Run TRL's own training loop for one step (`trainer.args.max_steps == 1`) and record what it did:
+    {batch: what `_generate_and_score_completions` returned (prompt and completion ids and masks, advantages),
+    rewards: r(x, y_i) per rollout (TRL's reward functions, weighted and summed as it sums them), grads: each
+    parameter's gradient as the optimizer saw it (after clipping), optimizer, grad_norm: the logged norm before
+    clipping}. Listens in on TRL's private `_generate_and_score_completions` and `_calculate_rewards` (named in
+    tests/test_private_apis.py); changes nothing TRL computes."""
+    from torch.optim.optimizer import register_optimizer_step_pre_hook
+
+    seen = {}
+    generate, score = trainer._generate_and_score_completions, trainer._calculate_rewards
+    trainer._generate_and_score_completions = lambda inputs: seen.setdefault("batch", generate(inputs))
+    trainer._calculate_rewards = lambda *a: seen.setdefault("rewards", score(*a))
+
+    def before_step(optimizer, args, kwargs):
+        seen["optimizer"] = optimizer
+        seen["grads"] = {name: p.grad.clone() for name, p in trainer.model.named_parameters()}
+
+    hook = register_optimizer_step_pre_hook(before_step)
+    try:
+        trainer.train()
+    finally:
+        hook.remove()
+        trainer._generate_and_score_completions, trainer._calculate_rewards = generate, score
+    rewards = (seen.pop("rewards") * trainer.reward_weights).nansum(dim=1)
+    grad_norm = next(h["grad_norm"] for h in trainer.state.log_history if "grad_norm" in h)
+    return dict(seen, rewards=rewards, grad_norm=grad_norm)
+
+
 def training_curves(log_history: list[dict]) -> dict:
     """Per-step curves from TRL's log: reward, KL to SFT, completion length, and every reward function."""
     keep = {"reward": "reward", "kl": "kl", "completions/mean_length": "length"}
