@@ -60,8 +60,8 @@ def check_summary(post, summary, target: float = 0.8) -> bool | None:
         problems.append(f"it repeats itself (repetition {b['repetition']:.2f})")
     if b["coherence"] < 1:
         problems.append(f"some of its word pairs never occur in the toy world (coherence {b['coherence']:.2f})")
-    return _verdict("your summary", b["score"] >= target, f"gold score {b['score']:.2f} (>= {target})",
-                    f"gold score {b['score']:.2f} < {target}: " + ("; ".join(problems) or "look at the breakdown"))
+    return _verdict("your summary", b["score"] >= target, f"SIMULATED gold score {b['score']:.2f} (>= {target})",
+                    f"SIMULATED gold score {b['score']:.2f} < {target}: " + ("; ".join(problems) or "look at the breakdown"))
 
 
 def check_hardest_corruption(answer, scores: dict) -> bool | None:
