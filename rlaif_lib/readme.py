@@ -171,6 +171,17 @@ def install(src: Sources) -> str:
     return "\n".join(lines)
 
 
+def _lean_sentence(sweep: dict) -> str:
+    """' The labelers' errors lean ...' from a sweep.json's length_lean record ('' without one)."""
+    lean = sweep.get("length_lean")
+    if not lean:
+        return ""
+    k = lean["length_bias"]
+    return (f" Their errors lean towards the {'shorter' if k < 0 else 'longer'} summary (length_bias k = {k:g}), as "
+            f"the base run's {lean['labeler']} labels do: they pick the longer summary in "
+            f"{lean['longer_share']['value']:.1%} of {lean['longer_share']['n']} pairs whose lengths differ.")
+
+
 def sweep_setup(src: Sources) -> str:
     from .method.labeling.simulated import N_CALIBRATION
     from .presets import get_preset
@@ -178,7 +189,7 @@ def sweep_setup(src: Sources) -> str:
     s = src.sweep
     return (f"Calibration: the simulated labeler's noise and position bias are set by bisection on {N_CALIBRATION:,} "
             f"policy-like calibration pairs (a test checks the measured alignment and same-position rate against the "
-            f"requested ones). One SFT policy, {s['n_train_pairs']} training pairs and {s['n_test_pairs']} test pairs; "
+            f"requested ones).{_lean_sentence(s)} One SFT policy, {s['n_train_pairs']} training pairs and {s['n_test_pairs']} test pairs; "
             f"per labeler: labels, reward model, RL ({s['rl_steps']} steps per point; the `{s['preset']}` preset's RL "
             f"stage runs {get_preset(s['preset']).rl.max_steps}), win rate under the {s['judge']}, whose score of the "
             f"SFT policy is {s['sft_gold_score']['value']:.3f}. The committed record: {s['measured']}, "

@@ -120,3 +120,40 @@ def test_bad_specs_and_foreign_pairs_are_clear_errors(toy_pairs):
         sim.label_pairs_simulated([dict(toy_pairs[0], post="another post")], "simulated:gold")
     assert sim.parse(sim.parse("simulated:alignment=0.627,same_position=0.56,direction=second,debias=off").spec) == \
         sim.SimulatedLabeler(0.627, 0.56, "second", False)
+
+
+def test_a_negative_length_bias_leans_towards_the_shorter_summary():
+    spec = "simulated:alignment=0.627,same_position=0.18,length_bias=-2.4"
+    labeler = sim.parse(spec)
+    assert labeler.spec == spec and "shorter summary (k=-2.4)" in labeler.name
+    plain, leaning = (_longer_share_of_errors(f"simulated:alignment=0.627,same_position=0.18{extra}")
+                      for extra in ("", ",length_bias=-2.4"))
+    assert leaning < plain - 0.15 and leaning < 0.35, (plain, leaning)  # its mistakes are mostly the shorter one
+    with pytest.raises(ValueError, match=r"length_bias must be in \[-10, 10\]"):
+        sim.parse("simulated:alignment=0.7,length_bias=-11")
+
+
+def _pair(i, a_words, b_words):
+    return {"id": f"p{i}", "summary_a": " ".join(["w"] * a_words), "summary_b": " ".join(["w"] * b_words)}
+
+
+def test_longer_share_counts_picks_of_the_summary_with_more_words():
+    pairs = [_pair(0, 10, 5), _pair(1, 10, 5), _pair(2, 5, 10), _pair(3, 7, 7), _pair(4, 3, 9)]
+    labels = [{"id": "p0", "p_a": 0.9}, {"id": "p1", "p_a": 0.2}, {"id": "p2", "p_a": 0.3},
+              {"id": "p3", "p_a": 0.9}, {"id": "p4", "p_a": 0.5}, {"id": "other", "p_a": 1.0}]
+    # p0 picks the longer, p1 the shorter, p2 the longer (B), p3 has equal lengths, p4 is a tie (half)
+    assert sim.longer_share(labels, pairs) == {"value": (1 + 0 + 1 + 0.5) / 4, "n": 4}
+    with pytest.raises(ValueError, match="no labelled pair"):
+        sim.longer_share(labels[3:4], pairs)
+
+
+def test_length_bias_like_inverts_the_share_of_a_lean_alone():
+    pairs = [_pair(i, 10 + i % 7, 10 + (i * 3) % 11) for i in range(60)]
+    leans = [abs(sim.length_lean(p["summary_a"], p["summary_b"])) for p in pairs]
+    leans = [x for x in leans if x > 0]
+    for share in (0.26, 0.4, 0.5, 0.7):
+        k = sim.length_bias_like(share, pairs)
+        got = sum(1 / (1 + math.exp(-k * x)) for x in leans) / len(leans)
+        assert got == pytest.approx(share, abs=0.01), (share, k)
+    assert sim.length_bias_like(0.26, pairs) < 0 < sim.length_bias_like(0.7, pairs)
+    assert sim.length_bias_like(0.5, pairs) == 0 and sim.length_bias_like(0.0, pairs) == -10

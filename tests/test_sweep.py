@@ -29,7 +29,7 @@ def micro_sweep(tmp_path_factory):
 
 def test_every_point_reports_its_numbers(micro_sweep):
     base, preset, result = micro_sweep
-    names = [p.name for p in sweep.sweep_points(sweep.SweepConfig(), preset)]
+    names = [p.name for p in sweep.sweep_points(sweep.resolve_lean(sweep.SweepConfig(), base)[0], preset)]
     assert [r["name"] for r in result["points"]] == names
     assert {"sim-50", "sim-55", "sim-62.7", "sim-70", "sim-78", "sim-gold", "llm", "human"} <= set(names)
     for r in result["points"]:
@@ -68,6 +68,34 @@ def test_table_reading_and_rerun(micro_sweep):
     assert [p["seconds"] for p in again["points"]] == [p["seconds"] for p in result["points"]]
     assert [[s["seconds"] for s in p["seeds"]] for p in again["points"]] == \
         [[s["seconds"] for s in p["seeds"]] for p in result["points"]]  # nor any further RL seed
+
+
+def test_the_simulated_labelers_lean_like_the_real_labeler(micro_sweep):
+    """The ladder's simulated labelers (not the coin flip, not the gold rater) get the length lean k at which a
+    labeler of noise and lean alone picks the longer summary as often as the base run's LLM labels do; the
+    "errors" panel repeats their alignment without it."""
+    base, preset, result = micro_sweep
+    from rlaif_lib.data import load_run_pairs
+    from rlaif_lib.method.labeling import simulated as sim
+
+    pairs = load_run_pairs(base, "train") + load_run_pairs(base, "test")
+    labels = read_jsonl(base.labels("train")) + read_jsonl(base.labels("test"))
+    share = sim.longer_share(labels, pairs)
+    k = sim.length_bias_like(share["value"], pairs)
+    assert result["length_lean"] == {"labeler": preset.labeler, "longer_share": share, "length_bias": k}
+    assert result["config"]["length_bias"] == k
+    for r in result["points"]:
+        if r["kind"] != "simulated":
+            continue
+        spec = sim.parse(r["labeler"])
+        coin, gold = spec.alignment == 0.5, spec.alignment is None
+        assert spec.length_bias == (0 if coin or gold or r["panel"] == "errors" else k), r["name"]
+    assert [r["panel"] for r in result["points"]].count("errors") == (1 if k else 0)
+    with pytest.raises(ValueError, match="resolve the length lean"):
+        sweep.sweep_points(sweep.SweepConfig(), preset)
+    assert f"matches at k = {k:g}" in sweep.reading_text(result)
+    fixed = sweep.SweepConfig(length_bias=1.0)
+    assert sweep.resolve_lean(fixed, base) == (fixed, None)
 
 
 def test_the_label_stage_takes_a_simulated_labeler(micro_sweep, tmp_path):
@@ -121,7 +149,7 @@ def test_a_point_needs_the_base_stages_it_reuses(micro_sweep, tmp_path):
     partial = RunFolder(tmp_path / "base")
     for stage in ("data", "sft", "sample"):
         shutil.copytree(base.stage(stage), partial.stage(stage))
-    llm = next(p for p in sweep.sweep_points(sweep.SweepConfig(), preset) if p.kind == "llm")
+    llm = next(p for p in sweep.sweep_points(sweep.SweepConfig(length_bias=0.0), preset) if p.kind == "llm")
     with pytest.raises(pipeline.StageMismatchError, match="no finished 'label' stage"):
         sweep.run_point(llm, partial, tmp_path / "llm", preset)
 

@@ -9,11 +9,13 @@ which spans two runs, it judges from their summaries with the gold rater).
 
 Points (`SweepConfig`): simulated labelers (SIMULATED, a what-if: method/labeling/simulated.py) at
 requested alignments 50% (a coin flip: the control), 55%, PaLM 2 XS's, 70% and PaLM 2 L's, at PaLM 2
-L's same-position rate, both orders averaged (`length_bias` > 0 makes their errors lean towards the longer
-summary, as an LLM judge's do), and the gold rater itself; the real SmolLM2-135M labels
+L's same-position rate, both orders averaged, and the gold rater itself; the real SmolLM2-135M labels
 of the base run; human labels (RLHF: the simulated human raters' labels of the same pairs); a
 position-bias panel at PaLM 2 L's alignment with PaLM 2 XS's same-position rate, with and without the
-both-order average.
+both-order average. The simulated labelers' errors lean the way the base run's real labeler's do
+(`resolve_lean`: SmolLM2-135M picks the shorter summary of most toy pairs, so the lean is towards the
+shorter one); the "errors" panel repeats PaLM 2 XS's alignment with independent errors, to show what
+the lean itself costs.
 
 A point's folder `points/<name>/` is a complete run folder whose first stages are the base run's,
 symlinked (`reuse_base_stages`) while their recorded fingerprint is the one the point's preset gives
@@ -75,9 +77,12 @@ class SweepConfig:
     # model that knows nothing": what any RL run gains here without information from the labels
     alignments: tuple = (0.5, 0.55, paper.LABELER_SIZE["PaLM 2 XS"] / 100, 0.70, paper.LABELER_SIZE["PaLM 2 L"] / 100)
     same_position: float = paper.SAME_POSITION["PaLM 2 L"] / 100  # of the ladder's simulated labelers
-    # how far the simulated labelers' doubt leans towards the longer summary (method/labeling/simulated.py);
-    # 0: independent errors. The coin flip never leans.
-    length_bias: float = 0.0
+    # how far the simulated labelers' doubt leans towards the longer summary (k > 0) or the shorter (k < 0)
+    # (method/labeling/simulated.py); 0: independent errors; None: the lean of the base run's real labeler
+    # (`simulated.length_bias_like` of its labels' longer-summary share). The coin flip never leans.
+    length_bias: float | None = None
+    # the same alignments again with independent errors (k = 0): what the lean itself costs
+    independent: tuple = (paper.LABELER_SIZE["PaLM 2 XS"] / 100,)
     gold: bool = True  # the gold rater itself as a labeler
     llm: bool = True  # the base run's real LLM labels (SmolLM2-135M on `tiny`)
     human: bool = True  # RLHF: the human labels of the same pairs
@@ -113,11 +118,18 @@ def sweep_points(config: SweepConfig, preset) -> list[Point]:
     def spec(**labeler):
         return sim.SimulatedLabeler(seed=config.seed, **labeler).spec
 
+    if config.length_bias is None:
+        raise ValueError("sweep_points: resolve the length lean first (`resolve_lean`)")
+
     def lean(alignment):
         return 0.0 if alignment <= 0.5 else config.length_bias
 
     points = [Point(f"sim-{_pct(a)}", "simulated", spec(alignment=round(a, 4), same_position=config.same_position,
                                                        length_bias=lean(a))) for a in config.alignments]
+    if config.length_bias:
+        points += [Point(f"sim-{_pct(a)}-independent", "simulated", spec(alignment=round(a, 4),
+                                                                         same_position=config.same_position),
+                         panel="errors") for a in config.independent]
     if config.gold:
         points.append(Point("sim-gold", "simulated", spec(alignment=None)))
     if config.human:
@@ -143,6 +155,20 @@ def base_preset(base: RunFolder, preset):
         if base.done(stage).exists():
             check_stage(base, stage, lean)
     return lean
+
+
+def resolve_lean(config: SweepConfig, base: RunFolder) -> tuple[SweepConfig, dict | None]:
+    """`config` with its length lean set, and how it was measured: with `length_bias` None, the lean of the base
+    run's real labeler (its labels' share of longer-summary picks over all its labelled pairs, matched by
+    `simulated.length_bias_like`); else `config` as it is and None."""
+    if config.length_bias is not None:
+        return config, None
+    pairs = load_run_pairs(base, "train") + load_run_pairs(base, "test")
+    labels = read_jsonl(base.labels("train")) + read_jsonl(base.labels("test"))
+    share = sim.longer_share(labels, pairs)
+    k = sim.length_bias_like(share["value"], pairs)
+    return replace(config, length_bias=k), {"labeler": read_json(base.stage("label") / "done.json").get("labeler"),
+                                            "longer_share": share, "length_bias": k}
 
 
 RL_STEPS_CAP = 3  # a sweep point trains at most this many times the preset's RL steps (micro: 6)
@@ -376,6 +402,13 @@ def run_sweep(preset, out, config: SweepConfig = SweepConfig(), base=None, progr
     start, base_seconds = time.time(), 0.0
     base = RunFolder(base or out / "base")
     preset = base_preset(base, with_seed(preset))
+    lean_source = None
+    if config.length_bias is None:  # the simulated labelers lean like the base run's real labeler: its labels first
+        t = time.time()
+        if not base.done("label").exists():
+            pipeline.run(preset, base, stages=BASE_STAGES)
+        base_seconds += time.time() - t
+        config, lean_source = resolve_lean(config, base)
     points = sweep_points(config, preset)
     if not points:
         raise ValueError("the sweep has no points: SweepConfig leaves every labeler out")
@@ -437,7 +470,7 @@ def run_sweep(preset, out, config: SweepConfig = SweepConfig(), base=None, progr
     result = {
         "what": "labeler quality -> reward model -> RL policy, one SFT policy and one set of pairs; "
                 "points marked simulated use a SIMULATED labeler (a what-if, calibrated on toy pairs), not an LLM",
-        "preset": preset.name, "base": str(base), "config": asdict(config),
+        "preset": preset.name, "base": str(base), "config": asdict(config), "length_lean": lean_source,
         "rl_steps": rl_steps(config, preset), "preset_rl_steps": preset.rl.max_steps,
         "judge": "simulated human rater (gold score)", "sft_gold_score": read_json(first.metrics)["gold_score"]["sft"],
         "sft_profile": summary_profile(post_list, [r["sft"] for r in sft_rows]),
@@ -555,10 +588,19 @@ def reading(result: dict) -> dict:
                 "win_rate_vs_sft": sft["mean"], "win_rate_vs_sft_range": [sft["min"], sft["max"]],
                 "win_rate_vs_rlhf": rlhf and rlhf["mean"],
                 "win_rate_vs_rlhf_range": rlhf and [rlhf["min"], rlhf["max"]]}
+    def asked(alignment, panel="ladder"):
+        return next((r for r in pts if r["kind"] == "simulated" and r["panel"] == panel and r["requested"]
+                     and r["requested"]["alignment"] is not None
+                     and abs(r["requested"]["alignment"] - alignment) < 1e-9), None)
+
+    xs = paper.LABELER_SIZE["PaLM 2 XS"] / 100
+    gold = next((r for r in _ladder(pts) if r["requested"]["alignment"] is None), None)
     return {"rl_seeds": n_rl_seeds(result), "rlhf": short(_point(pts, "human")),
             "lowest_alignment_matching_rlhf": short(next(reaches, None)), "llm": short(_point(pts, "llm")),
             "spearman_alignment_win_rate": spearman_alignment_win_rate(pts), "ladder_points": len(_ladder(pts)),
-            "paper_alignment": result["paper"]["alignment"]}
+            "paper_alignment": result["paper"]["alignment"], "length_lean": result.get("length_lean"),
+            "coin_flip": short(asked(0.5)), "gold": short(gold), "xs": short(asked(xs)),
+            "xs_independent": short(asked(xs, "errors"))}
 
 
 def _mean_range(point: dict, key: str) -> str:
@@ -596,6 +638,31 @@ def reading_text(result: dict) -> str:
         out.append(f"The real labeler ({_point(result['points'], 'llm')['labeler']}) measures "
                    f"{r['llm']['alignment']:.1%} and its RLAIF policy is preferred to SFT's "
                    f"{_mean_range(r['llm'], 'win_rate_vs_sft')} of the time.")
+    lean = r["length_lean"]
+    if lean:
+        out.append(f"The simulated labelers' errors lean the way the real labeler's do: {lean['labeler']} picks the "
+                   f"longer summary in {lean['longer_share']['value']:.1%} of the {lean['longer_share']['n']} labelled "
+                   f"pairs whose lengths differ, which a labeler made of noise and a length lean alone matches at "
+                   f"k = {lean['length_bias']:g} (towards the {'shorter' if lean['length_bias'] < 0 else 'longer'} "
+                   "summary).")
+    if r["coin_flip"]:
+        out.append(f"The coin-flip labeler's policy is preferred to SFT's {_mean_range(r['coin_flip'], 'win_rate_vs_sft')}"
+                   " of the time.")
+    if r["gold"] and r["xs"]:
+        g, x = r["gold"], r["xs"]
+        apart = g["win_rate_vs_sft_range"][0] > x["win_rate_vs_sft_range"][1] or \
+            x["win_rate_vs_sft_range"][0] > g["win_rate_vs_sft_range"][1]
+        gap = 100 * (g["win_rate_vs_sft"] - x["win_rate_vs_sft"])
+        out.append(f"The gold rater as labeler gives {_mean_range(g, 'win_rate_vs_sft')}, {abs(gap):.1f} points "
+                   f"{'above' if gap >= 0 else 'below'} the PaLM 2 XS-like labeler ({x['name']}: "
+                   f"{_mean_range(x, 'win_rate_vs_sft')}); their seed ranges "
+                   f"{'do not overlap' if apart else 'overlap'}.")
+    if r["xs"] and r["xs_independent"]:
+        x, i = r["xs"], r["xs_independent"]
+        out.append(f"At the same requested alignment with independent errors ({i['name']}) the policy is preferred to "
+                   f"SFT's {_mean_range(i, 'win_rate_vs_sft')} of the time: the lean "
+                   f"{'costs' if i['win_rate_vs_sft'] >= x['win_rate_vs_sft'] else 'gains'} "
+                   f"{abs(100 * (i['win_rate_vs_sft'] - x['win_rate_vs_sft'])):.1f} points.")
     if r["spearman_alignment_win_rate"] is not None:
         out.append(f"Over the ladder's {r['ladder_points']} simulated labelers, the Spearman rank correlation of "
                    f"alignment with the {'seed-mean ' if n > 1 else ''}win rate vs SFT is "
@@ -691,7 +758,7 @@ def plot_sweep(result: dict):
     interval. Right: the position-bias panel. Returns the figure."""
     import matplotlib.pyplot as plt
 
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [1.6, 1]})
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 5.6), gridspec_kw={"width_ratios": [1.6, 1]})
     pts, human, ladder = result["points"], _point(result["points"], "human"), _ladder(result["points"])
     n = n_rl_seeds(result)
     caption = f"mean and range over {n} RL seeds" if n > 1 else "one RL seed, 95% CI"
@@ -719,8 +786,13 @@ def plot_sweep(result: dict):
             if not gold:
                 ax.annotate(f"asked {r['requested']['alignment']:.1%}", (x, y), textcoords="offset points",
                             xytext=(4, -12), fontsize=7, color="tab:blue")
+        k = result["config"].get("length_bias") or 0
+        lean = f", errors lean to the {'shorter' if k < 0 else 'longer'} summary (k={k:g})" if k else ""
         ax.plot([], [], "o", color="tab:blue", label=f"simulated labelers (what-if), "
-                f"{result['config']['same_position']:.0%} same position, debiased")
+                f"{result['config']['same_position']:.0%} same position, debiased{lean}")
+    for i, r in enumerate(p for p in pts if p["panel"] == "errors"):
+        errorbar(r, fmt="o", ms=7, mfc="white", color="tab:purple",
+                 label=None if i else "simulated, same alignment, independent errors (no lean)")
     llm = _point(pts, "llm")
     if llm:
         errorbar(llm, fmt="X", ms=11, color="tab:red", label=f"real labeler: {llm['labeler']}")
@@ -730,7 +802,7 @@ def plot_sweep(result: dict):
     ax.set_xlabel("labeler alignment with human labels (all the run's labelled pairs, 95% CI)")
     ax.set_ylabel(f"RL policy's win rate vs SFT ({caption})")
     ax.set_title("Labeler quality -> policy quality (dashed: the paper's PaLM 2 labelers)")
-    ax.legend(fontsize=7, loc="upper left")
+    fig.legend(*ax.get_legend_handles_labels(), fontsize=7, loc="lower center", ncol=2)  # below: points fill the axes
     panel = [r for r in pts if r["panel"] == "position"]
     ref = [r for r in ladder if r["requested"]["alignment"] is not None and any(
         abs(r["requested"]["alignment"] - p["requested"]["alignment"]) < 1e-9 for p in panel)]
@@ -749,5 +821,5 @@ def plot_sweep(result: dict):
         ax2.set_title(f"Position bias at {bars[0]['requested']['alignment']:.0%} requested alignment (simulated)")
     fig.suptitle(f"{result['preset']} preset, RL {result['rl_steps']} steps per point; win rates vs SFT (simulated "
                  f"human judge): {caption}; SIMULATED labelers are a what-if, not LLMs", fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.13, 1, 1))
     return fig

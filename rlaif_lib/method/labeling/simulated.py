@@ -21,12 +21,14 @@ The model of one labeler. For a pair with gold margin m = q_A - q_B (toy_world.g
   d > 0, so its expected alignment with the simulated humans (who pick A with probability
   sigmoid(m / TAU)) is mean_i [F(m_i/sigma + k L_i) h_i + (1 - F(...)) (1 - h_i)], F the logistic CDF.
 - k (length_bias) makes the errors systematic: where the labeler is unsure it leans towards the
-  longer summary, as LLM judges do (their "verbosity bias": Saito et al. 2023; Singhal et al. 2023,
-  "A Long Way to Go: Investigating Length Correlations in RLHF"). Errors that are independent coin
-  flips average out over a few hundred pairs, so a reward model learns the gold direction from any
-  labeler above chance; a lean does not average out: the weaker the labeler (the larger sigma), the
-  more of what its reward model learns is length, and RL then buys length instead of quality. k = 0
-  is the independent-noise labeler; the coin flip (alignment 0.5) needs k = 0.
+  longer summary (k > 0), as large LLM judges do (their "verbosity bias": Saito et al. 2023; Singhal
+  et al. 2023, "A Long Way to Go: Investigating Length Correlations in RLHF"), or towards the shorter
+  one (k < 0), as the kit's 135M labeler does on the toy pairs (`longer_share` of its labels;
+  `length_bias_like` turns that share into k). Errors that are independent coin flips average out
+  over a few hundred pairs, so a reward model learns the gold direction from any labeler above
+  chance; a lean does not average out: the weaker the labeler (the larger sigma), the more of what its
+  reward model learns is the lean, and RL then optimises it instead of quality. k = 0 is the
+  independent-noise labeler; the coin flip (alignment 0.5) needs k = 0.
 - b (position bias, sign = direction: > 0 keeps the first position) sets the same-position rate:
   the preferred position is the same after the swap exactly when |d| < |b| t.
 - t = TAU + sigma: the labeler is as sure as its noise allows (a noisy labeler gives softer labels);
@@ -43,6 +45,7 @@ A labeler is named by a string, usable as a preset's `labeler`:
     "simulated:alignment=0.78,same_position=0.18"                  (direction=first, debias=on, seed=0)
     "simulated:alignment=0.627,same_position=0.56,direction=second,debias=off"
     "simulated:alignment=0.7,same_position=0.18,length_bias=1"      leans towards the longer summary
+    "simulated:alignment=0.7,same_position=0.18,length_bias=-2.4"   leans towards the shorter summary
     "simulated:gold"                                               the gold rater itself
 
 Every label row carries "labeler": "simulated labeler (...)", so no output can pass it off as an LLM's.
@@ -77,7 +80,7 @@ class SimulatedLabeler:
     same_position: float = 0.0
     direction: str = "first"  # which position it keeps when it keeps one: "first" | "second"
     debias: bool = True  # average both orders (the paper); False = one order only
-    length_bias: float = 0.0  # k: how far its doubt leans towards the longer summary (0: independent noise)
+    length_bias: float = 0.0  # k: how far its doubt leans towards the longer (> 0) or shorter (< 0) summary
     seed: int = 0
 
     def __post_init__(self):
@@ -89,8 +92,8 @@ class SimulatedLabeler:
             raise ValueError(f"simulated labeler: direction must be 'first' or 'second', got {self.direction!r}")
         if self.alignment is None and self.same_position:
             raise ValueError("simulated labeler: the gold rater has no position bias (use alignment=... instead)")
-        if not 0 <= self.length_bias <= 10:
-            raise ValueError(f"simulated labeler: length_bias must be in [0, 10], got {self.length_bias}")
+        if not -10 <= self.length_bias <= 10:
+            raise ValueError(f"simulated labeler: length_bias must be in [-10, 10], got {self.length_bias}")
         if self.alignment is None and self.length_bias:
             raise ValueError("simulated labeler: the gold rater has no length bias (use alignment=... instead)")
 
@@ -112,7 +115,8 @@ class SimulatedLabeler:
             core = "gold rater"
         else:
             core = f"alignment {self.alignment:.1%}, same position {self.same_position:.0%} ({self.direction})"
-            core += f", leans to the longer summary (k={self.length_bias:g})" if self.length_bias else ""
+            side = "longer" if self.length_bias > 0 else "shorter"
+            core += f", leans to the {side} summary (k={self.length_bias:g})" if self.length_bias else ""
         return f"simulated labeler ({core}, {'both orders averaged' if self.debias else 'one order, no debiasing'})"
 
 
@@ -236,6 +240,40 @@ def calibration_margins(n: int = N_CALIBRATION) -> np.ndarray:
 def length_lean(a: str, b: str) -> float:
     """L = tanh((words_A - words_B) / LENGTH_SCALE_WORDS): in (-1, 1), > 0 when A is longer."""
     return math.tanh((len(a.split()) - len(b.split())) / LENGTH_SCALE_WORDS)
+
+
+def longer_share(labels, pairs) -> dict:
+    """How often `labels` (rows with p_a, matched to `pairs` by id) pick the summary with more words, over the
+    pairs whose word counts differ: {value, n}; a label of exactly 1/2 counts half."""
+    by_id = {str(p["id"]): p for p in pairs}
+    picks = []
+    for row in labels:
+        pair = by_id.get(str(row["id"]))
+        if pair is None or row.get("p_a") is None:
+            continue
+        a_longer = len(pair["summary_a"].split()) - len(pair["summary_b"].split())
+        if a_longer:
+            p_a = float(row["p_a"])
+            picks.append(0.5 if p_a == 0.5 else float((p_a > 0.5) == (a_longer > 0)))
+    if not picks:
+        raise ValueError("longer_share: no labelled pair whose summaries differ in length")
+    return {"value": float(np.mean(picks)), "n": len(picks)}
+
+
+def length_bias_like(share: float, pairs) -> float:
+    """The lean k with which a labeler made of noise and its lean alone (sigma -> infinity) picks the longer
+    summary of `pairs` in a `share` of those whose word counts differ: mean F(k |L|) = share, F the logistic
+    CDF, k in [-10, 10] (a share of 0 or 1 gives the bound). Used to give the simulated labelers the lean of a
+    measured real labeler (k < 0: towards the shorter summary)."""
+    leans = np.abs([length_lean(p["summary_a"], p["summary_b"]) for p in pairs])
+    leans = leans[leans > 0]
+    if not len(leans) or not 0 <= share <= 1:
+        raise ValueError(f"length_bias_like: needs pairs that differ in length and a share in [0, 1], got {share}")
+    lo, hi = -10.0, 10.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if np.mean(_logistic_cdf(mid * leans)) < share else (lo, mid)
+    return round((lo + hi) / 2, 2)
 
 
 @functools.lru_cache(maxsize=1)
