@@ -89,9 +89,8 @@ class SweepConfig:
     # position panel beside the ladder's PaLM 2 L-like point: (alignment, same position, both orders averaged?)
     position_panel: tuple = ((paper.LABELER_SIZE["PaLM 2 L"] / 100, paper.SAME_POSITION["PaLM 2 XS"] / 100, True),
                              (paper.LABELER_SIZE["PaLM 2 L"] / 100, paper.SAME_POSITION["PaLM 2 XS"] / 100, False))
-    # RL steps per point, capped at RL_STEPS_CAP times the preset's own (tiny: 30, as its RL stage; at 90 every
-    # point over-optimises its reward model, the coin flip's policy falls below SFT and the ladder loses its order);
-    # None: the preset's budget
+    # RL steps per point, capped at RL_STEPS_CAP times the preset's own (tiny: 30, as its RL stage; far longer
+    # RL over-optimises every point's reward model, notebook 04's subject); None: the preset's budget
     rl_steps: int | None = 30
     seed: int = 0  # the simulated labelers' noise seed
     # RL seeds per point (Preset.rl_seed), on the same labels and reward models: the first in points/<name>/,
