@@ -55,6 +55,7 @@ from ..data import load_run_pairs
 from ..method.labeling import simulated as sim
 from ..method.labeling.tables import markdown_table
 from ..provenance import STAGES, StageMismatchError, check_stage, why_stale
+from ..readings import versus
 from ..run_folder import RunFolder, read_json, read_jsonl, write_json
 from ..stats import fmt_ci
 
@@ -166,7 +167,7 @@ def resolve_lean(config: SweepConfig, base: RunFolder) -> tuple[SweepConfig, dic
     labels = read_jsonl(base.labels("train")) + read_jsonl(base.labels("test"))
     share = sim.longer_share(labels, pairs)
     k = sim.length_bias_like(share["value"], pairs)
-    return replace(config, length_bias=k), {"labeler": read_json(base.stage("label") / "done.json").get("labeler"),
+    return replace(config, length_bias=k), {"labeler": read_json(base.done("label")).get("labeler"),
                                             "longer_share": share, "length_bias": k}
 
 
@@ -401,16 +402,6 @@ def run_sweep(preset, out, config: SweepConfig = SweepConfig(), base=None, progr
     start, base_seconds = time.time(), 0.0
     base = RunFolder(base or out / "base")
     preset = base_preset(base, with_seed(preset))
-    lean_source = None
-    if config.length_bias is None:  # the simulated labelers lean like the base run's real labeler: its labels first
-        t = time.time()
-        if not base.done("label").exists():
-            pipeline.run(preset, base, stages=BASE_STAGES)
-        base_seconds += time.time() - t
-        config, lean_source = resolve_lean(config, base)
-    points = sweep_points(config, preset)
-    if not points:
-        raise ValueError("the sweep has no points: SweepConfig leaves every labeler out")
 
     def ensure(stages):  # the base run's stages (the LLM's labels and reward models only when a point needs them)
         nonlocal base_seconds
@@ -419,6 +410,13 @@ def run_sweep(preset, out, config: SweepConfig = SweepConfig(), base=None, progr
             pipeline.run(preset, base, stages=stages)
             base_seconds += time.time() - t
 
+    lean_source = None
+    if config.length_bias is None:  # the simulated labelers lean like the base run's real labeler: its labels first
+        ensure(BASE_STAGES)
+        config, lean_source = resolve_lean(config, base)
+    points = sweep_points(config, preset)
+    if not points:
+        raise ValueError("the sweep has no points: SweepConfig leaves every labeler out")
     ensure(BASE_STAGES[:3])
 
     def job(p, s):  # the first seed links the base run's stages, a further one its first seed's folder
@@ -649,8 +647,7 @@ def reading_text(result: dict) -> str:
                    " of the time.")
     if r["gold"] and r["xs"]:
         g, x = r["gold"], r["xs"]
-        apart = g["win_rate_vs_sft_range"][0] > x["win_rate_vs_sft_range"][1] or \
-            x["win_rate_vs_sft_range"][0] > g["win_rate_vs_sft_range"][1]
+        apart = versus(*((p["win_rate_vs_sft"], *p["win_rate_vs_sft_range"]) for p in (g, x))) != "overlap"
         gap = 100 * (g["win_rate_vs_sft"] - x["win_rate_vs_sft"])
         out.append(f"The gold rater as labeler gives {_mean_range(g, 'win_rate_vs_sft')}, {abs(gap):.1f} points "
                    f"{'above' if gap >= 0 else 'below'} the PaLM 2 XS-like labeler ({x['name']}: "
