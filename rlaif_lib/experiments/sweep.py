@@ -643,14 +643,14 @@ def reading_text(result: dict) -> str:
                    f"k = {lean['length_bias']:g} (towards the {'shorter' if lean['length_bias'] < 0 else 'longer'} "
                    "summary).")
     if r["coin_flip"]:
-        out.append(f"The coin-flip labeler's policy is preferred to SFT's {_mean_range(r['coin_flip'], 'win_rate_vs_sft')}"
-                   " of the time.")
+        out.append("The simulated coin-flip labeler's policy is preferred to SFT's "
+                   f"{_mean_range(r['coin_flip'], 'win_rate_vs_sft')} of the time.")
     if r["gold"] and r["xs"]:
         g, x = r["gold"], r["xs"]
         apart = versus(*((p["win_rate_vs_sft"], *p["win_rate_vs_sft_range"]) for p in (g, x))) != "overlap"
         gap = 100 * (g["win_rate_vs_sft"] - x["win_rate_vs_sft"])
-        out.append(f"The gold rater as labeler gives {_mean_range(g, 'win_rate_vs_sft')}, {abs(gap):.1f} points "
-                   f"{'above' if gap >= 0 else 'below'} the PaLM 2 XS-like labeler ({x['name']}: "
+        out.append(f"The simulated gold rater as labeler gives {_mean_range(g, 'win_rate_vs_sft')}, {abs(gap):.1f} "
+                   f"points {'above' if gap >= 0 else 'below'} the PaLM 2 XS-like labeler ({x['name']}: "
                    f"{_mean_range(x, 'win_rate_vs_sft')}); their seed ranges "
                    f"{'do not overlap' if apart else 'overlap'}.")
     if r["xs"] and r["xs_independent"]:
