@@ -82,6 +82,21 @@ def test_summary_profile_and_markdown(toy):
     assert "| wrong_facts |" in text and "| junk |" in text and "fit accuracy" in text
 
 
+def test_the_largest_loss_is_the_post_where_a_policy_trades_worst(toy):
+    """Against the reference summaries, a policy that writes the reference everywhere but loops on one post
+    loses most on that post, and the record names it, with both summaries and their gold scores."""
+    _, posts = toy
+    post_list = list(posts.values())[:20]
+    refs = [p.reference for p in post_list]
+    loop = (refs[7].split(".")[0] + ". ") * 6  # one sentence said again and again
+    mine = refs[:7] + [loop] + refs[8:]
+    worst = analysis.largest_loss(post_list, mine, refs)
+    assert worst["id"] == post_list[7].id and worst["summary"] == loop.strip() and worst["baseline"] == refs[7]
+    assert worst["gold"] == toy_world.gold_score(post_list[7], loop)
+    assert worst["baseline_gold"] == toy_world.gold_score(post_list[7], refs[7]) > worst["gold"]
+    assert analysis.largest_loss([], [], []) is None
+
+
 def test_distinctive_bigrams_find_a_planted_preference(toy):
     pairs, posts = toy
     # a labeler that prefers whichever summary says " of " (e.g. "my boyfriend of 2 years") when only one does

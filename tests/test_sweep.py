@@ -38,6 +38,10 @@ def test_every_point_reports_its_numbers(micro_sweep):
         assert r["win_rate_vs_sft"]["n"] == preset.n_eval_posts and r["rl_steps"] == sweep.rl_steps(sweep.SweepConfig(), preset)
         if r["kind"] == "simulated":
             assert "simulated labeler" in r["labeler_name"] and 0 <= r["same_position_pct"] <= 100
+        loss = r["largest_loss_vs_sft"]  # the policy's worst post against SFT's summary of it, from the summaries
+        summaries = {x["id"]: x for x in read_jsonl(RunFolder(r["run"]).summaries)}
+        policy = summaries[loss["id"]]["rlhf" if r["kind"] == "human" else "rlaif"]
+        assert loss["summary"] == policy.strip() and loss["baseline"] == summaries[loss["id"]]["sft"].strip()
         if r["kind"] != "human":
             assert 0 <= r["alignment_test"]["value"] <= 1 and r["win_rate_vs_rlhf"]["n"] == preset.n_eval_posts
     # every point is a run folder on the base run's data, sft and sample stages (linked, not recomputed);
@@ -287,3 +291,43 @@ def test_rlhf_sits_on_the_ladder_at_its_labels_alignment():
     assert "lies inside that span" in sweep.reading_text(result)
     points[-1]["win_rate_vs_sft"]["value"] = 0.9
     assert "lies above that span" in sweep.reading_text(result)
+
+
+def test_the_reading_names_every_pair_that_breaks_the_ladders_rank():
+    """Every pair of ladder points whose seed-mean win rates run against their alignments, adjacent or not, is a
+    swap the reading names, with the gap, whether the seed ranges and the alignments' intervals overlap, and what
+    each policy writes; a ladder in rank order has none."""
+    def row(name, alignment, ci, wins, words=20.0, unfinished=0.0):
+        seeds = [{"rl_seed": i, "win_rate_vs_sft": {"value": w}} for i, w in enumerate(wins)]
+        return {"name": name, "kind": "simulated", "panel": "ladder", "requested": {"alignment": alignment},
+                "alignment_all": {"value": alignment, "ci_low": ci[0], "ci_high": ci[1], "n": 380},
+                "win_rate_vs_sft": seeds[0]["win_rate_vs_sft"], "seeds": seeds,
+                "profile": {"length": words, "unfinished": unfinished}}
+
+    points = [row("sim-50", 0.50, (0.45, 0.55), [0.48, 0.50, 0.52]),
+              row("sim-55", 0.56, (0.51, 0.61), [0.45, 0.47, 0.49]),
+              row("sim-70", 0.70, (0.65, 0.75), [0.66, 0.66, 0.66]),
+              row("sim-gold", 0.90, (0.86, 0.94), [0.60, 0.61, 0.62], words=25.0, unfinished=0.075)]
+    swaps = sweep.rank_swaps(points)
+    assert [(w["lower"]["name"], w["higher"]["name"]) for w in swaps] == [("sim-50", "sim-55"), ("sim-70", "sim-gold")]
+    assert swaps[0]["gap"] == pytest.approx(3.0) and swaps[0]["overlap"] and swaps[0]["alignment_overlap"]
+    assert swaps[1]["gap"] == pytest.approx(5.0) and not swaps[1]["overlap"] and not swaps[1]["alignment_overlap"]
+    result = {"points": points, "paper": {"alignment": {"PaLM 2 L": 78.0}}, "config": {"rl_seeds": [0, 1, 2]}}
+    text = sweep.reading_text(result)
+    assert "in 2 pairs." in text
+    assert ("sim-55 (56.0% aligned): 47.0% (range 45.0-49.0%), 3.0 points below sim-50 (50.0% aligned: 50.0% "
+            "(range 48.0-52.0%)); their seed ranges overlap, and so do their alignments' 95% intervals.") in text
+    assert ("sim-gold (90.0% aligned): 61.0% (range 60.0-62.0%), 5.0 points below sim-70 (70.0% aligned: 66.0%); "
+            "their seed ranges do not overlap. Its first seed's policy writes 25.0 words a summary and leaves 7.5% "
+            "unfinished (cut off at the token limit); sim-70's 20.0 and 0.0%.") in text
+    in_order = [points[0], points[2]]
+    assert sweep.rank_swaps(in_order) == [] and "order breaks" not in sweep.reading_text(dict(result, points=in_order))
+
+
+def test_the_profile_table_shows_what_over_optimization_looks_like():
+    """The profile table has the columns where a reward model's blind spot shows: summaries left unfinished and
+    repeated trigrams, beside length and the gold score."""
+    table = sweep.profile_table(sweep.load_committed())
+    header = table.splitlines()[0]
+    for column in ("length", "unfinished", "repetition", "gold"):
+        assert f"| {column} |" in header

@@ -197,6 +197,20 @@ def summary_profile(posts: list, summaries: list[str]) -> dict:
     return {k: float(np.mean([r[k] for r in rows])) if rows else float("nan") for k in PROFILE} | {"n": len(rows)}
 
 
+def largest_loss(posts: list, summaries: list[str], baseline: list[str]) -> dict | None:
+    """The post on which a policy's summary loses most gold score against a baseline's summary of the same post
+    (one of each per post, toy-world Posts): {id, summary, gold, baseline, baseline_gold}; None for no posts. A
+    policy's worst trade, to read rather than guess where its reward model led it."""
+    from ..toy_world import gold_score
+
+    rows = [(gold_score(p, s) - gold_score(p, b), p, s, b) for p, s, b in zip(posts, summaries, baseline)]
+    if not rows:
+        return None
+    _, post, mine, theirs = min(rows, key=lambda r: r[0])
+    return {"id": post.id, "summary": mine.strip(), "gold": gold_score(post, mine), "baseline": theirs.strip(),
+            "baseline_gold": gold_score(post, theirs)}
+
+
 def reward_margins(reward_model_path, pairs: list[dict]) -> np.ndarray:
     """r(A) - r(B) of a saved reward model on `pairs`."""
     from ..method.reward import load_reward_model, score

@@ -304,7 +304,7 @@ def point_row(point: Point, run: RunFolder, preset, metrics: dict, own=STAGES) -
     the point ran itself (their seconds are the point's)."""
     from ..method.labeling import alignment
     from ..presets import toy_posts
-    from .analysis import summary_profile
+    from .analysis import largest_loss, summary_profile
 
     policy = POLICY[point.kind]
     if point.kind == "human":
@@ -333,6 +333,7 @@ def point_row(point: Point, run: RunFolder, preset, metrics: dict, own=STAGES) -
         "gold_score": metrics["gold_score"][policy],
         "mean_words": sum(len(s.split()) for s in mine) / max(len(mine), 1),
         "profile": summary_profile(post_list, mine),  # what the policy writes: age tags, wrong facts, ...
+        "largest_loss_vs_sft": largest_loss(post_list, mine, [r["sft"] for r in rows]),  # its worst trade, to read
         "rl_final": {k: v for k, v in metrics["rl"][policy].items() if k != "step"},
         "rl_steps": read_json(run.done("rl"))["provenance"]["inputs"]["rl"]["max_steps"],
         "run": str(run), "reused": [s for s in STAGES if s not in own],
@@ -542,6 +543,49 @@ def spearman_alignment_win_rate(rows: list[dict]) -> float | None:
     return None if math.isnan(rho) else rho
 
 
+def rank_swaps(rows: list[dict]) -> list[dict]:
+    """Where the ladder breaks rank: every pair of its simulated points whose seed-mean win rates vs SFT run the
+    other way from their measured alignments (the pairs that pull `spearman_alignment_win_rate` below 1), less
+    aligned first: {"lower", "higher"} (each {name, alignment and its 95% interval, win_rate_vs_sft and its seed
+    range, and the words and unfinished share of its first seed's summaries}), "gap" (points of win rate the
+    more aligned one is below), "overlap" (whether their seed ranges overlap) and "alignment_overlap" (whether
+    their alignments' 95% intervals do)."""
+    def point(r):
+        s, prof = seed_spread(r, "win_rate_vs_sft"), r.get("profile") or {}
+        a = r["alignment_all"]
+        return {"name": r["name"], "alignment": a["value"], "alignment_ci": [a.get("ci_low"), a.get("ci_high")],
+                "win_rate_vs_sft": s["mean"],
+                "win_rate_vs_sft_range": [s["min"], s["max"]], "words": prof.get("length"),
+                "unfinished": prof.get("unfinished")}
+
+    ladder = [point(r) for r in _ladder(rows)]
+    swaps = []
+    for i, lower in enumerate(ladder):
+        for higher in ladder[i + 1:]:
+            if higher["alignment"] > lower["alignment"] and higher["win_rate_vs_sft"] < lower["win_rate_vs_sft"]:
+                swaps.append({"lower": lower, "higher": higher,
+                              "gap": 100 * (lower["win_rate_vs_sft"] - higher["win_rate_vs_sft"]),
+                              "overlap": versus(*((p["win_rate_vs_sft"], *p["win_rate_vs_sft_range"])
+                                                  for p in (higher, lower))) == "overlap",
+                              "alignment_overlap": None not in (*lower["alignment_ci"], *higher["alignment_ci"])
+                              and higher["alignment_ci"][0] <= lower["alignment_ci"][1]})
+    return swaps
+
+
+def _swap_sentence(swap: dict) -> str:
+    """One `rank_swaps` entry in words, with what each policy writes (its first RL seed's summaries)."""
+    lo, hi = swap["lower"], swap["higher"]
+    text = (f"{hi['name']} ({hi['alignment']:.1%} aligned): {_mean_range(hi, 'win_rate_vs_sft')}, {swap['gap']:.1f} "
+            f"points below {lo['name']} ({lo['alignment']:.1%} aligned: {_mean_range(lo, 'win_rate_vs_sft')}); their "
+            f"seed ranges {'overlap' if swap['overlap'] else 'do not overlap'}"
+            + (", and so do their alignments' 95% intervals" if swap["alignment_overlap"] else ""))
+    if hi["words"] is not None and lo["words"] is not None:
+        text += (f". Its first seed's policy writes {hi['words']:.1f} words a summary and leaves "
+                 f"{hi['unfinished']:.1%} unfinished (cut off at the token limit); {lo['name']}'s {lo['words']:.1f} "
+                 f"and {lo['unfinished']:.1%}")
+    return text + "."
+
+
 def rlhf_on_curve(result: dict) -> dict | None:
     """Where RLHF sits against the simulated ladder: the ladder's seed-mean win rate vs SFT, linearly interpolated
     at the alignment of RLHF's own labels (`human_label_alignment`), the seed range spanned by the two ladder
@@ -597,7 +641,7 @@ def reading(result: dict) -> dict:
             "spearman_alignment_win_rate": spearman_alignment_win_rate(pts), "ladder_points": len(_ladder(pts)),
             "paper_alignment": result["paper"]["alignment"], "length_lean": result.get("length_lean"),
             "coin_flip": short(asked(0.5)), "gold": short(gold), "xs": short(asked(xs)),
-            "xs_independent": short(asked(xs, "errors"))}
+            "xs_independent": short(asked(xs, "errors")), "swaps": rank_swaps(pts)}
 
 
 def _mean_range(point: dict, key: str) -> str:
@@ -663,6 +707,11 @@ def reading_text(result: dict) -> str:
         out.append(f"Over the ladder's {r['ladder_points']} simulated labelers, the Spearman rank correlation of "
                    f"alignment with the {'seed-mean ' if n > 1 else ''}win rate vs SFT is "
                    f"{r['spearman_alignment_win_rate']:.2f}.")
+        if r["swaps"]:
+            n_swaps = len(r["swaps"])
+            out.append(f"It falls short of 1 where the ladder's order breaks, in {n_swaps} "
+                       f"pair{'s' if n_swaps > 1 else ''}.")
+            out += [_swap_sentence(w) for w in r["swaps"]]
     out.append("The paper's labelers: " + ", ".join(f"{k} {v:.1f}%" for k, v in r["paper_alignment"].items()) + ".")
     return " ".join(out)
 
@@ -722,11 +771,12 @@ def sweep_table(result: dict) -> str:
 
 
 def profile_table(result: dict, names=None) -> str:
-    """Markdown: what each point's policy writes on the held-out posts (means: words, age tags, wrong
-    facts, coverage, copying, gold score) beside SFT's: where a win rate comes from."""
+    """Markdown: what each point's policy writes on the held-out posts (means: words, share cut off unfinished,
+    copying, coverage, wrong facts, age tags, repeated trigrams, gold score) beside SFT's: where a win rate
+    comes from."""
     from .analysis import PROFILE
 
-    keys = [k for k in PROFILE if k not in ("unfinished", "overlap", "repetition")]
+    keys = [k for k in PROFILE if k != "overlap"]
     rows = [("SFT", result["sft_profile"])] + [(r["name"], r["profile"]) for r in result["points"]
                                                if r.get("profile") and (names is None or r["name"] in names)]
     return markdown_table(["policy", *keys], [[name] + [f"{prof[k]:.2f}" for k in keys] for name, prof in rows])
