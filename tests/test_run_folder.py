@@ -69,7 +69,14 @@ def test_setup_reads_the_environment(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("RLAIF_PRESET", "micro")
     monkeypatch.setenv("RLAIF_RUN", str(tmp_path))
     preset, run = setup()
-    assert preset.name == "micro" and run.root == tmp_path and "micro" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert preset.name == "micro" and run.root == tmp_path and "micro" in out
+    from rlaif_lib.notebook import EXAMPLE_RUN
+
+    total = round(sum(read_json(EXAMPLE_RUN / "metrics.json")["stages"].values()))  # the example run's stages
+    assert total > 0 and f"on `tiny` took {total} s in the committed example run" in out
+    gflops = read_json(EXAMPLE_RUN / "resources.json")["machine"]["matmul_gflops"]
+    assert f"matmul {gflops} GFLOP/s" in out
     monkeypatch.delenv("RLAIF_PRESET")
     monkeypatch.delenv("RLAIF_RUN")
     preset, run = setup()
