@@ -295,8 +295,8 @@ def test_rlhf_sits_on_the_ladder_at_its_labels_alignment():
 
 def test_the_reading_names_every_pair_that_breaks_the_ladders_rank():
     """Every pair of ladder points whose seed-mean win rates run against their alignments, adjacent or not, is a
-    swap the reading names, with the gap, whether the seed ranges and the alignments' intervals overlap, and what
-    each policy writes; a ladder in rank order has none."""
+    swap the reading names, with the gap between the printed rates, whether the seed ranges and the alignments'
+    intervals overlap, and what each policy writes; a ladder in rank order has none."""
     def row(name, alignment, ci, wins, words=20.0, unfinished=0.0):
         seeds = [{"rl_seed": i, "win_rate_vs_sft": {"value": w}} for i, w in enumerate(wins)]
         return {"name": name, "kind": "simulated", "panel": "ladder", "requested": {"alignment": alignment},
@@ -318,10 +318,23 @@ def test_the_reading_names_every_pair_that_breaks_the_ladders_rank():
     assert ("sim-55 (56.0% aligned): 47.0% (range 45.0-49.0%), 3.0 points below sim-50 (50.0% aligned: 50.0% "
             "(range 48.0-52.0%)); their seed ranges overlap, and so do their alignments' 95% intervals.") in text
     assert ("sim-gold (90.0% aligned): 61.0% (range 60.0-62.0%), 5.0 points below sim-70 (70.0% aligned: 66.0%); "
-            "their seed ranges do not overlap. Its first seed's policy writes 25.0 words a summary and leaves 7.5% "
-            "unfinished (cut off at the token limit); sim-70's 20.0 and 0.0%.") in text
+            "neither their seed ranges nor their alignments' 95% intervals overlap. Its first seed's policy writes "
+            "25.0 words a summary and leaves 7.5% unfinished (cut off at the token limit); sim-70's 20.0 and "
+            "0.0%.") in text
     in_order = [points[0], points[2]]
     assert sweep.rank_swaps(in_order) == [] and "order breaks" not in sweep.reading_text(dict(result, points=in_order))
+    # seeds apart but alignments not: said as such; the gap is that of the printed rates (66.0 - 61.3, not 4.67)
+    close = row("sim-72", 0.72, (0.67, 0.77), [0.612, 0.613, 0.614])
+    (swap,) = sweep.rank_swaps([points[2], close])
+    assert ("4.7 points below sim-70 (70.0% aligned: 66.0%); their seed ranges do not overlap, but their alignments' "
+            "95% intervals do.") in sweep._swap_sentence(swap)
+    # one RL seed: no seed ranges to compare; a row without the unfinished share: no profile clause, no crash
+    one = [row("sim-50", 0.50, (0.45, 0.55), [0.50]), row("sim-55", 0.56, (0.51, 0.61), [0.45])]
+    one[1]["profile"] = {"length": 14.0}
+    (swap,) = sweep.rank_swaps(one)
+    assert swap["overlap"] is None and sweep._swap_sentence(swap) == (
+        "sim-55 (56.0% aligned): 45.0%, 5.0 points below sim-50 (50.0% aligned: 50.0%); their alignments' 95% "
+        "intervals overlap.")
 
 
 def test_the_profile_table_shows_what_over_optimization_looks_like():

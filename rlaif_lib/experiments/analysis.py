@@ -199,8 +199,9 @@ def summary_profile(posts: list, summaries: list[str]) -> dict:
 
 def largest_loss(posts: list, summaries: list[str], baseline: list[str]) -> dict | None:
     """The post on which a policy's summary loses most gold score against a baseline's summary of the same post
-    (one of each per post, toy-world Posts): {id, summary, gold, baseline, baseline_gold}; None for no posts. A
-    policy's worst trade, to read rather than guess where its reward model led it."""
+    (one of each per post, toy-world Posts; where it loses on none, the post where it gains least): {id, summary,
+    gold, baseline, baseline_gold}; None for no posts. A policy's worst trade, to read rather than guess where
+    its reward model led it."""
     from ..toy_world import gold_score
 
     rows = [(gold_score(p, s) - gold_score(p, b), p, s, b) for p, s, b in zip(posts, summaries, baseline)]

@@ -546,40 +546,51 @@ def spearman_alignment_win_rate(rows: list[dict]) -> float | None:
 def rank_swaps(rows: list[dict]) -> list[dict]:
     """Where the ladder breaks rank: every pair of its simulated points whose seed-mean win rates vs SFT run the
     other way from their measured alignments (the pairs that pull `spearman_alignment_win_rate` below 1), less
-    aligned first: {"lower", "higher"} (each {name, alignment and its 95% interval, win_rate_vs_sft and its seed
-    range, and the words and unfinished share of its first seed's summaries}), "gap" (points of win rate the
-    more aligned one is below), "overlap" (whether their seed ranges overlap) and "alignment_overlap" (whether
-    their alignments' 95% intervals do)."""
+    aligned first: {"lower", "higher"} (each {name, alignment and its 95% interval, win_rate_vs_sft, its seed
+    range and number of seeds, and the words and unfinished share of its first seed's summaries}), "gap"
+    (points of win rate the more aligned one is below), "overlap" (whether their seed ranges overlap; None with
+    a single seed) and "alignment_overlap" (whether their alignments' 95% intervals do; None without them)."""
     def point(r):
-        s, prof = seed_spread(r, "win_rate_vs_sft"), r.get("profile") or {}
-        a = r["alignment_all"]
+        s, prof, a = seed_spread(r, "win_rate_vs_sft"), r.get("profile") or {}, r["alignment_all"]
         return {"name": r["name"], "alignment": a["value"], "alignment_ci": [a.get("ci_low"), a.get("ci_high")],
-                "win_rate_vs_sft": s["mean"],
-                "win_rate_vs_sft_range": [s["min"], s["max"]], "words": prof.get("length"),
-                "unfinished": prof.get("unfinished")}
+                "win_rate_vs_sft": s["mean"], "win_rate_vs_sft_range": [s["min"], s["max"]], "seeds": s["n"],
+                "words": prof.get("length"), "unfinished": prof.get("unfinished")}
+
+    def overlap(lower, higher):
+        if lower["seeds"] < 2 or higher["seeds"] < 2:
+            return None
+        return versus(*((p["win_rate_vs_sft"], *p["win_rate_vs_sft_range"]) for p in (higher, lower))) == "overlap"
+
+    def alignment_overlap(lower, higher):
+        if None in (*lower["alignment_ci"], *higher["alignment_ci"]):
+            return None
+        return higher["alignment_ci"][0] <= lower["alignment_ci"][1]
 
     ladder = [point(r) for r in _ladder(rows)]
-    swaps = []
-    for i, lower in enumerate(ladder):
-        for higher in ladder[i + 1:]:
-            if higher["alignment"] > lower["alignment"] and higher["win_rate_vs_sft"] < lower["win_rate_vs_sft"]:
-                swaps.append({"lower": lower, "higher": higher,
-                              "gap": 100 * (lower["win_rate_vs_sft"] - higher["win_rate_vs_sft"]),
-                              "overlap": versus(*((p["win_rate_vs_sft"], *p["win_rate_vs_sft_range"])
-                                                  for p in (higher, lower))) == "overlap",
-                              "alignment_overlap": None not in (*lower["alignment_ci"], *higher["alignment_ci"])
-                              and higher["alignment_ci"][0] <= lower["alignment_ci"][1]})
-    return swaps
+    return [{"lower": lower, "higher": higher, "gap": 100 * (lower["win_rate_vs_sft"] - higher["win_rate_vs_sft"]),
+             "overlap": overlap(lower, higher), "alignment_overlap": alignment_overlap(lower, higher)}
+            for i, lower in enumerate(ladder) for higher in ladder[i + 1:]
+            if higher["alignment"] > lower["alignment"] and higher["win_rate_vs_sft"] < lower["win_rate_vs_sft"]]
 
 
 def _swap_sentence(swap: dict) -> str:
     """One `rank_swaps` entry in words, with what each policy writes (its first RL seed's summaries)."""
     lo, hi = swap["lower"], swap["higher"]
-    text = (f"{hi['name']} ({hi['alignment']:.1%} aligned): {_mean_range(hi, 'win_rate_vs_sft')}, {swap['gap']:.1f} "
-            f"points below {lo['name']} ({lo['alignment']:.1%} aligned: {_mean_range(lo, 'win_rate_vs_sft')}); their "
-            f"seed ranges {'overlap' if swap['overlap'] else 'do not overlap'}"
-            + (", and so do their alignments' 95% intervals" if swap["alignment_overlap"] else ""))
-    if hi["words"] is not None and lo["words"] is not None:
+    gap = round(100 * lo["win_rate_vs_sft"], 1) - round(100 * hi["win_rate_vs_sft"], 1)  # of the printed values
+    text = (f"{hi['name']} ({hi['alignment']:.1%} aligned): {_mean_range(hi, 'win_rate_vs_sft')}, {gap:.1f} points "
+            f"below {lo['name']} ({lo['alignment']:.1%} aligned: {_mean_range(lo, 'win_rate_vs_sft')})")
+    seeds, aligned = swap["overlap"], swap["alignment_overlap"]
+    if seeds is not None and aligned is not None:
+        text += "; " + {(True, True): "their seed ranges overlap, and so do their alignments' 95% intervals",
+                        (False, True): "their seed ranges do not overlap, but their alignments' 95% intervals do",
+                        (True, False): "their seed ranges overlap, their alignments' 95% intervals do not",
+                        (False, False): "neither their seed ranges nor their alignments' 95% intervals overlap",
+                        }[seeds, aligned]
+    elif seeds is not None:
+        text += f"; their seed ranges {'overlap' if seeds else 'do not overlap'}"
+    elif aligned is not None:
+        text += f"; their alignments' 95% intervals {'overlap' if aligned else 'do not overlap'}"
+    if None not in (hi["words"], lo["words"], hi["unfinished"], lo["unfinished"]):
         text += (f". Its first seed's policy writes {hi['words']:.1f} words a summary and leaves "
                  f"{hi['unfinished']:.1%} unfinished (cut off at the token limit); {lo['name']}'s {lo['words']:.1f} "
                  f"and {lo['unfinished']:.1%}")
