@@ -204,12 +204,12 @@ def largest_loss(posts: list, summaries: list[str], baseline: list[str]) -> dict
     its reward model led it."""
     from ..toy_world import gold_score
 
-    rows = [(gold_score(p, s) - gold_score(p, b), p, s, b) for p, s, b in zip(posts, summaries, baseline)]
+    rows = [(p, s, gold_score(p, s), b, gold_score(p, b)) for p, s, b in zip(posts, summaries, baseline)]
     if not rows:
         return None
-    _, post, mine, theirs = min(rows, key=lambda r: r[0])
-    return {"id": post.id, "summary": mine.strip(), "gold": gold_score(post, mine), "baseline": theirs.strip(),
-            "baseline_gold": gold_score(post, theirs)}
+    post, mine, gold, theirs, their_gold = min(rows, key=lambda r: r[2] - r[4])
+    return {"id": post.id, "summary": mine.strip(), "gold": gold, "baseline": theirs.strip(),
+            "baseline_gold": their_gold}
 
 
 def reward_margins(reward_model_path, pairs: list[dict]) -> np.ndarray:

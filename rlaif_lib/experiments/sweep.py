@@ -543,6 +543,23 @@ def spearman_alignment_win_rate(rows: list[dict]) -> float | None:
     return None if math.isnan(rho) else rho
 
 
+def _short(r: dict | None) -> dict | None:
+    """A point's name, alignment and seed-mean win rates (vs SFT and vs RLHF, each with its seed range), as the
+    reading states them; None for no point."""
+    if r is None:
+        return None
+    sft, rlhf = seed_spread(r, "win_rate_vs_sft"), seed_spread(r, "win_rate_vs_rlhf")
+    return {"name": r["name"], "alignment": r["alignment_all"]["value"] if r.get("alignment_all") else None,
+            "win_rate_vs_sft": sft["mean"], "win_rate_vs_sft_range": [sft["min"], sft["max"]],
+            "win_rate_vs_rlhf": rlhf and rlhf["mean"], "win_rate_vs_rlhf_range": rlhf and [rlhf["min"], rlhf["max"]]}
+
+
+def _seed_ranges_overlap(a: dict, b: dict) -> bool:
+    """Whether two `_short` points' seed ranges of win rate vs SFT overlap (readings.versus, the kit's interval
+    rule)."""
+    return versus(*((p["win_rate_vs_sft"], *p["win_rate_vs_sft_range"]) for p in (a, b))) == "overlap"
+
+
 def rank_swaps(rows: list[dict]) -> list[dict]:
     """Where the ladder breaks rank: every pair of its simulated points whose seed-mean win rates vs SFT run the
     other way from their measured alignments (the pairs that pull `spearman_alignment_win_rate` below 1), less
@@ -551,15 +568,13 @@ def rank_swaps(rows: list[dict]) -> list[dict]:
     (points of win rate the more aligned one is below), "overlap" (whether their seed ranges overlap; None with
     a single seed) and "alignment_overlap" (whether their alignments' 95% intervals do; None without them)."""
     def point(r):
-        s, prof, a = seed_spread(r, "win_rate_vs_sft"), r.get("profile") or {}, r["alignment_all"]
-        return {"name": r["name"], "alignment": a["value"], "alignment_ci": [a.get("ci_low"), a.get("ci_high")],
-                "win_rate_vs_sft": s["mean"], "win_rate_vs_sft_range": [s["min"], s["max"]], "seeds": s["n"],
-                "words": prof.get("length"), "unfinished": prof.get("unfinished")}
+        prof, a = r.get("profile") or {}, r["alignment_all"]
+        return {**_short(r), "alignment_ci": [a.get("ci_low"), a.get("ci_high")],
+                "seeds": seed_spread(r, "win_rate_vs_sft")["n"], "words": prof.get("length"),
+                "unfinished": prof.get("unfinished")}
 
     def overlap(lower, higher):
-        if lower["seeds"] < 2 or higher["seeds"] < 2:
-            return None
-        return versus(*((p["win_rate_vs_sft"], *p["win_rate_vs_sft_range"]) for p in (higher, lower))) == "overlap"
+        return None if lower["seeds"] < 2 or higher["seeds"] < 2 else _seed_ranges_overlap(higher, lower)
 
     def alignment_overlap(lower, higher):
         if None in (*lower["alignment_ci"], *higher["alignment_ci"]):
@@ -632,14 +647,6 @@ def reading(result: dict) -> dict:
     pts = result["points"]
     reaches = (r for r in _ladder(pts) if _versus_rlhf_mean(r) and _versus_rlhf_mean(r)["ci_high"] >= 0.5)
 
-    def short(r):
-        if r is None:
-            return None
-        sft, rlhf = seed_spread(r, "win_rate_vs_sft"), seed_spread(r, "win_rate_vs_rlhf")
-        return {"name": r["name"], "alignment": r["alignment_all"]["value"] if r.get("alignment_all") else None,
-                "win_rate_vs_sft": sft["mean"], "win_rate_vs_sft_range": [sft["min"], sft["max"]],
-                "win_rate_vs_rlhf": rlhf and rlhf["mean"],
-                "win_rate_vs_rlhf_range": rlhf and [rlhf["min"], rlhf["max"]]}
     def asked(alignment, panel="ladder"):
         return next((r for r in pts if r["kind"] == "simulated" and r["panel"] == panel and r["requested"]
                      and r["requested"]["alignment"] is not None
@@ -647,12 +654,12 @@ def reading(result: dict) -> dict:
 
     xs = paper.LABELER_SIZE["PaLM 2 XS"] / 100
     gold = next((r for r in _ladder(pts) if r["requested"]["alignment"] is None), None)
-    return {"rl_seeds": n_rl_seeds(result), "rlhf": short(_point(pts, "human")),
-            "lowest_alignment_matching_rlhf": short(next(reaches, None)), "llm": short(_point(pts, "llm")),
+    return {"rl_seeds": n_rl_seeds(result), "rlhf": _short(_point(pts, "human")),
+            "lowest_alignment_matching_rlhf": _short(next(reaches, None)), "llm": _short(_point(pts, "llm")),
             "spearman_alignment_win_rate": spearman_alignment_win_rate(pts), "ladder_points": len(_ladder(pts)),
             "paper_alignment": result["paper"]["alignment"], "length_lean": result.get("length_lean"),
-            "coin_flip": short(asked(0.5)), "gold": short(gold), "xs": short(asked(xs)),
-            "xs_independent": short(asked(xs, "errors")), "swaps": rank_swaps(pts)}
+            "coin_flip": _short(asked(0.5)), "gold": _short(gold), "xs": _short(asked(xs)),
+            "xs_independent": _short(asked(xs, "errors")), "swaps": rank_swaps(pts)}
 
 
 def _mean_range(point: dict, key: str) -> str:
@@ -702,7 +709,7 @@ def reading_text(result: dict) -> str:
                    f"{_mean_range(r['coin_flip'], 'win_rate_vs_sft')} of the time.")
     if r["gold"] and r["xs"]:
         g, x = r["gold"], r["xs"]
-        apart = versus(*((p["win_rate_vs_sft"], *p["win_rate_vs_sft_range"]) for p in (g, x))) != "overlap"
+        apart = not _seed_ranges_overlap(g, x)
         gap = 100 * (g["win_rate_vs_sft"] - x["win_rate_vs_sft"])
         out.append(f"The simulated gold rater as labeler gives {_mean_range(g, 'win_rate_vs_sft')}, {abs(gap):.1f} "
                    f"points {'above' if gap >= 0 else 'below'} the PaLM 2 XS-like labeler ({x['name']}: "
